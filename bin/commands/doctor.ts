@@ -1,0 +1,136 @@
+/**
+ * `devloop doctor`: checks what devloop needs and says, for each missing piece, what it is for
+ * and how to get it. Exit 1 only when something required fails; optional pieces warn.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { styleText } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, DevloopError } from '../../core/errors.js';
+import { EXIT, load, type GlobalOptions } from '../shared.js';
+
+type Level = 'ok' | 'warn' | 'fail';
+interface Check { name: string; level: Level; detail: string; fix?: string }
+
+export async function doctor(opts: GlobalOptions): Promise<number> {
+  const checks = await Promise.all([checkNode(), checkDevfile(opts), checkDocker(), checkRegistry(), checkKube(), checkInotify(), checkNative()]);
+  if (opts.output === 'json') {
+    process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+  } else {
+    for (const c of checks) {
+      const mark = c.level === 'ok' ? '✔' : c.level === 'warn' ? '!' : '✖';
+      const colour = c.level === 'ok' ? 'green' : c.level === 'warn' ? 'yellow' : 'red';
+      process.stdout.write(`${opts.color ? styleText(colour, mark) : mark} ${c.name}: ${c.detail}\n`);
+      if (c.fix) process.stdout.write(`    fix: ${c.fix}\n`);
+    }
+  }
+  return checks.some((c) => c.level === 'fail') ? EXIT.failed : EXIT.ok;
+}
+
+async function checkNode(): Promise<Check> {
+  const major = Number(process.versions.node.split('.')[0]);
+  return major >= 20
+    ? { name: 'Node.js', level: 'ok', detail: `v${process.versions.node}` }
+    : { name: 'Node.js', level: 'fail', detail: `v${process.versions.node} is too old`, fix: 'install Node.js 20 or newer' };
+}
+
+async function checkDevfile(opts: GlobalOptions): Promise<Check> {
+  try {
+    const loaded = await load(opts, 'doctor');
+    return { name: 'Devfile', level: 'ok', detail: `${loaded.file}: ${Object.keys(loaded.config.services).length} services, loaded in ${Math.round(loaded.loadMs)} ms` };
+  } catch (err) {
+    if (err instanceof ConfigError) return { name: 'Devfile', level: 'fail', detail: err.message, fix: err.hint };
+    if (err instanceof DevloopError && err.code === 'DEVFILE_NOT_FOUND') return { name: 'Devfile', level: 'warn', detail: 'no Devfile.ts here or in a parent folder', fix: 'run "devloop init"' };
+    return { name: 'Devfile', level: 'fail', detail: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function dockerSocket(): string {
+  const host = process.env.DOCKER_HOST;
+  if (host?.startsWith('unix://')) return host.slice('unix://'.length);
+  return '/var/run/docker.sock';
+}
+
+function get(options: http.RequestOptions): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ timeout: 2000, ...options }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
+async function checkDocker(): Promise<Check> {
+  const socketPath = dockerSocket();
+  try {
+    const res = await get({ socketPath, path: '/version' });
+    const v = JSON.parse(res.body) as { Version?: string; ApiVersion?: string };
+    return { name: 'Docker', level: 'ok', detail: `daemon ${v.Version} (API ${v.ApiVersion}) at ${socketPath}` };
+  } catch (err) {
+    return {
+      name: 'Docker', level: 'warn',
+      detail: `no Docker daemon answers at ${socketPath} (${err instanceof Error ? err.message : String(err)}); services will run as local processes`,
+      fix: 'install and start Docker (Debian: apt-get install docker.io && dockerd &), or set DOCKER_HOST',
+    };
+  }
+}
+
+async function checkRegistry(): Promise<Check> {
+  const hostPort = process.env.DEVLOOP_REGISTRY ?? '127.0.0.1:5001';
+  const [host, port] = hostPort.split(':');
+  try {
+    const res = await get({ host, port: Number(port ?? 80), path: '/v2/' });
+    if (res.status === 200 || res.status === 401) return { name: 'Registry', level: 'ok', detail: `registry API answers at ${hostPort}` };
+    return { name: 'Registry', level: 'warn', detail: `${hostPort}/v2/ answered ${res.status}, not a registry` };
+  } catch {
+    return {
+      name: 'Registry', level: 'warn',
+      detail: `no registry at ${hostPort}; needed only to push images for a cluster (the local Docker runtime uses images directly)`,
+      fix: 'start one (Debian: apt-get install docker-registry), or set DEVLOOP_REGISTRY=host:port',
+    };
+  }
+}
+
+async function checkKube(): Promise<Check> {
+  const file = (process.env.KUBECONFIG ?? path.join(os.homedir(), '.kube', 'config')).split(path.delimiter)[0];
+  if (!existsSync(file)) {
+    return { name: 'Kubernetes', level: 'warn', detail: `no kubeconfig at ${file}; only needed for services with runtime "kubernetes"`, fix: 'create a cluster (kind create cluster) or set KUBECONFIG' };
+  }
+  try {
+    const cfg = parseYaml(readFileSync(file, 'utf8')) as { 'current-context'?: string; contexts?: { name: string; context?: { cluster?: string } }[]; clusters?: { name: string; cluster?: { server?: string } }[] };
+    const current = cfg['current-context'];
+    if (!current) return { name: 'Kubernetes', level: 'warn', detail: `${file} has no current-context`, fix: 'kubectl config use-context NAME' };
+    const ctx = cfg.contexts?.find((c) => c.name === current);
+    const server = cfg.clusters?.find((c) => c.name === ctx?.context?.cluster)?.cluster?.server ?? 'unknown server';
+    const local = /^(kind-|k3d-|minikube|docker-desktop|rancher-desktop|orbstack)/.test(current) || /127\.0\.0\.1|localhost|\[::1\]/.test(server);
+    return local
+      ? { name: 'Kubernetes', level: 'ok', detail: `context ${current} (${server}), local` }
+      : { name: 'Kubernetes', level: 'warn', detail: `context ${current} (${server}) is not a local cluster`, fix: 'devloop will refuse destructive actions there unless the context is listed in environments.<env>.allowKubeContexts' };
+  } catch (err) {
+    return { name: 'Kubernetes', level: 'warn', detail: `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+async function checkInotify(): Promise<Check> {
+  const file = '/proc/sys/fs/inotify/max_user_watches';
+  if (!existsSync(file)) return { name: 'File watching', level: 'ok', detail: 'no inotify limit to check on this OS' };
+  const limit = Number(readFileSync(file, 'utf8').trim());
+  return limit >= 65536
+    ? { name: 'File watching', level: 'ok', detail: `inotify max_user_watches = ${limit}` }
+    : { name: 'File watching', level: 'warn', detail: `inotify max_user_watches = ${limit} is low for large projects`, fix: 'sudo sysctl fs.inotify.max_user_watches=524288' };
+}
+
+async function checkNative(): Promise<Check> {
+  try {
+    const esbuild = await import('esbuild');
+    await import('@parcel/watcher');
+    return { name: 'Native modules', level: 'ok', detail: `esbuild ${esbuild.version}, @parcel/watcher loaded` };
+  } catch (err) {
+    return { name: 'Native modules', level: 'fail', detail: err instanceof Error ? err.message : String(err), fix: 'reinstall devloop (npm ci) so the prebuilt esbuild and @parcel/watcher binaries for this platform are present' };
+  }
+}

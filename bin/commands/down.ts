@@ -1,0 +1,28 @@
+/**
+ * `devloop down`: stops the running session of this project, then removes anything an earlier
+ * session left behind (containers by label, recorded process groups) through the plugins'
+ * `cleanup` hook, so it also works after devloop itself crashed.
+ */
+import { findSession, isAlive, request } from '../../core/session/client.js';
+import { createProjectEngine, EXIT, load, type GlobalOptions } from '../shared.js';
+
+export async function down(opts: GlobalOptions): Promise<number> {
+  const loaded = await load(opts, 'down');
+  const session = await findSession(loaded.dir);
+  if (session) {
+    process.stdout.write(`stopping the devloop session (pid ${session.pid})...\n`);
+    await request(session.socket, 'POST', '/stop');
+    const deadline = Date.now() + 60_000;
+    while (isAlive(session.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (isAlive(session.pid)) {
+      process.stderr.write(`the session (pid ${session.pid}) did not stop within 60 s; cleaning up around it\n`);
+    }
+  }
+  const engine = await createProjectEngine(loaded, opts);
+  const messages: string[] = [];
+  engine.subscribe((_s, a) => { if (a.type === 'log') messages.push(a.line.message); });
+  await engine.cleanup();
+  for (const m of messages) process.stdout.write(`${m}\n`);
+  process.stdout.write(session ? 'stopped\n' : 'no session was running; leftovers cleaned up\n');
+  return EXIT.ok;
+}

@@ -1,0 +1,37 @@
+/** `devloop status`: the live state of a running session, or what the Devfile declares when none runs. */
+import { findSession, sessionState } from '../../core/session/client.js';
+import type { EngineState, ServiceState } from '../../core/store/state.js';
+import { EXIT, load, type GlobalOptions } from '../shared.js';
+
+export async function status(opts: GlobalOptions): Promise<number> {
+  // Loading validates the Devfile: a broken one is reported (exit 2) even while a session runs.
+  const loaded = await load(opts, 'status');
+  const session = await findSession(loaded.dir);
+  const state = session ? await sessionState(session) : undefined;
+  if (opts.output === 'json') {
+    process.stdout.write(`${JSON.stringify({ devfile: loaded.file, running: !!session, pid: session?.pid, services: state ? state.services : Object.fromEntries(Object.keys(loaded.config.services).map((n) => [n, { name: n, phase: 'not running' }])), configError: state?.config.error }, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const out: string[] = [];
+  out.push(`Devfile: ${loaded.file} (${Object.keys(loaded.config.services).length} services, loaded in ${Math.round(loaded.loadMs)} ms)`);
+  out.push(session ? `Session: running, pid ${session.pid}, since ${new Date(session.startedAt).toISOString()}` : 'Session: not running (start one with "devloop up")');
+  if (state?.config.error) out.push(`Devfile error (the session still runs the last good version):\n${state.config.error.message}`);
+  out.push('');
+  out.push(...table(loaded.config.services, state));
+  process.stdout.write(`${out.join('\n')}\n`);
+  return EXIT.ok;
+}
+
+function table(services: Record<string, unknown>, state: EngineState | undefined): string[] {
+  const rows: string[][] = [['SERVICE', 'PHASE', 'TARGET', 'BUILD', 'IMAGE', 'URL', 'RESTARTS', 'NOTE']];
+  const names = state ? state.order : Object.keys(services);
+  for (const name of names) {
+    const s: ServiceState | undefined = state?.services[name];
+    if (!s) { rows.push([name, 'not running', '', '', '', '', '', '']); continue; }
+    const build = s.lastBuild ? `${s.lastBuild.durationMs ?? '?'} ms (${s.lastBuild.trigger.reason})` : '';
+    const note = s.error ? `${s.error.message}${s.error.hint ? ` (try: ${s.error.hint})` : ''}` : s.waiting ?? '';
+    rows.push([name, s.phase, s.target, build, s.image ?? '', s.endpoints.map((e) => e.url).join(' '), String(s.restarts), note]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());
+}

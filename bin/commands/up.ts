@@ -1,0 +1,105 @@
+/**
+ * `devloop up`: load the Devfile, start every service, watch, rebuild on change, reload the
+ * Devfile on edit (keeping the last good one when an edit is broken), and on Ctrl-C or
+ * `devloop down` stop everything it started.
+ */
+import { loadDevfile } from '../../core/devfile/load.js';
+import { DevloopError } from '../../core/errors.js';
+import { watchTargets } from '../../core/engine/watch-targets.js';
+import { findSession } from '../../core/session/client.js';
+import { writeLogFiles } from '../../core/session/logfiles.js';
+import { startSessionServer } from '../../core/session/server.js';
+import { createWatcher } from '../../core/watch/watcher.js';
+import { createProjectEngine, createReporter, EXIT, load, type GlobalOptions } from '../shared.js';
+
+export interface UpOptions {
+  services: string[];
+  /** Start with every service in manual trigger mode. */
+  manual?: boolean;
+  /** Do not watch files (build and deploy once, keep running). */
+  watch?: boolean;
+}
+
+export async function up(opts: GlobalOptions, upOpts: UpOptions): Promise<number> {
+  const loaded = await load(opts, 'up');
+  const running = await findSession(loaded.dir);
+  if (running) {
+    throw new DevloopError(`devloop is already running for this project (pid ${running.pid}, ${running.command})`, {
+      code: 'SESSION_RUNNING', exitCode: 2, hint: 'use "devloop status" to see it, or "devloop down" to stop it first',
+    });
+  }
+  if (upOpts.manual) loaded.config.triggerMode = 'manual';
+  const engine = await createProjectEngine(loaded, opts, upOpts.services);
+  const reporter = createReporter(engine, opts);
+  const logs = writeLogFiles(engine.root, engine);
+
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => { resolveDone = r; });
+  let stopping: Promise<void> | undefined;
+  let watcher: Awaited<ReturnType<typeof createWatcher>> | undefined;
+  const stop = (reason: string, code: number) => {
+    stopping ??= (async () => {
+      await watcher?.close().catch(() => undefined);
+      await engine.stop(reason);
+      await session.close();
+      await logs.close();
+      reporter.close();
+      resolveDone(code);
+    })();
+    return stopping;
+  };
+
+  const session = await startSessionServer(engine, { devfile: loaded.file, command: 'up', onStop: () => void stop('devloop down', EXIT.ok) });
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) {
+      process.stderr.write('devloop: second interrupt, exiting without waiting for cleanup; run "devloop down" to remove leftovers\n');
+      process.exit(EXIT.interrupted);
+    }
+    void stop(signal === 'SIGINT' ? 'interrupted (Ctrl-C)' : `received ${signal}`, signal === 'SIGINT' ? EXIT.ok : EXIT.ok);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  try {
+    await engine.start();
+    if (upOpts.watch !== false) {
+      let devfileFiles = loaded.dependencies;
+      const settings = () => engine.devfile.watch ?? {};
+      watcher = await createWatcher({
+        root: engine.root,
+        targets: watchTargets(engine.devfile, engine.root, devfileFiles, engine.serviceNames()),
+        files: devfileFiles,
+        debounceMs: settings().debounceMs,
+        maxWaitMs: settings().maxWaitMs,
+        onError: (err) => engine.logger().error(`watcher: ${err.message}`),
+        onBatch: (batch) => {
+          void (async () => {
+            if (batch.files.length) {
+              try {
+                const next = await loadDevfile({ file: loaded.file, cwd: opts.cwd, mode: opts.env, command: 'up', env: process.env });
+                if (upOpts.manual) next.config.triggerMode = 'manual';
+                await engine.reload(next.config);
+                devfileFiles = next.dependencies;
+                await watcher?.update(watchTargets(engine.devfile, engine.root, devfileFiles, engine.serviceNames()), devfileFiles);
+              } catch (err) {
+                engine.configError(err);
+              }
+            }
+            for (const [service, files] of batch.byTarget) await engine.filesChanged(service, files);
+          })();
+        },
+      });
+    }
+  } catch (err) {
+    await stop('startup failed', EXIT.failed);
+    throw err;
+  }
+  const code = await done;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  process.off('SIGHUP', onSignal);
+  return code;
+}

@@ -1,0 +1,134 @@
+/**
+ * The CLI entry: parses argv, builds the global options, runs one command, exits with its code.
+ * Exit codes: 0 ok, 1 failed, 2 usage or Devfile error, 130 interrupted, 70 internal bug.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { ci } from './commands/ci.js';
+import { debug } from './commands/debug.js';
+import { deploy } from './commands/deploy.js';
+import { doctor } from './commands/doctor.js';
+import { down } from './commands/down.js';
+import { init } from './commands/init.js';
+import { logs } from './commands/logs.js';
+import { render } from './commands/render.js';
+import { status } from './commands/status.js';
+import { up } from './commands/up.js';
+import { EXIT, parseDuration, reportError, type GlobalOptions } from './shared.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function globals(cmd: Command): GlobalOptions {
+  const o = cmd.optsWithGlobals() as { file?: string; env: string; output: 'plain' | 'json'; tui: boolean; cwd?: string; color: boolean };
+  const isCi = !!process.env.CI && process.env.CI !== 'false';
+  return {
+    file: o.file,
+    env: o.env,
+    output: o.output,
+    tui: o.tui && !isCi && !!process.stdout.isTTY,
+    cwd: o.cwd ?? process.cwd(),
+    color: o.color && !!process.stdout.isTTY && !process.env.NO_COLOR,
+  };
+}
+
+export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => Promise<void>): Command {
+  const program = new Command('devloop')
+    .description('A fast inner loop for services on Cloud Run and GKE Autopilot, simulated faithfully on one machine.')
+    .version(pkg.version, '-v, --version')
+    .option('-f, --file <path>', 'Devfile to use (default: Devfile.ts here or in a parent folder)')
+    .option('-e, --env <name>', 'environment from the Devfile (local, staging, prod, ...)', 'local')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['plain', 'json']).default('plain'))
+    .option('--no-tui', 'plain line output even on a terminal')
+    .option('--no-color', 'no colours')
+    .option('-C, --cwd <dir>', 'run as if started in <dir>')
+    .showSuggestionAfterError(true)
+    .exitOverride();
+
+  program.command('init')
+    .description('write a Devfile.ts in this folder (optionally converted from a gke-local.yaml)')
+    .option('--from <file>', 'convert an old gke-local.yaml')
+    .option('--name <name>', 'project name (default: the folder name)')
+    .option('--force', 'overwrite an existing Devfile.ts', false)
+    .action((o, cmd) => run(() => init(globals(cmd), { from: o.from, name: o.name, force: o.force }), cmd));
+
+  program.command('up')
+    .description('build, deploy and watch every service (or the ones named); Ctrl-C stops them all')
+    .argument('[services...]', 'only these services (and what they depend on)')
+    .option('--manual', 'start in manual trigger mode: changes wait for "devloop deploy <service>"', false)
+    .option('--no-watch', 'build and deploy once, do not watch files')
+    .action((services: string[], o, cmd) => run(() => up(globals(cmd), { services, manual: o.manual, watch: o.watch }), cmd));
+
+  program.command('ci')
+    .description('build and deploy once, wait until every service is healthy, exit 0; exit 1 at the first failure')
+    .argument('[services...]', 'only these services (and what they depend on)')
+    .option('--timeout <duration>', 'give up after this long', '30m')
+    .option('--keep', 'leave the services running afterwards', false)
+    .action((services: string[], o, cmd) => run(() => ci(globals(cmd), { services, timeoutMs: parseDuration(o.timeout, '--timeout'), keep: o.keep }), cmd));
+
+  program.command('deploy')
+    .description('rebuild and redeploy one service in the running session and wait for it')
+    .argument('<service>')
+    .option('--timeout <duration>', 'how long to wait for the result', '10m')
+    .action((service: string, o, cmd) => run(() => deploy(globals(cmd), service, parseDuration(o.timeout, '--timeout')), cmd));
+
+  program.command('logs')
+    .description('show the logs of a service (or all) from the current or last session')
+    .argument('[service]')
+    .option('-F, --follow', 'keep printing new lines', false)
+    .option('--since <time>', 'only lines newer than a duration (10m) or a timestamp')
+    .action((service: string | undefined, o, cmd) => run(() => logs(globals(cmd), service, { follow: o.follow, since: o.since }), cmd));
+
+  program.command('debug')
+    .description('restart a Node service with the inspector and print where to attach')
+    .argument('<service>')
+    .action((service: string, _o, cmd) => run(() => debug(globals(cmd), service), cmd));
+
+  program.command('down')
+    .description('stop the running session and remove everything devloop started, including leftovers of a crash')
+    .action((_o, cmd) => run(() => down(globals(cmd)), cmd));
+
+  program.command('status')
+    .description('show every service: phase, build, image, URL, health, and why it waits')
+    .action((_o, cmd) => run(() => status(globals(cmd)), cmd));
+
+  program.command('render')
+    .description('print the Devfile as resolved for the environment (YAML, or JSON with -o json)')
+    .action((_o, cmd) => run(() => render(globals(cmd)), cmd));
+
+  program.command('doctor')
+    .description('check Node, Docker, the registry, the kube context and file watching; say how to fix what is missing')
+    .action((_o, cmd) => run(() => doctor(globals(cmd)), cmd));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(async (fn, cmd) => {
+    try {
+      code = await fn();
+    } catch (err) {
+      const g = (() => { try { return globals(cmd); } catch { return { output: 'plain' as const, color: false }; } })();
+      code = reportError(err, g);
+    }
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      // Commander has printed the message; usage errors exit 2 like other CLIs.
+      return EXIT.usage;
+    }
+    throw err;
+  }
+  if (program.args.length === 0 && argv.length <= 2) {
+    program.outputHelp();
+  }
+  return code;
+}
+
+const code = await main(process.argv);
+process.exitCode = code;
+// Give stdout a moment to drain; plugins must not keep the process alive after a command.
+setTimeout(() => process.exit(code), 50).unref();

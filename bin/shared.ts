@@ -1,0 +1,85 @@
+/** What every command shares: global options, loading the Devfile, building the engine, output. */
+import path from 'node:path';
+import { loadDevfile, type LoadedDevfile } from '../core/devfile/load.js';
+import { Engine } from '../core/engine/engine.js';
+import { ConfigError, DevloopError, describeError, errorToJSON } from '../core/errors.js';
+import { resolvePlugins } from '../core/plugins/resolve.js';
+import { builtinPlugins, defaultPlugins } from '../plugins/index.js';
+import { createJsonReporter } from '../ui/json/reporter.js';
+import { createPlainReporter } from '../ui/plain/reporter.js';
+import type { Reporter } from '../ui/shared/source.js';
+
+export interface GlobalOptions {
+  /** Devfile path (`--file`), relative to the working directory. */
+  file?: string;
+  /** Environment (`--env`), default `local`. */
+  env: string;
+  /** `plain` or `json` (`--output`). */
+  output: 'plain' | 'json';
+  /** False with `--no-tui`. */
+  tui: boolean;
+  /** Working directory (`--cwd`), default the process's. */
+  cwd: string;
+  color: boolean;
+}
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+export async function load(opts: GlobalOptions, command: string): Promise<LoadedDevfile> {
+  return loadDevfile({ file: opts.file, cwd: opts.cwd, mode: opts.env, command, env: process.env });
+}
+
+export async function createProjectEngine(loaded: LoadedDevfile, opts: GlobalOptions, only?: string[]): Promise<Engine> {
+  const userPlugins = await resolvePlugins(loaded.config.plugins ?? [], { root: loaded.dir, builtins: builtinPlugins });
+  const engine = new Engine({
+    root: loaded.dir,
+    devfile: loaded.config,
+    devfileFile: loaded.file,
+    mode: opts.env,
+    plugins: [...defaultPlugins(loaded.config), ...userPlugins],
+    only,
+  });
+  engine.serviceNames(); // throws a usage error for an unknown service name now, not mid-run
+  return engine;
+}
+
+export function createReporter(engine: Engine, opts: GlobalOptions): Reporter {
+  const write = (t: string) => { process.stdout.write(t); };
+  if (opts.output === 'json') return createJsonReporter(engine, { write });
+  return createPlainReporter(engine, { write, color: opts.color });
+}
+
+/** Prints an error the way the user needs it and returns the exit code. */
+export function reportError(err: unknown, opts: Pick<GlobalOptions, 'output' | 'color'>): number {
+  if (opts.output === 'json') {
+    process.stdout.write(`${JSON.stringify({ type: 'error', error: errorToJSON(err) })}\n`);
+  }
+  if (err instanceof ConfigError) {
+    for (const issue of err.issues) {
+      const where = issue.location ? `${issue.location.file}:${issue.location.line}:${issue.location.column} ` : '';
+      process.stderr.write(`${where}${issue.path ? `${issue.path}: ` : ''}${issue.message}\n`);
+      if (issue.location?.frame) process.stderr.write(`${issue.location.frame}\n`);
+    }
+    if (err.hint) process.stderr.write(`try: ${err.hint}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof DevloopError) {
+    process.stderr.write(`error: ${describeError(err)}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`devloop hit an internal error (a bug; please report it with this output):\n${err instanceof Error ? err.stack : String(err)}\n`);
+  return 70;
+}
+
+/** Parses `30s`, `5m`, `1h`, `250ms` or a plain number of ms. */
+export function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new DevloopError(`${flag}: expected a duration like 30s, 5m or 1h, got "${text}"`, { code: 'BAD_FLAG', exitCode: 2 });
+  const n = Number(m[1]);
+  const unit = m[2] ?? 'ms';
+  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!;
+}
+
+export function projectRootOf(loaded: LoadedDevfile): string {
+  return path.resolve(loaded.dir);
+}

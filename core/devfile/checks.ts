@@ -1,0 +1,111 @@
+/**
+ * What the schema's shape cannot say: dependencies that name no service or go round in a
+ * circle, the order of live-update steps, and fixed host ports claimed twice. These read the raw
+ * value and skip anything malformed, which the schema reports on its own.
+ */
+import { suggest, type ValidationIssue } from './issues.js';
+
+type Obj = Record<string, unknown>;
+
+export function checkDevfile(value: unknown): ValidationIssue[] {
+  if (!isObj(value) || !isObj(value.services)) return [];
+  const services = value.services;
+  return [
+    ...checkDependencies(services),
+    ...Object.entries(services).flatMap(([name, svc]) => (isObj(svc) ? checkLiveUpdate(`services.${name}`, svc.liveUpdate) : [])),
+    ...checkHostPorts(services, value.monitoring),
+    ...checkTests(services, value.tests),
+  ];
+}
+
+function dependsOn(svc: unknown): unknown[] {
+  return isObj(svc) && Array.isArray(svc.dependsOn) ? svc.dependsOn : [];
+}
+
+function checkDependencies(services: Obj): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const names = Object.keys(services);
+  for (const name of names) {
+    dependsOn(services[name]).forEach((dep, i) => {
+      if (typeof dep === 'string' && !Object.hasOwn(services, dep)) {
+        issues.push({ path: `services.${name}.dependsOn.${i}`, message: `unknown service ${JSON.stringify(dep)}${suggest(dep, names)}` });
+      }
+    });
+  }
+  // Depth-first search; every edge back into the current stack closes one cycle.
+  const state = new Map<string, 'active' | 'done'>();
+  const stack: string[] = [];
+  const visit = (name: string): void => {
+    state.set(name, 'active');
+    stack.push(name);
+    dependsOn(services[name]).forEach((dep, i) => {
+      if (typeof dep !== 'string' || !Object.hasOwn(services, dep)) return;
+      if (state.get(dep) === 'active') {
+        const cycle = [...stack.slice(stack.indexOf(dep)), dep].join(' -> ');
+        issues.push({ path: `services.${name}.dependsOn.${i}`, message: `dependency cycle: ${cycle}` });
+      } else if (!state.has(dep)) visit(dep);
+    });
+    stack.pop();
+    state.set(name, 'done');
+  };
+  for (const name of names) if (!state.has(name)) visit(name);
+  return issues;
+}
+
+const STEP_ORDER = ['fallBackOn', 'sync', 'run', 'restart'] as const;
+
+/** Steps run top to bottom: a fallBackOn after a sync would come too late to stop it. */
+function checkLiveUpdate(at: string, steps: unknown): ValidationIssue[] {
+  if (!Array.isArray(steps)) return [];
+  const issues: ValidationIssue[] = [];
+  let latest = -1;
+  steps.forEach((step, i) => {
+    const kinds = isObj(step) ? STEP_ORDER.filter((k) => k in step) : [];
+    if (kinds.length !== 1) return; // the schema reports it
+    const rank = STEP_ORDER.indexOf(kinds[0]);
+    if (latest === STEP_ORDER.indexOf('restart')) {
+      issues.push({ path: `${at}.liveUpdate.${i}`, message: `"restart" must be the last live-update step, but ${JSON.stringify(kinds[0])} follows it` });
+    } else if (rank < latest) {
+      issues.push({ path: `${at}.liveUpdate.${i}`, message: `a ${JSON.stringify(kinds[0])} step must come before any ${JSON.stringify(STEP_ORDER[latest])} step` });
+    }
+    latest = Math.max(latest, rank);
+  });
+  return issues;
+}
+
+function checkHostPorts(services: Obj, monitoring: unknown): ValidationIssue[] {
+  const claims: { port: unknown; path: string }[] = [];
+  for (const [name, svc] of Object.entries(services)) {
+    if (!isObj(svc) || !Array.isArray(svc.ports)) continue;
+    svc.ports.forEach((p, i) => {
+      if (isObj(p) && p.hostPort !== undefined) claims.push({ port: p.hostPort, path: `services.${name}.ports.${i}.hostPort` });
+    });
+  }
+  if (isObj(monitoring)) {
+    for (const [tool, setting] of Object.entries(monitoring)) {
+      if (isObj(setting) && setting.port !== undefined) claims.push({ port: setting.port, path: `monitoring.${tool}.port` });
+    }
+  }
+  const owner = new Map<number, string>();
+  const issues: ValidationIssue[] = [];
+  for (const { port, path } of claims) {
+    if (typeof port !== 'number') continue;
+    const first = owner.get(port);
+    if (first) issues.push({ path, message: `host port ${port} is already used by ${first}` });
+    else owner.set(port, path);
+  }
+  return issues;
+}
+
+function checkTests(services: Obj, tests: unknown): ValidationIssue[] {
+  if (!Array.isArray(tests)) return [];
+  const names = Object.keys(services);
+  return tests.flatMap((test, t) => (isObj(test) && Array.isArray(test.services) ? test.services : [])
+    .map((svc: unknown, i: number) => ({ svc, i }))
+    .filter(({ svc }) => typeof svc === 'string' && !Object.hasOwn(services, svc))
+    .map(({ svc, i }) => ({ path: `tests.${t}.services.${i}`, message: `unknown service ${JSON.stringify(svc)}${suggest(String(svc), names)}` })));
+}
+
+function isObj(value: unknown): value is Obj {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

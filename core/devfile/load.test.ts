@@ -1,0 +1,228 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ConfigError, UsageError } from '../errors.js';
+import { findDevfile, loadDevfile, TEMP_BUNDLE } from './load.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixtures = path.resolve(here, '../../test/fixtures');
+const fixture = (name: string) => path.join(fixtures, `devfile-${name}`);
+
+async function leftovers(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => f.includes('.timestamp-'));
+}
+
+test('TEMP_BUNDLE matches the temp bundle names, and not the Devfile', () => {
+  assert.match('/p/Devfile.ts.timestamp-1732600000000-9f3a0c1b.mjs', TEMP_BUNDLE);
+  assert.doesNotMatch('/p/Devfile.ts', TEMP_BUNDLE);
+});
+
+async function loadError(options: Parameters<typeof loadDevfile>[0]): Promise<ConfigError> {
+  const err = await loadDevfile(options).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+  return err;
+}
+
+async function scratch(t: { after(fn: () => Promise<void>): void }, from?: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'devloop-load-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  if (from) await cp(from, dir, { recursive: true });
+  return dir;
+}
+
+test('loads a function-form Devfile with its helper, passing mode, command and env', async () => {
+  const dir = fixture('valid');
+  const loaded = await loadDevfile({ cwd: dir, mode: 'staging', command: 'ci', env: {} });
+  assert.equal(loaded.file, path.join(dir, 'Devfile.ts'));
+  assert.equal(loaded.dir, dir);
+  assert.deepEqual(loaded.dependencies, [path.join(dir, 'Devfile.ts'), path.join(dir, 'shared.ts')]);
+  assert.deepEqual(loaded.config.services.api.env, { MODE: 'staging', COMMAND: 'ci' });
+  assert.equal(loaded.config.services.api.port, 8080);
+  assert.equal(loaded.config.services.web.port, 8081);
+  assert.equal(typeof loaded.loadMs, 'number');
+  assert.deepEqual(await leftovers(dir), []);
+});
+
+test('mode defaults to local and command to up', async () => {
+  const loaded = await loadDevfile({ cwd: fixture('valid') });
+  assert.deepEqual(loaded.config.services.api.env, { MODE: 'local', COMMAND: 'up' });
+});
+
+test('a wrong type is reported at its value, with a code frame', async () => {
+  const dir = fixture('type-error');
+  const err = await loadError({ cwd: dir });
+  assert.equal(err.code, 'DEVFILE_INVALID');
+  assert.equal(err.message, 'Devfile.ts:9:13 services.api.port: expected a number, got "80a"');
+  assert.equal(err.issues[0].location?.frame, [
+    '   7 |       build: { type: \'docker\' },',
+    '   8 |       // @ts-expect-error the fixture is wrong on purpose',
+    '>  9 |       port: \'80a\',',
+    '     |             ^',
+    '  10 |     },',
+    '  11 |   },',
+  ].join('\n'));
+  assert.match(err.hint ?? '', /Devfile\.ts/);
+  assert.deepEqual(await leftovers(dir), [], 'the temp .mjs is removed after a failed validation');
+});
+
+test('an unknown field is reported at its name, with a suggestion', async () => {
+  const err = await loadError({ cwd: fixture('unknown-field') });
+  assert.equal(err.code, 'DEVFILE_INVALID');
+  assert.equal(err.message, 'Devfile.ts:8:7 services.api: unknown field "prot" (did you mean "port"?)');
+});
+
+test('a syntax error is reported with esbuild\'s position, 1-based', async () => {
+  const dir = fixture('syntax-error');
+  const err = await loadError({ cwd: dir });
+  assert.equal(err.code, 'DEVFILE_SYNTAX');
+  assert.equal(err.message, 'Devfile.ts:7:7 Expected "}" but found "port"');
+  assert.equal(err.issues[0].location?.frame?.split('\n').slice(2, 4).join('\n'), "> 7 |       port: 8080,\n    |       ^");
+  assert.deepEqual(await leftovers(dir), []);
+});
+
+test('paths in messages are relative to cwd when the Devfile is found in a parent folder', async (t) => {
+  const dir = await scratch(t, fixture('type-error'));
+  const nested = path.join(dir, 'src', 'deep');
+  await mkdir(nested, { recursive: true });
+  assert.equal(await findDevfile(nested), path.join(dir, 'Devfile.ts'));
+  const err = await loadError({ cwd: nested });
+  assert.equal(err.message, `${path.join('..', '..', 'Devfile.ts')}:9:13 services.api.port: expected a number, got "80a"`);
+});
+
+test('an explicit file is taken relative to cwd, and may name a folder', async () => {
+  assert.equal(await findDevfile(fixtures, 'devfile-valid/Devfile.ts'), path.join(fixture('valid'), 'Devfile.ts'));
+  assert.equal(await findDevfile(fixtures, 'devfile-valid'), path.join(fixture('valid'), 'Devfile.ts'));
+  const loaded = await loadDevfile({ cwd: fixtures, file: 'devfile-valid/Devfile.ts' });
+  assert.equal(loaded.config.name, 'fixture-valid');
+});
+
+test('no Devfile is a usage error that suggests devloop init', async (t) => {
+  const dir = await scratch(t);
+  for (const attempt of [findDevfile(dir, 'Nope.ts'), loadDevfile({ cwd: dir, file: 'Nope.ts' })]) {
+    const err = await attempt.then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof UsageError);
+    assert.equal(err.code, 'DEVFILE_NOT_FOUND');
+    assert.equal(err.message, 'Devfile not found: Nope.ts');
+    assert.equal(err.hint, 'run "devloop init" to create one');
+  }
+});
+
+test('reloading after an edit returns the new config and the new dependencies', async (t) => {
+  const dir = await scratch(t, fixture('valid'));
+  const file = path.join(dir, 'Devfile.ts');
+  const first = await loadDevfile({ cwd: dir });
+  assert.equal(first.config.services.api.port, 8080);
+  await writeFile(path.join(dir, 'ports.ts'), 'export const API_PORT = 9090;\n');
+  const source = await readFile(file, 'utf8');
+  await writeFile(file, `import { API_PORT } from './ports.ts';\n${source.replace("port: servicePort('api')", 'port: API_PORT')}`);
+  const second = await loadDevfile({ cwd: dir });
+  assert.equal(second.config.services.api.port, 9090);
+  assert.deepEqual(second.dependencies, [file, path.join(dir, 'ports.ts'), path.join(dir, 'shared.ts')]);
+  await writeFile(path.join(dir, 'ports.ts'), 'export const API_PORT = 9191;\n');
+  assert.equal((await loadDevfile({ cwd: dir })).config.services.api.port, 9191, 'an edited helper is picked up too');
+  assert.deepEqual(await leftovers(dir), []);
+});
+
+test('an error thrown by the Devfile is DEVFILE_EVAL at the line that threw, and the temp file is gone', async (t) => {
+  const dir = await scratch(t);
+  await writeFile(path.join(dir, 'Devfile.ts'), [
+    `import { defineDevfile } from 'devloop';`,
+    `type Mode = string;`,
+    `export default defineDevfile(({ mode }) => {`,
+    `  if ((mode as Mode) === 'local') throw new Error('no local mode here');`,
+    `  return { services: {} };`,
+    `});`,
+  ].join('\n'));
+  const err = await loadError({ cwd: dir });
+  assert.equal(err.code, 'DEVFILE_EVAL');
+  // V8 places the frame where the Error is constructed: the `new`.
+  assert.equal(err.message, 'Devfile.ts:4:41 Error: no local mode here');
+  assert.ok(err.cause instanceof Error);
+  assert.deepEqual(await leftovers(dir), []);
+});
+
+test('a top-level throw is located too', async (t) => {
+  const dir = await scratch(t);
+  await writeFile(path.join(dir, 'Devfile.ts'), `const x: number = 1;\nif (x) throw new TypeError('bad');\nexport default { services: {} };\n`);
+  const err = await loadError({ cwd: dir });
+  assert.equal(err.message, 'Devfile.ts:2:14 TypeError: bad');
+});
+
+test('a missing package is DEVFILE_IMPORT and names the Devfile, not the temp file', async (t) => {
+  const dir = await scratch(t);
+  await writeFile(path.join(dir, 'Devfile.ts'), `import x from 'devloop-no-such-package';\nexport default { services: {}, name: String(x) };\n`);
+  const err = await loadError({ cwd: dir });
+  assert.equal(err.code, 'DEVFILE_IMPORT');
+  assert.doesNotMatch(err.message, /timestamp-/);
+  assert.match(err.message, /devloop-no-such-package/);
+  assert.deepEqual(await leftovers(dir), []);
+});
+
+test('a missing relative import is DEVFILE_IMPORT at the import', async (t) => {
+  const dir = await scratch(t);
+  await writeFile(path.join(dir, 'Devfile.ts'), `import { x } from './nope.ts';\nexport default { services: {}, name: x };\n`);
+  const err = await loadError({ cwd: dir });
+  assert.equal(err.code, 'DEVFILE_IMPORT');
+  assert.equal(err.message, 'Devfile.ts:1:19 Could not resolve "./nope.ts"');
+});
+
+test('without a default export a named `devfile` export is used, and without both it is an error', async (t) => {
+  const dir = await scratch(t);
+  const file = path.join(dir, 'Devfile.ts');
+  await writeFile(file, `export const devfile = { services: { api: { port: 1 } } };\n`);
+  assert.deepEqual((await loadDevfile({ cwd: dir })).config, { services: { api: { port: 1 } } });
+  await writeFile(file, `export const config = { services: {} };\n`);
+  const err = await loadError({ cwd: dir });
+  assert.equal(err.code, 'DEVFILE_NO_EXPORT');
+  assert.equal(err.message, 'Devfile.ts has no default export');
+});
+
+test('a function-form Devfile is located inside the function', async (t) => {
+  const dir = await scratch(t);
+  await writeFile(path.join(dir, 'Devfile.ts'), [
+    `import { defineDevfile } from 'devloop';`,
+    `export default defineDevfile(async ({ mode }) => {`,
+    `  return {`,
+    `    services: { api: { dependsOn: ['db'] }, db: { dependsOn: ['api'] } },`,
+    `  };`,
+    `});`,
+  ].join('\n'));
+  const err = await loadError({ cwd: dir });
+  assert.equal(err.message, 'Devfile.ts:4:63 services.db.dependsOn.0: dependency cycle: api -> db -> api');
+});
+
+test('issues are listed in source order', async (t) => {
+  const dir = await scratch(t);
+  await writeFile(path.join(dir, 'Devfile.ts'), `export default {\n  parallelism: 'x',\n  services: { api: { port: 0 } },\n  nmae: 'x',\n};\n`);
+  const err = await loadError({ cwd: dir });
+  assert.deepEqual(err.message.split('\n'), [
+    'Devfile.ts:2:16 parallelism: expected a number, got "x"',
+    'Devfile.ts:3:28 services.api.port: expected a port from 1 to 65535, got 0',
+    'Devfile.ts:4:3 unknown field "nmae" (did you mean "name"?)',
+  ]);
+});
+
+test('loading a valid Devfile never loads the TypeScript parser, and a warm load is fast', async () => {
+  const script = `
+    import { createRequire } from 'node:module';
+    import { loadDevfile } from ${JSON.stringify(path.join(here, 'load.ts'))};
+    const require = createRequire(import.meta.url);
+    const ts = () => Object.keys(require.cache).some((k) => k.includes('/node_modules/typescript/'));
+    await loadDevfile({ cwd: ${JSON.stringify(fixture('valid'))} });
+    const times = [];
+    for (let i = 0; i < 5; i++) times.push((await loadDevfile({ cwd: ${JSON.stringify(fixture('valid'))} })).loadMs);
+    const valid = ts();
+    await loadDevfile({ cwd: ${JSON.stringify(fixture('type-error'))} }).catch(() => {});
+    console.log(JSON.stringify({ valid, invalid: ts(), warm: times.sort((a, b) => a - b)[2] }));
+  `;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: path.resolve(here, '../..') });
+  const result = JSON.parse(stdout) as { valid: boolean; invalid: boolean; warm: number };
+  assert.equal(result.valid, false, 'typescript was loaded for a valid Devfile');
+  assert.equal(result.invalid, true, 'the check itself can see typescript being loaded');
+  assert.ok(result.warm < 100, `warm load took ${result.warm} ms`);
+});

@@ -1,0 +1,116 @@
+/**
+ * Loads a Devfile: find it, bundle it (bundle.ts), import the bundle from a temp .mjs beside the
+ * Devfile (so its package imports resolve from the project), call it if it is a function, and
+ * validate the result. Every failure is a ConfigError whose issues say FILE:LINE:COL.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { ConfigError, DevloopError, type ConfigIssue } from '../errors.js';
+import { bundleDevfile } from './bundle.js';
+import { findDevfile } from './find.js';
+import { codeFrame } from './frame.js';
+import { validateDevfile } from './schema.js';
+import { locateThrow } from './stack.js';
+import type { DevfileConfig, DevfileContext } from './types.js';
+
+export { findDevfile } from './find.js';
+
+/**
+ * The temp bundles written beside the Devfile while it loads. Watchers should ignore them: they
+ * appear and vanish on every load, and a service watching the project root would rebuild.
+ */
+export const TEMP_BUNDLE = /\.timestamp-\d+-[0-9a-f]+\.mjs$/;
+
+export interface LoadDevfileOptions {
+  /** The Devfile to load, relative to `cwd`; default: `Devfile.ts` in `cwd` or a parent. */
+  file?: string;
+  cwd: string;
+  /** The environment selected with `--env`; default `local`. */
+  mode?: string;
+  /** The CLI command running; default `up`. */
+  command?: string;
+  /** The environment a function-form Devfile sees; default `process.env`. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface LoadedDevfile {
+  /** Absolute path of the Devfile. */
+  file: string;
+  /** Its folder: the root that service paths are relative to. */
+  dir: string;
+  config: DevfileConfig;
+  /** Absolute paths of every local file the Devfile bundle read, itself included. */
+  dependencies: string[];
+  loadMs: number;
+}
+
+export async function loadDevfile(options: LoadDevfileOptions): Promise<LoadedDevfile> {
+  const started = performance.now();
+  const cwd = path.resolve(options.cwd);
+  const file = await findDevfile(cwd, options.file);
+  const shown = path.relative(cwd, file) || path.basename(file);
+  const dir = path.dirname(file);
+  const tmp = `${file}.timestamp-${Date.now()}-${randomBytes(4).toString('hex')}.mjs`;
+  const bundle = await bundleDevfile(file, tmp, cwd);
+  const ctx: DevfileContext = { mode: options.mode ?? 'local', env: options.env ?? process.env, command: options.command ?? 'up' };
+
+  let value: unknown;
+  await writeFile(tmp, bundle.code);
+  try {
+    // The query defeats Node's module cache when the same name ever comes round again.
+    const mod = (await import(`${pathToFileURL(tmp).href}?t=${Date.now()}`)) as Record<string, unknown>;
+    const exported = mod.default !== undefined ? mod.default : mod.devfile;
+    if (exported === undefined) {
+      throw new ConfigError([{ path: '', message: `${shown} has no default export` }], {
+        code: 'DEVFILE_NO_EXPORT',
+        hint: 'end the Devfile with "export default defineDevfile({ services: { ... } })"',
+      });
+    }
+    value = typeof exported === 'function' ? await (exported as (c: DevfileContext) => unknown)(ctx) : exported;
+  } catch (err) {
+    if (err instanceof DevloopError) throw err;
+    throw await evalError(err, { tmp, code: bundle.code, sources: bundle.dependencies, cwd, shown });
+  } finally {
+    await rm(tmp, { force: true });
+  }
+
+  const result = validateDevfile(value);
+  if (!result.ok) {
+    // Only now is the TypeScript parser worth loading (locate.ts imports it lazily).
+    const { locateIssues } = await import('./locate.js');
+    const located = await locateIssues(await readFile(file, 'utf8'), shown, result.issues);
+    throw new ConfigError(sortBySource(located), {
+      code: 'DEVFILE_INVALID',
+      hint: `fix the fields above in ${shown}; wrapped in defineDevfile(), the config is also checked by your editor`,
+    });
+  }
+  return { file, dir, config: result.config, dependencies: bundle.dependencies, loadMs: performance.now() - started };
+}
+
+interface EvalContext { tmp: string; code: string; sources: string[]; cwd: string; shown: string }
+
+async function evalError(err: unknown, { tmp, code, sources, cwd, shown }: EvalContext): Promise<ConfigError> {
+  const raw = err instanceof Error ? `${err.name}: ${err.message}` : `thrown: ${String(err)}`;
+  // Messages from Node name the temp file ("imported from .../Devfile.ts.timestamp-...mjs").
+  const message = raw.split(pathToFileURL(tmp).href).join(shown).split(tmp).join(shown);
+  const at = locateThrow(err, tmp, code, sources);
+  let location: ConfigIssue['location'];
+  if (at) {
+    const source = await readFile(at.file, 'utf8').catch(() => undefined);
+    location = { file: path.relative(cwd, at.file) || at.file, line: at.line, column: at.column, frame: source === undefined ? undefined : codeFrame(source, at.line, at.column) };
+  }
+  const notFound = (err as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND';
+  return new ConfigError([{ path: '', message: location ? message : `${shown}: ${message}`, location }], {
+    code: notFound ? 'DEVFILE_IMPORT' : 'DEVFILE_EVAL',
+    hint: notFound ? `install the missing package in the project (next to ${shown})` : `the error was thrown while running ${shown}`,
+    cause: err,
+  });
+}
+
+function sortBySource(issues: ConfigIssue[]): ConfigIssue[] {
+  const key = (i: ConfigIssue) => (i.location ? i.location.line * 1e6 + i.location.column : Infinity);
+  return issues.map((issue, i) => ({ issue, i })).sort((a, b) => key(a.issue) - key(b.issue) || a.i - b.i).map(({ issue }) => issue);
+}

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { validateDevfile } from './schema.js';
+
+/** The issues as `path [key]: message` lines, the way they are easiest to compare. */
+function problems(value: unknown): string[] {
+  const result = validateDevfile(value);
+  return result.ok ? [] : result.issues.map((i) => `${i.path}${i.key === undefined ? '' : ` [${i.key}]`}: ${i.message}`);
+}
+
+test('a full, valid config passes and comes back equal', () => {
+  const plugin = { name: 'inline', apply() {} };
+  const config = {
+    name: 'shop',
+    services: {
+      api: {
+        src: ['src'], build: { type: 'esbuild', entry: 'src/server.ts', format: 'esm' }, runtime: 'process', port: 8080,
+        ports: [{ name: 'debug', containerPort: 9229, hostPort: 9229, protocol: 'tcp' }],
+        env: { LOG_LEVEL: 'debug', _X1: '' }, envByEnvironment: { prod: { LOG_LEVEL: 'info' } },
+        health: { http: '/healthz', expectStatus: 200 }, dependsOn: ['db'],
+        liveUpdate: [{ fallBackOn: ['package.json'] }, { sync: { from: 'src', to: '/app/src' } }, { run: 'npm i', trigger: 'package.json' }, { restart: true }],
+        cloudRun: { minScale: 0, maxScale: 3, containerConcurrency: 80 }, autopilot: { computeClass: 'Balanced', gpu: { type: 'nvidia-l4', count: 1 } },
+        resources: { cpu: '1', memory: '512Mi' }, restart: 'always', extensions: { 'my-plugin': { anything: [1] } },
+      },
+      db: { image: 'postgres:16', ports: [{ containerPort: 5432 }], health: { tcp: 5432 } },
+      worker: { build: { type: 'command', command: 'make', outputs: ['out'] }, command: ['node', 'out/w.js'], health: { exec: 'true' } },
+      site: { build: { type: 'docker', context: 'site', args: { A: 'b' } }, k8s: { manifests: 'k8s/*.yaml' }, triggerMode: 'manual' },
+    },
+    environments: { prod: { kubeContext: 'gke_x', allowKubeContexts: ['gke_x'], runtime: 'kubernetes', env: { X: '1' } } },
+    plugins: [plugin, 'devloop-plugin-foo', ['./plugins/mine.ts', { level: 2 }]],
+    ignore: ['*.log'], parallelism: 2, triggerMode: 'auto', watch: { debounceMs: 50, maxWaitMs: 1000 },
+    cluster: { name: 'c', version: '1.31', nodes: 3, provider: 'kind' },
+    simulation: { cloudRun: { enabled: true, scaleToZero: false, coldStartDelay: '2s', preset: 'parity' }, autopilot: { enabled: true, provisioning: 'fast' } },
+    monitoring: { prometheus: true, grafana: { port: 3000 }, jaeger: false },
+    ai: { modelServing: { models: ['gemma'] }, ghostbusters: { agents: 2 }, gpuSupport: false },
+    tests: [{ name: 'e2e', command: 'npm test', services: ['api'], timeoutMs: 60000 }],
+  };
+  const result = validateDevfile(config);
+  assert.equal(result.ok, true, JSON.stringify(problems(config)));
+  assert.ok(result.ok);
+  assert.deepEqual(result.config, config);
+  assert.equal(result.config.plugins?.[0], plugin, 'inline plugins keep their identity');
+});
+
+test('an empty services object is valid (a converted gke-local.yaml has none)', () => {
+  assert.deepEqual(validateDevfile({ services: {} }), { ok: true, config: { services: {} } });
+});
+
+test('wrong types say what was expected and what was found', () => {
+  assert.deepEqual(problems({ services: { api: { port: '80a', src: 5, env: { B: 2 }, health: { tcp: 'x' } } }, parallelism: 1.5 }), [
+    'services.api.src: expected a string or an array, got a number (5)',
+    'services.api.port: expected a number, got "80a"',
+    'services.api.env.B: expected a string, got a number (2)',
+    'services.api.health.tcp: expected a number or true, got "x"',
+    'parallelism: expected an integer, got a number (1.5)',
+  ]);
+  assert.deepEqual(problems(5), [': expected an object, got a number (5)']);
+  assert.deepEqual(problems({}), ['services: missing required field (expected an object)']);
+});
+
+test('unknown fields are errors, with a suggestion when one is close', () => {
+  assert.deepEqual(problems({ servces: {}, services: { api: { prot: 1, zzz: 2 } } }), [
+    'services.api [prot]: unknown field "prot" (did you mean "port"?)',
+    'services.api [zzz]: unknown field "zzz"',
+    ' [servces]: unknown field "servces" (did you mean "services"?)',
+  ]);
+});
+
+test('build.type is discriminated and lists the choices', () => {
+  assert.deepEqual(problems({ services: { a: { build: { type: 'dockr' } }, b: { build: {} }, c: { build: { type: 'esbuild' } } } }), [
+    'services.a.build.type: expected one of "docker" | "esbuild" | "command", got "dockr"',
+    'services.b.build.type: missing required field (expected one of "docker" | "esbuild" | "command")',
+    'services.c.build.entry: missing required field (expected a string)',
+  ]);
+});
+
+test('enums list their values', () => {
+  assert.deepEqual(problems({ services: { a: { restart: 'sometimes' } }, triggerMode: 'auto ' }), [
+    'services.a.restart: expected one of "always" | "on-failure" | "never", got "sometimes"',
+    'triggerMode: expected one of "auto" | "manual", got "auto "',
+  ]);
+});
+
+test('service names must be DNS-1123 labels of at most 63 characters', () => {
+  const long = `a${'b'.repeat(63)}`;
+  assert.deepEqual(problems({ services: { Api: {}, 'api-': {}, '1api': {}, [long]: {}, 'ok-1': {} } }), [
+    'services [Api]: invalid service name "Api": use lowercase letters, digits and "-", starting with a letter and not ending with "-"',
+    'services [api-]: invalid service name "api-": use lowercase letters, digits and "-", starting with a letter and not ending with "-"',
+    'services [1api]: invalid service name "1api": use lowercase letters, digits and "-", starting with a letter and not ending with "-"',
+    `services [${long}]: invalid service name "${long}": at most 63 characters`,
+  ]);
+});
+
+test('ports are integers from 1 to 65535', () => {
+  assert.deepEqual(problems({ services: { a: { port: 0 }, b: { port: 65536 }, c: { port: 80.5 }, d: { ports: [{ containerPort: 70000 }] }, e: { port: 65535 } } }), [
+    'services.a.port: expected a port from 1 to 65535, got 0',
+    'services.b.port: expected a port from 1 to 65535, got 65536',
+    'services.c.port: expected a port from 1 to 65535, got 80.5',
+    'services.d.ports.0.containerPort: expected a port from 1 to 65535, got 70000',
+  ]);
+});
+
+test('env keys must be variable names and values strings', () => {
+  assert.deepEqual(problems({ services: { a: { env: { '1A': 'x', 'A-B': 'y', OK: 'z', N: 1 } } } }), [
+    'services.a.env [1A]: invalid environment variable name "1A": use letters, digits and "_", not starting with a digit',
+    'services.a.env [A-B]: invalid environment variable name "A-B": use letters, digits and "_", not starting with a digit',
+    'services.a.env.N: expected a string, got a number (1)',
+  ]);
+});
+
+test('dependsOn must name known services and must not form a cycle', () => {
+  assert.deepEqual(problems({ services: { api: { dependsOn: ['db', 'apii'] }, db: { dependsOn: ['cache'] }, cache: { dependsOn: ['api'] }, solo: { dependsOn: ['solo'] } } }), [
+    'services.api.dependsOn.1: unknown service "apii" (did you mean "api"?)',
+    'services.cache.dependsOn.0: dependency cycle: api -> db -> cache -> api',
+    'services.solo.dependsOn.0: dependency cycle: solo -> solo',
+  ]);
+  assert.deepEqual(problems({ services: { a: { dependsOn: ['b'] }, b: { dependsOn: ['a'] } } }), ['services.b.dependsOn.0: dependency cycle: a -> b -> a']);
+});
+
+test('each live-update step has exactly one kind, in the order fallBackOn, sync, run, restart', () => {
+  assert.deepEqual(problems({ services: { a: { liveUpdate: [{ sync: { from: 'a', to: 'b' }, run: 'x' }, {}, { sync: { from: 'a' } }] } } }), [
+    'services.a.liveUpdate.0: a live-update step takes exactly one of "fallBackOn", "sync", "run", "restart", got "sync" and "run"',
+    'services.a.liveUpdate.1: a live-update step needs one of "fallBackOn", "sync", "run", "restart"',
+    'services.a.liveUpdate.2.sync.to: missing required field (expected a string)',
+  ]);
+  assert.deepEqual(problems({ services: { a: { liveUpdate: [{ run: 'x' }, { sync: { from: 'a', to: 'b' } }, { fallBackOn: 'p' }] } } }), [
+    'services.a.liveUpdate.1: a "sync" step must come before any "run" step',
+    'services.a.liveUpdate.2: a "fallBackOn" step must come before any "run" step',
+  ]);
+  assert.deepEqual(problems({ services: { a: { liveUpdate: [{ restart: true }, { run: 'x' }] } } }), [
+    'services.a.liveUpdate.1: "restart" must be the last live-update step, but "run" follows it',
+  ]);
+  assert.deepEqual(problems({ services: { a: { liveUpdate: [{ restart: false }] } } }), ['services.a.liveUpdate.0.restart: expected true, got a boolean (false)']);
+});
+
+test('a health check names its kind once, and its unknown fields are reported', () => {
+  assert.deepEqual(problems({ services: { a: { health: { http: '/', prot: 1 } }, b: { health: { tcp: true, exec: 'x' } } } }), [
+    'services.a.health [prot]: unknown field "prot" (did you mean "port"?)',
+    'services.b.health: a health check takes exactly one of "http", "tcp", "exec", got "tcp" and "exec"',
+  ]);
+});
+
+test('a fixed host port may be claimed once', () => {
+  assert.deepEqual(problems({
+    services: { a: { ports: [{ containerPort: 80, hostPort: 8080 }] }, b: { ports: [{ containerPort: 81, hostPort: 8080 }] } },
+    monitoring: { grafana: { port: 8080 } },
+  }), [
+    'services.b.ports.0.hostPort: host port 8080 is already used by services.a.ports.0.hostPort',
+    'monitoring.grafana.port: host port 8080 is already used by services.a.ports.0.hostPort',
+  ]);
+});
+
+test('plugins are inline objects with name and apply, names or paths, or [name, options]', () => {
+  assert.deepEqual(problems({ services: {}, plugins: [5, { name: 'x' }, ['p', 5], '', { name: 'ok', apply: () => {} }] }), [
+    'plugins.0: expected a plugin (an object, a package name or path, or [name, options]), got a number (5)',
+    'plugins.1: an inline plugin is an object with "name" (a string) and "apply" (a function)',
+    'plugins.2.1: expected an object, got a number (5)',
+    'plugins.3: expected a non-empty string, got an empty string',
+  ]);
+});
+
+test('tests may only name known services', () => {
+  assert.deepEqual(problems({ services: { api: {} }, tests: [{ name: 't', command: 'x', services: ['apx'] }] }), [
+    'tests.0.services.0: unknown service "apx" (did you mean "api"?)',
+  ]);
+});

@@ -1,0 +1,194 @@
+/**
+ * The Devfile schema. `types.ts` is the documented contract; this file checks a loaded value
+ * against the same shape (strict objects, so a typo is an error rather than a silently ignored
+ * field), and the type assertion at the bottom fails compilation if the two drift apart.
+ */
+import { z } from 'zod';
+import type { DevloopPlugin } from '../plugins/types.js';
+import { checkDevfile } from './checks.js';
+import { describeValue, parseWith, type ValidationIssue } from './issues.js';
+import type { DevfileConfig } from './types.js';
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const serviceName = z.string().refine((name) => DNS_LABEL.test(name) && name.length <= 63, {
+  error: (issue) => {
+    const name = String(issue.input);
+    return name.length > 63
+      ? `invalid service name ${JSON.stringify(name)}: at most 63 characters`
+      : `invalid service name ${JSON.stringify(name)}: use lowercase letters, digits and "-", starting with a letter and not ending with "-"`;
+  },
+});
+
+const envName = z.string().refine((name) => ENV_NAME.test(name), {
+  error: (issue) => `invalid environment variable name ${JSON.stringify(issue.input)}: use letters, digits and "_", not starting with a digit`,
+});
+
+const port = z.number().refine((n) => Number.isInteger(n) && n >= 1 && n <= 65535, {
+  error: (issue) => `expected a port from 1 to 65535, got ${String(issue.input)}`,
+});
+
+const count = z.int().min(0);
+const positive = z.int().min(1);
+const nonEmpty = z.string().min(1);
+const strings = z.union([z.string(), z.array(z.string())]);
+const envMap = z.record(envName, z.string());
+const triggerMode = z.enum(['auto', 'manual']);
+
+/**
+ * A union of objects told apart by which key they carry (`{ http }` / `{ tcp }` / `{ exec }`).
+ * zod cannot discriminate on key presence, so a value with none or several of the keys gets its
+ * own message here instead of every branch's complaint.
+ */
+function oneKeyOf<const Options extends readonly [z.ZodType, z.ZodType, ...z.ZodType[]]>(what: string, keys: readonly string[], options: Options) {
+  const listed = keys.map((k) => JSON.stringify(k)).join(', ');
+  return z.union(options, {
+    error: (issue) => {
+      if (issue.code !== 'invalid_union' || typeof issue.input !== 'object' || issue.input === null || Array.isArray(issue.input)) return undefined;
+      const present = keys.filter((k) => k in (issue.input as object));
+      if (present.length === 1) return undefined;
+      return present.length === 0
+        ? `${what} needs one of ${listed}`
+        : `${what} takes exactly one of ${listed}, got ${present.map((k) => JSON.stringify(k)).join(' and ')}`;
+    },
+  });
+}
+
+const timing = { intervalMs: positive.optional(), timeoutMs: positive.optional() };
+const health = oneKeyOf('a health check', ['http', 'tcp', 'exec'], [
+  z.strictObject({ http: z.string(), port: port.optional(), ...timing, expectStatus: z.int().min(100).max(599).optional() }),
+  z.strictObject({ tcp: z.union([port, z.literal(true)]), ...timing }),
+  z.strictObject({ exec: strings, ...timing }),
+]);
+
+const liveUpdateStep = oneKeyOf('a live-update step', ['fallBackOn', 'sync', 'run', 'restart'], [
+  z.strictObject({ fallBackOn: strings }),
+  z.strictObject({ sync: z.strictObject({ from: nonEmpty, to: nonEmpty }) }),
+  z.strictObject({ run: nonEmpty, trigger: strings.optional() }),
+  z.strictObject({ restart: z.literal(true) }),
+]);
+
+const build = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('docker'), context: z.string().optional(), dockerfile: z.string().optional(),
+    args: z.record(z.string(), z.string()).optional(), target: z.string().optional(), platform: z.string().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('esbuild'), entry: nonEmpty, outfile: z.string().optional(), external: z.array(z.string()).optional(),
+    format: z.enum(['esm', 'cjs']).optional(), baseImage: z.string().optional(),
+  }),
+  z.strictObject({
+    type: z.literal('command'), command: nonEmpty, cwd: z.string().optional(), outputs: z.array(z.string()).optional(), env: envMap.optional(),
+  }),
+]);
+
+const portConfig = z.strictObject({
+  name: z.string().optional(), containerPort: port, hostPort: port.optional(), protocol: z.enum(['tcp', 'udp']).optional(),
+});
+
+const service = z.strictObject({
+  src: strings.optional(),
+  ignore: z.array(z.string()).optional(),
+  build: build.optional(),
+  image: nonEmpty.optional(),
+  runtime: nonEmpty.optional(),
+  command: strings.optional(),
+  cwd: z.string().optional(),
+  port: port.optional(),
+  ports: z.array(portConfig).optional(),
+  env: envMap.optional(),
+  envByEnvironment: z.record(z.string(), envMap).optional(),
+  health: health.optional(),
+  dependsOn: z.array(z.string()).optional(),
+  liveUpdate: z.array(liveUpdateStep).optional(),
+  triggerMode: triggerMode.optional(),
+  cloudRun: z.strictObject({
+    service: z.string().optional(), containerConcurrency: positive.optional(), timeoutSeconds: positive.optional(),
+    minScale: count.optional(), maxScale: positive.optional(), cpu: z.string().optional(), memory: z.string().optional(),
+    cpuThrottling: z.boolean().optional(),
+  }).optional(),
+  autopilot: z.strictObject({
+    computeClass: nonEmpty.optional(), spot: z.boolean().optional(),
+    gpu: z.strictObject({ type: nonEmpty, count: positive }).optional(), arm: z.boolean().optional(),
+  }).optional(),
+  k8s: z.strictObject({ manifests: strings }).optional(),
+  resources: z.strictObject({ cpu: z.string().optional(), memory: z.string().optional() }).optional(),
+  restart: z.enum(['always', 'on-failure', 'never']).optional(),
+  extensions: z.record(z.string(), z.unknown()).optional(),
+});
+
+const inlinePlugin = z.custom<DevloopPlugin>(
+  (v) => typeof v === 'object' && v !== null && typeof (v as DevloopPlugin).name === 'string' && typeof (v as DevloopPlugin).apply === 'function',
+  { error: 'an inline plugin is an object with "name" (a string) and "apply" (a function)' },
+);
+const plugin = z.union([nonEmpty, z.tuple([nonEmpty, z.record(z.string(), z.unknown())]), inlinePlugin], {
+  error: (issue) => issue.code === 'invalid_union' && (typeof issue.input === 'string' || (typeof issue.input === 'object' && issue.input !== null))
+    ? undefined
+    : `expected a plugin (an object, a package name or path, or [name, options]), got ${describeValue(issue.input)}`,
+});
+
+const toggle = z.union([z.boolean(), z.strictObject({ port: port.optional() })]);
+
+export const devfileSchema = z.strictObject({
+  name: nonEmpty.optional(),
+  services: z.record(serviceName, service),
+  environments: z.record(z.string(), z.strictObject({
+    env: envMap.optional(), kubeContext: z.string().optional(), allowKubeContexts: z.array(z.string()).optional(), runtime: nonEmpty.optional(),
+  })).optional(),
+  plugins: z.array(plugin).optional(),
+  ignore: z.array(z.string()).optional(),
+  parallelism: positive.optional(),
+  triggerMode: triggerMode.optional(),
+  watch: z.strictObject({ debounceMs: count.optional(), maxWaitMs: count.optional() }).optional(),
+  cluster: z.strictObject({
+    name: z.string().optional(), version: z.string().optional(), nodes: positive.optional(),
+    provider: z.enum(['kind', 'gke', 'existing']).optional(), kubeContext: z.string().optional(),
+  }).optional(),
+  simulation: z.strictObject({
+    cloudRun: z.strictObject({
+      enabled: z.boolean().optional(), scaleToZero: z.boolean().optional(),
+      coldStartDelay: z.union([z.string(), z.number().min(0)]).optional(), preset: z.enum(['dev', 'parity']).optional(),
+      region: z.string().optional(), projectId: z.string().optional(),
+    }).optional(),
+    autopilot: z.strictObject({
+      enabled: z.boolean().optional(), nodeAutoProvisioning: z.boolean().optional(), resourceOptimization: z.boolean().optional(),
+      bursting: z.boolean().optional(), gkeVersion: z.string().optional(), region: z.string().optional(),
+      provisioning: z.enum(['realistic', 'fast']).optional(),
+    }).optional(),
+  }).optional(),
+  monitoring: z.strictObject({ prometheus: toggle.optional(), grafana: toggle.optional(), jaeger: toggle.optional() }).optional(),
+  ai: z.strictObject({
+    modelServing: z.union([z.boolean(), z.strictObject({ models: z.array(z.string()).optional() })]).optional(),
+    ghostbusters: z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional(),
+    gpuSupport: z.boolean().optional(),
+  }).optional(),
+  tests: z.array(z.strictObject({
+    name: nonEmpty, command: nonEmpty, cwd: z.string().optional(), env: envMap.optional(),
+    services: z.array(z.string()).optional(), timeoutMs: positive.optional(),
+  })).optional(),
+});
+
+export type ValidateResult = { ok: true; config: DevfileConfig } | { ok: false; issues: ValidationIssue[] };
+
+/** Checks the shape, then what a shape cannot say (dependencies, ports, step order). */
+export function validateDevfile(value: unknown): ValidateResult {
+  const parsed = parseWith(devfileSchema, value);
+  // The cross-field checks read the raw value defensively, so a shape error elsewhere does not
+  // hide a dependency cycle: the author sees everything in one pass.
+  const issues = [...(parsed.ok ? [] : parsed.issues), ...checkDevfile(value)];
+  if (issues.length > 0) return { ok: false, issues };
+  return { ok: true, config: (parsed as { data: DevfileConfig }).data };
+}
+
+// Compile-time: the schema accepts exactly the documented shape. Optional fields are made
+// required first, because `{ a?: T }` and `{}` are assignable to each other and a field missing
+// on one side would otherwise go unnoticed.
+type Exact<T> = T extends string | number | boolean | bigint | symbol | null | undefined ? T
+  : T extends (...args: never[]) => unknown ? T
+  : T extends DevloopPlugin ? T
+  : T extends object ? { [K in keyof T]-?: Exact<T[K]> }
+  : T;
+type Agree<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemaMatchesTypes: Agree<Exact<z.input<typeof devfileSchema>>, Exact<DevfileConfig>> = true;
+void schemaMatchesTypes;

@@ -1,0 +1,246 @@
+/**
+ * The shape of a Devfile: what `defineDevfile()` accepts. These interfaces are the public,
+ * documented contract (the editor shows their TSDoc); `schema.ts` validates the same shape at
+ * load time and a type test keeps the two in step.
+ */
+import type { PluginSpec } from '../plugins/types.js';
+
+export type EnvironmentName = 'local' | 'staging' | 'prod' | (string & {});
+
+export interface DevfileConfig {
+  /** Project name; defaults to the folder name. Used in container labels and metrics. */
+  name?: string;
+  /** The services devloop builds, deploys and watches, keyed by service name. */
+  services: Record<string, ServiceConfig>;
+  /** Named environments (`local`, `staging`, `prod`, ...) and their overrides. */
+  environments?: Record<string, EnvironmentConfig>;
+  /** Plugins: inline objects, npm package names, or relative paths, each with options. */
+  plugins?: PluginSpec[];
+  /** Globs ignored by the watcher for every service, on top of .gitignore and .dockerignore. */
+  ignore?: string[];
+  /** How many services may build/deploy at once. Default 3. */
+  parallelism?: number;
+  /** `auto`: a file change starts a build. `manual`: builds start only when asked. Default `auto`. */
+  triggerMode?: TriggerMode;
+  /** Watcher tuning. */
+  watch?: WatchSettings;
+  /** The cluster devloop deploys to when a service targets Kubernetes. */
+  cluster?: ClusterConfig;
+  /** Cloud Run and Autopilot simulation settings. */
+  simulation?: SimulationConfig;
+  /** Monitoring services devloop starts beside the project. */
+  monitoring?: MonitoringConfig;
+  /** AI services: local model serving, Ghostbusters agents, GPU. */
+  ai?: AiConfig;
+  /** Commands `devloop ci` runs against the running services once all are healthy. */
+  tests?: TestConfig[];
+}
+
+export type TriggerMode = 'auto' | 'manual';
+
+export interface WatchSettings {
+  /** Quiet window: a batch is flushed after this many ms without events. Default 100. */
+  debounceMs?: number;
+  /** A batch is flushed at the latest this many ms after its first event. Default 2000. */
+  maxWaitMs?: number;
+}
+
+export interface ServiceConfig {
+  /** Source paths (files or folders, relative to the Devfile) whose changes rebuild this service. Default: the service's build context, else `.`. */
+  src?: string | string[];
+  /** Extra globs ignored for this service. */
+  ignore?: string[];
+  /** How to build it. Omitted: nothing to build (for example an `image` run as is). */
+  build?: BuildConfig;
+  /** A prebuilt image to run when there is no build. */
+  image?: string;
+  /** Where it runs. Default: `cloud-run` when simulation.cloud_run is on, else `docker` when a daemon answers, else `process`. */
+  runtime?: RuntimeKind;
+  /** For the process runtime: the command that starts the service (default: `node <bundle>` for esbuild builds). */
+  command?: string | string[];
+  /** Working directory for `command`, relative to the Devfile. */
+  cwd?: string;
+  /** The port the service listens on (its `PORT`). */
+  port?: number;
+  /** Extra named ports. */
+  ports?: PortConfig[];
+  /** Environment variables, for every environment. */
+  env?: Record<string, string>;
+  /** Per-environment overrides, merged over `env`. */
+  envByEnvironment?: Record<string, Record<string, string>>;
+  /** How devloop decides the service is healthy. Default: the port accepts TCP connections, else the process is running. */
+  health?: HealthCheckConfig;
+  /** Services that must be healthy before this one is deployed (first deploy only). */
+  dependsOn?: string[];
+  /** Live-update rules, applied in order instead of a full rebuild when they cover a change. */
+  liveUpdate?: LiveUpdateStep[];
+  /** Overrides the project trigger mode for this service. */
+  triggerMode?: TriggerMode;
+  /** Cloud Run settings for this service (simulated locally). */
+  cloudRun?: CloudRunServiceConfig;
+  /** Autopilot settings for this service (admission simulated locally). */
+  autopilot?: AutopilotServiceConfig;
+  /** Kubernetes manifests for this service when it deploys to a cluster. */
+  k8s?: { manifests: string | string[] };
+  /** Resource limits applied to the local container/process where the runtime supports it. */
+  resources?: { cpu?: string; memory?: string };
+  /** Restart policy for the local runtimes. Default `on-failure`. */
+  restart?: 'always' | 'on-failure' | 'never';
+  /** Arbitrary options for third-party plugins, keyed by plugin name. */
+  extensions?: Record<string, unknown>;
+}
+
+export type RuntimeKind = 'docker' | 'process' | 'kubernetes' | 'cloud-run' | 'autopilot' | (string & {});
+
+export interface PortConfig {
+  name?: string;
+  containerPort: number;
+  /** Fixed host port; default: a free one is allocated. */
+  hostPort?: number;
+  protocol?: 'tcp' | 'udp';
+}
+
+export type BuildConfig = DockerBuildConfig | EsbuildBuildConfig | CommandBuildConfig;
+
+export interface DockerBuildConfig {
+  type: 'docker';
+  /** Build context folder, relative to the Devfile. Default `.`. */
+  context?: string;
+  /** Dockerfile path relative to the context. Default `Dockerfile`. */
+  dockerfile?: string;
+  args?: Record<string, string>;
+  target?: string;
+  platform?: string;
+}
+
+export interface EsbuildBuildConfig {
+  type: 'esbuild';
+  /** Entry point, relative to the Devfile. */
+  entry: string;
+  /** Output file. Default `.devloop/build/<service>/index.mjs`. */
+  outfile?: string;
+  /** Packages left out of the bundle. */
+  external?: string[];
+  format?: 'esm' | 'cjs';
+  /** For the Docker runtime: the base image the bundle is layered on (no Dockerfile needed). */
+  baseImage?: string;
+}
+
+export interface CommandBuildConfig {
+  type: 'command';
+  /** Shell command run in `cwd`. */
+  command: string;
+  cwd?: string;
+  /** Files or folders the command produces; part of the build result. */
+  outputs?: string[];
+  env?: Record<string, string>;
+}
+
+export type HealthCheckConfig =
+  | { http: string; port?: number; intervalMs?: number; timeoutMs?: number; expectStatus?: number }
+  | { tcp: number | true; intervalMs?: number; timeoutMs?: number }
+  | { exec: string | string[]; intervalMs?: number; timeoutMs?: number };
+
+export type LiveUpdateStep =
+  | { fallBackOn: string | string[] }
+  | { sync: { from: string; to: string } }
+  | { run: string; trigger?: string | string[] }
+  | { restart: true };
+
+export interface EnvironmentConfig {
+  /** Env vars added to every service in this environment. */
+  env?: Record<string, string>;
+  /** Kube context used for this environment. */
+  kubeContext?: string;
+  /** Contexts where destructive actions are allowed (non-local contexts need to be listed). */
+  allowKubeContexts?: string[];
+  /** Default runtime for services in this environment. */
+  runtime?: RuntimeKind;
+}
+
+export interface ClusterConfig {
+  name?: string;
+  /** Kubernetes version, e.g. `1.31`. */
+  version?: string;
+  nodes?: number;
+  /** `kind`, `gke`, or an existing kube context name. */
+  provider?: 'kind' | 'gke' | 'existing';
+  kubeContext?: string;
+}
+
+export interface SimulationConfig {
+  cloudRun?: {
+    enabled?: boolean;
+    /** Scale idle services to zero instances. Default true. */
+    scaleToZero?: boolean;
+    /** Extra delay added to each cold start, e.g. `2s` or a number of ms. */
+    coldStartDelay?: string | number;
+    /** `dev` (short idle timeouts) or `parity` (Cloud Run's documented values). Default `dev`. */
+    preset?: 'dev' | 'parity';
+    region?: string;
+    projectId?: string;
+  };
+  autopilot?: {
+    enabled?: boolean;
+    nodeAutoProvisioning?: boolean;
+    resourceOptimization?: boolean;
+    bursting?: boolean;
+    gkeVersion?: string;
+    region?: string;
+    /** `realistic` (~80-120 s node provisioning) or `fast`. */
+    provisioning?: 'realistic' | 'fast';
+  };
+}
+
+export interface MonitoringConfig {
+  prometheus?: boolean | { port?: number };
+  grafana?: boolean | { port?: number };
+  jaeger?: boolean | { port?: number };
+}
+
+export interface AiConfig {
+  modelServing?: boolean | { models?: string[] };
+  ghostbusters?: boolean | Record<string, unknown>;
+  gpuSupport?: boolean;
+}
+
+export interface CloudRunServiceConfig {
+  /** Path to a Knative `Service` YAML (as `gcloud run services replace` takes). */
+  service?: string;
+  containerConcurrency?: number;
+  timeoutSeconds?: number;
+  minScale?: number;
+  maxScale?: number;
+  cpu?: string;
+  memory?: string;
+  cpuThrottling?: boolean;
+}
+
+export interface AutopilotServiceConfig {
+  computeClass?: 'Balanced' | 'Scale-Out' | 'Performance' | 'Accelerator' | (string & {});
+  spot?: boolean;
+  gpu?: { type: string; count: number };
+  arm?: boolean;
+}
+
+export interface TestConfig {
+  name: string;
+  command: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Services that must be healthy first. Default: all. */
+  services?: string[];
+  timeoutMs?: number;
+}
+
+/** What a function-form Devfile receives. */
+export interface DevfileContext {
+  /** The environment selected with `--env` (default `local`). */
+  mode: EnvironmentName;
+  /** The process environment. */
+  env: Record<string, string | undefined>;
+  /** The CLI command running: `up`, `ci`, `status`, ... */
+  command: string;
+}
+
+export type DevfileExport = DevfileConfig | ((ctx: DevfileContext) => DevfileConfig | Promise<DevfileConfig>);

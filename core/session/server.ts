@@ -1,0 +1,76 @@
+/**
+ * The control server of a running `devloop up`: a small HTTP API on a unix socket in
+ * `.devloop/`, so `devloop status`, `deploy` and `down` in another terminal act on the live
+ * session. A unix socket (mode 0600) rather than a TCP port: nothing else on the machine can
+ * reach it, and no port is taken.
+ */
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { Engine } from '../engine/engine.js';
+import { sessionPaths } from './paths.js';
+
+export interface SessionInfo {
+  pid: number;
+  startedAt: number;
+  socket: string;
+  devfile: string;
+  command: string;
+}
+
+export interface SessionServer {
+  close(): Promise<void>;
+}
+
+export interface SessionOptions {
+  devfile: string;
+  command: string;
+  /** Called on `POST /stop` (from `devloop down`). */
+  onStop(): void;
+}
+
+export async function startSessionServer(engine: Engine, options: SessionOptions): Promise<SessionServer> {
+  const paths = sessionPaths(engine.root);
+  mkdirSync(paths.dir, { recursive: true });
+  rmSync(paths.socket, { force: true });
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://devloop');
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const service = url.searchParams.get('service') ?? '';
+    if (req.method === 'GET' && url.pathname === '/state') return send(200, engine.getState());
+    if (req.method === 'POST' && url.pathname === '/trigger') {
+      if (!engine.getState().services[service]) return send(404, { error: `no service named "${service}"` });
+      engine.triggerManual(service);
+      return send(202, { triggered: service });
+    }
+    if (req.method === 'POST' && url.pathname === '/trigger-mode') {
+      const mode = url.searchParams.get('mode');
+      if (!engine.getState().services[service] || (mode !== 'auto' && mode !== 'manual')) return send(400, { error: 'need ?service=NAME&mode=auto|manual' });
+      engine.setTriggerMode(service, mode);
+      return send(200, { service, mode });
+    }
+    if (req.method === 'POST' && url.pathname === '/stop') {
+      send(202, { stopping: true });
+      options.onStop();
+      return;
+    }
+    send(404, { error: `unknown endpoint ${req.method} ${url.pathname}` });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(paths.socket, () => resolve());
+  });
+  chmodSync(paths.socket, 0o600);
+  const info: SessionInfo = { pid: process.pid, startedAt: Date.now(), socket: paths.socket, devfile: options.devfile, command: options.command };
+  writeFileSync(paths.sessionFile, JSON.stringify(info, null, 2));
+  return {
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(paths.socket, { force: true });
+      rmSync(paths.sessionFile, { force: true });
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * Engine state. Rules:
+ * 1. State changes only through `dispatch(action)` into the pure reducer in `reducer.ts`.
+ * 2. The reducer does no I/O and never mutates: it returns new objects for what changed.
+ * 3. Everything a reporter shows is derivable from this state plus the action stream.
+ */
+import type { ErrorJSON } from '../errors.js';
+
+export type Phase =
+  | 'pending'   // registered, nothing started
+  | 'queued'    // waiting on something; see `waiting`
+  | 'building'
+  | 'pushing'
+  | 'deploying'
+  | 'starting'  // deployed, waiting to be healthy
+  | 'healthy'
+  | 'unhealthy' // running but failing its health check
+  | 'failed'
+  | 'stopped';
+
+export type HealthState = 'unknown' | 'healthy' | 'unhealthy';
+
+export interface Endpoint {
+  name: string;
+  url: string;
+}
+
+export interface BuildRecord {
+  id: number;
+  startedAt: number;
+  finishedAt?: number;
+  durationMs?: number;
+  trigger: { reason: string; files: string[] };
+  image?: string;
+  cached?: boolean;
+  error?: ErrorJSON;
+  cancelled?: boolean;
+}
+
+export interface ServiceState {
+  name: string;
+  /** Build kind (`docker`, `esbuild`, `command`, `none`). */
+  kind: string;
+  /** Runtime (`docker`, `process`, `cloud-run`, ...). */
+  target: string;
+  phase: Phase;
+  /** Why it is not progressing, in words: "waiting for db to become healthy". */
+  waiting?: string;
+  triggerMode: 'auto' | 'manual';
+  /** Files changed while in manual mode, waiting for a manual trigger. */
+  pendingFiles: string[];
+  currentBuild?: BuildRecord;
+  lastBuild?: BuildRecord;
+  buildCount: number;
+  image?: string;
+  endpoints: Endpoint[];
+  health: HealthState;
+  healthMessage?: string;
+  restarts: number;
+  error?: ErrorJSON;
+  /** True once the service has been healthy once (dependsOn only holds the first deploy). */
+  everHealthy: boolean;
+  /** Plugin-owned data shown by reporters (instance counts, cost estimates...), keyed by plugin. */
+  extra: Record<string, Record<string, unknown>>;
+  /** A short tail of log lines for status views; full logs go through the action stream. */
+  logTail: LogLine[];
+}
+
+export interface LogLine {
+  time: number;
+  service?: string;
+  level: 'info' | 'warn' | 'error' | 'output';
+  stream?: 'stdout' | 'stderr';
+  message: string;
+}
+
+export interface ConfigState {
+  file?: string;
+  /** Increments on every good load. */
+  version: number;
+  loadedAt?: number;
+  /** Set while the latest edit is broken; the last good config keeps running. */
+  error?: ErrorJSON;
+}
+
+export interface EngineState {
+  status: 'idle' | 'running' | 'stopping' | 'stopped';
+  config: ConfigState;
+  services: Record<string, ServiceState>;
+  /** Service names in Devfile order. */
+  order: string[];
+  /** Project-wide log lines not tied to a service (capped). */
+  logTail: LogLine[];
+}
+
+export const LOG_TAIL_LIMIT = 200;
+
+export function initialState(): EngineState {
+  return { status: 'idle', config: { version: 0 }, services: {}, order: [], logTail: [] };
+}

@@ -1,0 +1,206 @@
+/**
+ * The file watcher: @parcel/watcher subscriptions -> relevance filter -> coalescer -> batches of
+ * changed files per target.
+ *
+ * Events are filtered as they arrive, not only at flush time, so that ignored churn (a build
+ * writing into `dist/`, an editor's swap files) neither extends the quiet window nor produces
+ * empty batches. Matching is redone at flush time because an ignore file may have changed in
+ * between.
+ */
+import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import parcel from '@parcel/watcher';
+import { Coalescer, type CoalescedBatch } from './coalesce.js';
+import { translateWatchError } from './errors.js';
+import { ProjectIgnores, trimSep } from './ignore.js';
+import { coverDirs, ignoreFileDirs, parcelIgnoreGlobs, watchDirFor } from './roots.js';
+import { createdFolders, listTree } from './scan.js';
+import { candidateTargets, indexTargets, mapChangesToTargets, type TargetIndex } from './targets.js';
+import type { WatchBatch, Watcher, WatcherOptions, WatchTarget, WatchTargetSpec } from './types.js';
+
+interface State {
+  specs: WatchTargetSpec[];
+  targets: WatchTarget[];
+  index: TargetIndex;
+  files: Set<string>;
+  /** Folders above a target path or extra file: creating one may create what is watched. */
+  ancestors: Set<string>;
+}
+
+/**
+ * @parcel/watcher hands over a live stream in slices, about every 500 ms (after 50 ms of quiet
+ * otherwise). A quiet window shorter than that would cut a `git checkout` into several batches,
+ * so after a large slice the batch is held open long enough for the next slice to arrive.
+ */
+const BURST_EVENTS = 100;
+const BURST_HOLD_MS = 700;
+
+export async function createWatcher(options: WatcherOptions): Promise<Watcher> {
+  const root = trimSep(resolve(options.root));
+  const rules = new ProjectIgnores({ root, globs: options.ignore });
+  const subscriptions = new Map<string, parcel.AsyncSubscription>();
+  const dirWatchers = new Map<string, FSWatcher>();
+  let skipDirs: string[] = [];
+  let closed = false;
+  let state = makeState(options.targets, options.files);
+  let syncing: Promise<void> = Promise.resolve();
+
+  const coalescer = new Coalescer({ quietMs: options.debounceMs, maxWaitMs: options.maxWaitMs, onFlush: flush });
+
+  function makeState(specs: WatchTargetSpec[], files: string[] = []): State {
+    const resolved = specs.map((s) => ({
+      ...s,
+      paths: s.paths.map((p) => resolve(root, p)),
+      dockerContext: s.dockerContext === undefined ? undefined : resolve(root, s.dockerContext),
+      ignorePaths: s.ignorePaths?.map((p) => resolve(root, p)),
+    }));
+    const targets = rules.targets(resolved);
+    const fileSet = new Set(files.map((f) => resolve(root, f)));
+    const ancestors = new Set<string>();
+    for (const p of [...resolved.flatMap((s) => s.paths), ...fileSet]) {
+      for (let d = dirname(p); !ancestors.has(d); d = dirname(d)) {
+        ancestors.add(d);
+        if (dirname(d) === d) break;
+      }
+    }
+    return { specs: resolved, targets, index: indexTargets(targets), files: fileSet, ancestors };
+  }
+
+  function isRelevant(path: string, candidates: number[]): boolean {
+    if (state.files.has(path)) return true;
+    for (const i of candidateTargets(path, state.index, candidates)) if (!state.targets[i].ignore.ignores(path)) return true;
+    return false;
+  }
+
+  function onEvents(err: Error | null, events: parcel.Event[], dir: string): void {
+    if (closed) return;
+    if (err) {
+      options.onError(translateWatchError(err, dir));
+      return;
+    }
+    // Reload rules first so the rest of this chunk is judged by the new ones.
+    for (const e of events) if (rules.isIgnoreFile(e.path)) rules.reload(e.path);
+    const relevant: string[] = [];
+    const created: string[] = [];
+    const candidates: number[] = [];
+    for (const e of events) {
+      if (isRelevant(e.path, candidates)) {
+        relevant.push(e.path);
+        if (e.type === 'create') created.push(e.path);
+      } else if (e.type === 'create' && state.ancestors.has(e.path)) {
+        created.push(e.path);
+      }
+    }
+    coalescer.add(relevant, relevant.length >= BURST_EVENTS ? BURST_HOLD_MS : 0);
+    if (created.length > 0) void addContentsOfNewFolders(created);
+  }
+
+  async function addContentsOfNewFolders(created: string[]): Promise<void> {
+    try {
+      for (const dir of await createdFolders(created)) {
+        if (closed) return;
+        const candidates: number[] = [];
+        coalescer.add((await listTree(dir, skipDirs)).filter((p) => isRelevant(p, candidates)));
+      }
+    } catch (err) {
+      if (!closed) options.onError(translateWatchError(err));
+    }
+  }
+
+  function flush(batch: CoalescedBatch): void {
+    const byTarget = mapChangesToTargets(batch.paths, state.targets, state.index);
+    const files = batch.paths.filter((p) => state.files.has(p));
+    const reported = new Set(files);
+    for (const list of byTarget.values()) for (const p of list) reported.add(p);
+    if (reported.size === 0) return;
+    const all = batch.paths.filter((p) => reported.has(p));
+    try {
+      options.onBatch({ byTarget, files, all, events: batch.events, firstEventAt: batch.firstEventAt, flushedAt: batch.flushedAt });
+    } catch (err) {
+      options.onError(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** Brings subscriptions in line with `state`: new ones first so no change slips through. */
+  async function sync(): Promise<void> {
+    skipDirs = ['.git', '.devloop'];
+    if (rules.git.ignores(join(root, 'node_modules'))) skipDirs.push('node_modules');
+    const paths = [...state.specs.flatMap((s) => s.paths), ...state.files];
+    const roots = coverDirs(await Promise.all(paths.map(watchDirFor)), skipDirs);
+    const ignore = parcelIgnoreGlobs(skipDirs);
+    const wanted = new Map(roots.map((dir) => [`${dir}\0${skipDirs.join('\0')}`, dir]));
+
+    const added = [...wanted].filter(([key]) => !subscriptions.has(key));
+    const results = await Promise.allSettled(
+      added.map(async ([key, dir]) => {
+        const sub = await parcel.subscribe(dir, (err, events) => onEvents(err, events, dir), { ignore });
+        subscriptions.set(key, sub);
+      }),
+    );
+    const failed = results.findIndex((r) => r.status === 'rejected');
+    if (failed >= 0) throw translateWatchError((results[failed] as PromiseRejectedResult).reason, added[failed][1]);
+
+    await Promise.all([...subscriptions].filter(([key]) => !wanted.has(key)).map(async ([key, sub]) => {
+      subscriptions.delete(key);
+      await sub.unsubscribe();
+    }));
+
+    const contexts = state.specs.flatMap((s) => (s.dockerContext ? [s.dockerContext] : []));
+    syncDirWatchers(ignoreFileDirs(root, roots, contexts));
+  }
+
+  function syncDirWatchers(dirs: string[]): void {
+    const wanted = new Set(dirs);
+    for (const [dir, w] of dirWatchers) if (!wanted.has(dir)) { w.close(); dirWatchers.delete(dir); }
+    for (const dir of wanted) {
+      if (dirWatchers.has(dir)) continue;
+      try {
+        const w = fsWatch(dir, (_type, name) => {
+          if (closed) return;
+          if (name === null) for (const f of ['.gitignore', '.dockerignore']) rules.reload(join(dir, f));
+          else if (rules.isIgnoreFile(name)) rules.reload(join(dir, name));
+        });
+        w.on('error', () => { w.close(); dirWatchers.delete(dir); });
+        dirWatchers.set(dir, w);
+      } catch {
+        // A missing context folder has no ignore file to follow.
+      }
+    }
+  }
+
+  /** Runs one sync at a time; a failed sync does not poison the next. */
+  function enqueueSync(): Promise<void> {
+    const next = syncing.catch(() => undefined).then(() => (closed ? undefined : sync()));
+    syncing = next;
+    return next;
+  }
+
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    coalescer.dispose();
+    await syncing.catch(() => undefined);
+    for (const w of dirWatchers.values()) w.close();
+    dirWatchers.clear();
+    const subs = [...subscriptions.values()];
+    subscriptions.clear();
+    await Promise.allSettled(subs.map((s) => s.unsubscribe()));
+  }
+
+  rules.git.preload(state.specs.flatMap((s) => s.paths));
+  try {
+    await enqueueSync();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+
+  return {
+    async update(targets, files) {
+      if (closed) return;
+      state = makeState(targets, files ?? [...state.files]);
+      await enqueueSync();
+    },
+    close,
+  };
+}

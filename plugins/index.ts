@@ -1,0 +1,17 @@
+/**
+ * The built-in plugins, by their `devloop:<name>` ids. Each is an ordinary plugin, written the
+ * way a third-party one would be; the CLI applies the default set before the Devfile's own.
+ */
+import type { DevfileConfig } from '../core/devfile/types.js';
+import type { BuiltinRegistry } from '../core/plugins/resolve.js';
+import type { DevloopPlugin } from '../core/plugins/types.js';
+
+export const builtinPlugins: BuiltinRegistry = {};
+
+/** The plugins every project gets unless the Devfile lists the same id itself. */
+export function defaultPlugins(devfile: DevfileConfig): DevloopPlugin[] {
+  const listed = new Set((devfile.plugins ?? []).map((p) => (typeof p === 'string' ? p : Array.isArray(p) ? p[0] : p.name)));
+  return Object.entries(builtinPlugins)
+    .filter(([id]) => !listed.has(id))
+    .map(([, factory]) => factory({}));
+}

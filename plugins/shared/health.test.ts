@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { after, describe, it } from 'node:test';
+import { DevloopError } from '../../core/errors.js';
+import { describeProbe, probeOnce, resolveHealthProbe, waitHealthy } from './health.js';
+import { findFreePort } from './ports.js';
+
+describe('resolveHealthProbe', () => {
+  it('defaults to TCP on the service port, else the process running', () => {
+    assert.deepEqual(resolveHealthProbe(undefined, 8080), { kind: 'tcp', host: '127.0.0.1', port: 8080 });
+    assert.deepEqual(resolveHealthProbe(undefined, undefined), { kind: 'running' });
+  });
+  it('builds the http URL from the path and the service or health port', () => {
+    assert.deepEqual(resolveHealthProbe({ http: '/healthz' }, 8080), { kind: 'http', url: 'http://127.0.0.1:8080/healthz', expectStatus: undefined });
+    assert.deepEqual(resolveHealthProbe({ http: 'ready', port: 9090, expectStatus: 204 }, 8080), { kind: 'http', url: 'http://127.0.0.1:9090/ready', expectStatus: 204 });
+    assert.equal(resolveHealthProbe({ http: 'http://localhost:1/x' }, undefined).kind, 'http');
+  });
+  it('rejects an http or tcp:true check without a port, with a hint', () => {
+    assert.throws(() => resolveHealthProbe({ http: '/healthz' }, undefined), (e: unknown) => e instanceof DevloopError && e.code === 'HEALTH_CONFIG' && !!e.hint);
+    assert.throws(() => resolveHealthProbe({ tcp: true }, undefined), /no port/);
+  });
+  it('describes probes in words', () => {
+    assert.equal(describeProbe({ kind: 'exec', command: ['pg_isready', '-q'] }), '`pg_isready -q`');
+  });
+});
+
+describe('probes', () => {
+  const closers: Array<() => void> = [];
+  after(() => { for (const c of closers) c(); });
+
+  it('http: 2xx/3xx pass, others fail, expectStatus overrides', async () => {
+    let status = 503;
+    const server = http.createServer((_req, res) => { res.statusCode = status; res.end(); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    closers.push(() => server.close());
+    const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/healthz`;
+    assert.deepEqual(await probeOnce({ kind: 'http', url }), { ok: false, message: 'HTTP 503' });
+    status = 302;
+    assert.equal((await probeOnce({ kind: 'http', url })).ok, true);
+    status = 200;
+    assert.deepEqual(await probeOnce({ kind: 'http', url, expectStatus: 204 }), { ok: false, message: 'HTTP 200 (expected 204)' });
+  });
+
+  it('tcp: refused until something listens', async () => {
+    const port = await findFreePort();
+    assert.deepEqual(await probeOnce({ kind: 'tcp', host: '127.0.0.1', port }), { ok: false, message: 'connection refused' });
+    const server = net.createServer().listen(port, '127.0.0.1');
+    closers.push(() => server.close());
+    await new Promise((r) => server.once('listening', r));
+    assert.equal((await probeOnce({ kind: 'tcp', host: '127.0.0.1', port })).ok, true);
+  });
+
+  it('http: a server that never answers fails the attempt at its timeout', async () => {
+    const server = http.createServer(() => { /* never answers */ });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    closers.push(() => { server.closeAllConnections(); server.close(); });
+    const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`;
+    const r = await probeOnce({ kind: 'http', url }, {}, undefined, 100);
+    assert.deepEqual(r, { ok: false, message: 'no answer within 100 ms' });
+  });
+
+  it('exec is delegated to the runtime', async () => {
+    const seen: unknown[] = [];
+    const r = await probeOnce({ kind: 'exec', command: 'true' }, { exec: async (c) => { seen.push(c); return false; } });
+    assert.deepEqual(seen, ['true']);
+    assert.equal(r.ok, false);
+    assert.equal((await probeOnce({ kind: 'exec', command: 'x' })).ok, false, 'no exec support is a failure, not a crash');
+  });
+});
+
+describe('waitHealthy', () => {
+  it('resolves as soon as the service comes up', async () => {
+    const port = await findFreePort();
+    const server = net.createServer();
+    setTimeout(() => server.listen(port, '127.0.0.1'), 100);
+    const t0 = Date.now();
+    await waitHealthy({ kind: 'tcp', host: '127.0.0.1', port }, { intervalMs: 200, timeoutMs: 5000 });
+    const took = Date.now() - t0;
+    server.close();
+    assert.ok(took < 1000, `took ${took} ms`);
+  });
+
+  it('fails past the deadline naming the probe and what it saw', async () => {
+    const port = await findFreePort();
+    await assert.rejects(
+      waitHealthy({ kind: 'tcp', host: '127.0.0.1', port }, { intervalMs: 20, timeoutMs: 150 }),
+      (e: unknown) => e instanceof DevloopError && e.code === 'HEALTH_TIMEOUT' && e.message === `not healthy after 150 ms: TCP 127.0.0.1:${port}: connection refused`,
+    );
+  });
+
+  it('stops when aborted', async () => {
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const wait = waitHealthy({ kind: 'running' }, { isRunning: () => false, signal: ac.signal, timeoutMs: Infinity, onProbe: (r) => seen.push(r.message) });
+    setTimeout(() => ac.abort(new Error('stop')), 50);
+    await assert.rejects(wait, /stop/);
+    assert.ok(seen.length >= 1 && seen.every((m) => m === 'not running'));
+  });
+});

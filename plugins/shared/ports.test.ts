@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, describe, it } from 'node:test';
+import { choosePort, findFreePort, isPortFree, nextFreePort } from './ports.js';
+
+function listen(port: number, host?: string): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(port, host, () => resolve(s));
+  });
+}
+
+describe('ports', () => {
+  const servers: net.Server[] = [];
+  after(() => { for (const s of servers) s.close(); });
+
+  it('finds a free port and sees it taken once something listens', async () => {
+    const port = await findFreePort();
+    assert.ok(await isPortFree(port));
+    servers.push(await listen(port, '127.0.0.1'));
+    assert.equal(await isPortFree(port), false);
+  });
+
+  it('counts a port bound on all interfaces as taken', async () => {
+    const port = await findFreePort();
+    servers.push(await listen(port));
+    assert.equal(await isPortFree(port), false);
+  });
+
+  it('moves a busy port to the next free one, with a warning naming the holder', async () => {
+    const port = await findFreePort();
+    servers.push(await listen(port, '127.0.0.1'));
+    const choice = await choosePort(port, 'api port');
+    assert.ok(choice.port > port);
+    assert.ok(await isPortFree(choice.port));
+    assert.match(choice.warning!, new RegExp(`^api port ${port} is in use( by node \\(pid ${process.pid}\\))?; using ${choice.port} instead$`));
+    if (process.platform === 'linux') assert.match(choice.warning!, /by node/);
+  });
+
+  it('keeps a free port as is, without a warning', async () => {
+    const port = await findFreePort();
+    assert.deepEqual(await choosePort(port), { port });
+  });
+
+  it('nextFreePort skips taken ports', async () => {
+    const port = await findFreePort();
+    servers.push(await listen(port, '127.0.0.1'));
+    const next = await nextFreePort(port);
+    assert.notEqual(next, port);
+  });
+});

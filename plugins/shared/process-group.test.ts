@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { DevloopError } from '../../core/errors.js';
+import { describeExit, groupAlive, spawnGroup, terminateGroup } from './process-group.js';
+import { readRecords, registryIdle } from './process-registry.js';
+import { readStat } from './procfs.js';
+import { sleep } from './time.js';
+
+/** Signal 0 reaches zombies too; a zombie is dead, merely not reaped yet by a slow PID 1. */
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); } catch { return false; }
+  return readStat(pid)?.state !== 'Z';
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(10);
+  }
+}
+
+describe('spawnGroup', () => {
+  const dirs: string[] = [];
+  after(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }); });
+
+  it('streams lines from both streams, including an unterminated last one, before `exited` resolves', async () => {
+    const lines: string[] = [];
+    const p = await spawnGroup(['/bin/sh', '-c', 'echo out; echo err >&2; printf tail'], { cwd: os.tmpdir(), env: process.env, onLine: (l, s) => lines.push(`${s}:${l}`) });
+    const exit = await p.exited;
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.deepEqual(lines.sort(), ['stderr:err', 'stdout:out', 'stdout:tail']);
+    assert.equal(p.running, false);
+  });
+
+  it('terminates the whole group, grandchildren included, and records it while it runs', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'devloop-pg-'));
+    dirs.push(root);
+    const lines: string[] = [];
+    // The inner sleep ignores nothing, but sh waits on it: killing only sh would orphan it.
+    const p = await spawnGroup(['/bin/sh', '-c', 'sleep 300 & echo $!; wait'], { cwd: root, env: process.env, onLine: (l) => lines.push(l), record: { root, service: 'svc', role: 'service' } });
+    await until(() => lines.length > 0);
+    const grandchild = Number(lines[0]);
+    assert.ok(alive(grandchild));
+    const recs = await readRecords(root);
+    assert.deepEqual(recs.map((r) => [r.service, r.pid, r.pgid, r.role]), [['svc', p.pid, p.pid, 'service']]);
+    assert.equal(await terminateGroup(p.pid, 2000), 'exited');
+    assert.equal(groupAlive(p.pid), false);
+    await until(() => !alive(grandchild), 1000);
+    const exit = await p.exited;
+    assert.equal(describeExit(exit), 'was killed by SIGTERM');
+    await registryIdle(root);
+    assert.deepEqual(await readRecords(root), [], 'forgotten once it exited');
+  });
+
+  it('SIGKILLs a group that ignores SIGTERM after the grace period', async () => {
+    const p = await spawnGroup(['/bin/sh', '-c', "trap '' TERM; echo ready; while :; do sleep 0.05; done"], { cwd: os.tmpdir(), env: process.env, onLine: () => {} });
+    await sleep(100);
+    const t0 = Date.now();
+    assert.equal(await terminateGroup(p.pid, 200), 'killed');
+    assert.ok(Date.now() - t0 < 2000);
+    assert.equal(groupAlive(p.pid), false);
+  });
+
+  it('fails with a hint when the program does not exist', async () => {
+    await assert.rejects(
+      spawnGroup(['devloop-no-such-binary'], { cwd: os.tmpdir(), env: process.env }),
+      (e: unknown) => e instanceof DevloopError && e.code === 'SPAWN_FAILED' && /not found/.test(e.message) && /PATH/.test(e.hint ?? ''),
+    );
+  });
+});

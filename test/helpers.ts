@@ -1,0 +1,80 @@
+/** Helpers for tests that run the real CLI as a child process. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, realpathSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const repoRoot = path.resolve(new URL('..', import.meta.url).pathname);
+export const cliPath = path.join(repoRoot, 'bin', 'devloop.js');
+
+export interface CliResult { code: number | null; stdout: string; stderr: string }
+
+export function runCli(args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number; input?: string }): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { cwd: options.cwd, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`devloop ${args.join(' ')} timed out\nstdout:\n${stdout}\nstderr:\n${stderr}`)); }, options.timeoutMs ?? 60_000);
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** A long-running CLI (`up --output json`) whose JSON events can be awaited. */
+export interface RunningCli {
+  child: ChildProcess;
+  events: Record<string, any>[];
+  stderr(): string;
+  waitFor(pred: (e: Record<string, any>) => boolean, timeoutMs?: number, what?: string): Promise<Record<string, any>>;
+  exited: Promise<number | null>;
+}
+
+export function startCli(args: string[], options: { cwd: string; env?: Record<string, string> }): RunningCli {
+  const child = spawn(process.execPath, [cliPath, ...args], { cwd: options.cwd, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: Record<string, any>[] = [];
+  const waiters: { pred: (e: Record<string, any>) => boolean; resolve(e: Record<string, any>): void }[] = [];
+  let err = '';
+  child.stderr!.on('data', (d) => { err += d; });
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    let e: Record<string, any>;
+    try { e = JSON.parse(line); } catch { return; }
+    events.push(e);
+    for (const w of [...waiters]) if (w.pred(e)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(e); }
+  });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return {
+    child, events, exited,
+    stderr: () => err,
+    waitFor(pred, timeoutMs = 30_000, what = 'event') {
+      const seen = events.find(pred);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}; events:\n${events.map((e) => JSON.stringify(e)).slice(-30).join('\n')}\nstderr:\n${err}`)), timeoutMs);
+        waiters.push({ pred, resolve: (e) => { clearTimeout(t); resolve(e); } });
+      });
+    },
+  };
+}
+
+/** Copies `test/fixtures/<name>` to a fresh temp folder and returns its real path. */
+export function copyFixture(name: string): string {
+  const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), `devloop-${name}-`)));
+  cpSync(path.join(repoRoot, 'test', 'fixtures', name), dir, { recursive: true });
+  return dir;
+}
+
+export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) { last = err; }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
