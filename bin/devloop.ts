@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
+import { autopilotCheck, autopilotSimulate } from './commands/autopilot.js';
 import { ci } from './commands/ci.js';
 import { debug } from './commands/debug.js';
 import { deploy } from './commands/deploy.js';
@@ -59,11 +60,23 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .action((services: string[], o, cmd) => run(() => up(globals(cmd), { services, manual: o.manual, watch: o.watch }), cmd));
 
   program.command('ci')
-    .description('build and deploy once, wait until every service is healthy, exit 0; exit 1 at the first failure')
+    .description('build and deploy once, wait until every service is healthy, run the Devfile\'s tests, exit 0; exit 1 at the first failure')
     .argument('[services...]', 'only these services (and what they depend on)')
     .option('--timeout <duration>', 'give up after this long', '30m')
+    .option('--readiness-timeout <duration>', 'a service must be healthy this long after its deploy', '5m')
+    .option('--grace <duration>', 'how long a failure (crash, failed build, unhealthy) may last before ci fails', '0s')
+    .option('--snapshot <file>', 'write the final state of every service as JSON')
+    .option('--junit <file>', 'write a JUnit XML report (one case per service readiness and per test)')
     .option('--keep', 'leave the services running afterwards', false)
-    .action((services: string[], o, cmd) => run(() => ci(globals(cmd), { services, timeoutMs: parseDuration(o.timeout, '--timeout'), keep: o.keep }), cmd));
+    .action((services: string[], o, cmd) => run(() => ci(globals(cmd), {
+      services,
+      timeoutMs: parseDuration(o.timeout, '--timeout'),
+      readinessTimeoutMs: parseDuration(o.readinessTimeout, '--readiness-timeout'),
+      graceMs: parseDuration(o.grace, '--grace'),
+      keep: o.keep,
+      snapshot: o.snapshot,
+      junit: o.junit,
+    }), cmd));
 
   program.command('deploy')
     .description('rebuild and redeploy one service in the running session and wait for it')
@@ -98,6 +111,34 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
   program.command('doctor')
     .description('check Node, Docker, the registry, the kube context and file watching; say how to fix what is missing')
     .action((_o, cmd) => run(() => doctor(globals(cmd)), cmd));
+
+  const autopilot = program.command('autopilot').description('GKE Autopilot simulation: admission checks and node planning, no cluster needed');
+  const bursting = (o: { bursting?: boolean }) => (o.bursting === undefined ? undefined : o.bursting);
+  autopilot.command('check')
+    .description('run manifests through the Autopilot admission rules: mutations, warnings, Warden denials, cost (exit 1 if denied)')
+    .argument('[files...]', 'YAML files or folders; - (or a pipe) reads stdin')
+    .option('--bursting', 'cluster supports bursting (default: from the GKE version)')
+    .option('--no-bursting', 'cluster without bursting (250m steps, limits = requests)')
+    .option('--gke-version <version>', 'GKE version of the simulated cluster')
+    .option('--region <region>', 'region for prices and zones')
+    .action((files: string[], o, cmd) => run(() => {
+      const g = globals(cmd);
+      return autopilotCheck({ output: g.output, cwd: g.cwd }, files, { bursting: bursting(o), gkeVersion: o.gkeVersion, region: o.region });
+    }, cmd));
+  autopilot.command('simulate')
+    .description('plan pending pods onto auto-provisioned nodes: node plan, timeline, hourly cost')
+    .argument('[files...]', 'YAML files or folders; - (or a pipe) reads stdin')
+    .option('--bursting', 'cluster supports bursting (default: from the GKE version)')
+    .option('--no-bursting', 'cluster without bursting')
+    .option('--gke-version <version>', 'GKE version of the simulated cluster')
+    .option('--region <region>', 'region for prices and zones')
+    .addOption(new Option('--provisioning <mode>', 'node boot delay: realistic (~100 s) or fast').choices(['realistic', 'fast']))
+    .option('--scale-down-delay <duration>', 'how long an empty node lives')
+    .option('--until <duration>', 'stop the simulation at this time')
+    .action((files: string[], o, cmd) => run(() => {
+      const g = globals(cmd);
+      return autopilotSimulate({ output: g.output, cwd: g.cwd }, files, { bursting: bursting(o), gkeVersion: o.gkeVersion, region: o.region, provisioning: o.provisioning, scaleDownDelay: o.scaleDownDelay, until: o.until });
+    }, cmd));
 
   return program;
 }

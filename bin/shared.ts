@@ -43,7 +43,18 @@ export async function createProjectEngine(loaded: LoadedDevfile, opts: GlobalOpt
   return engine;
 }
 
-export function createReporter(engine: Engine, opts: GlobalOptions): Reporter {
+export interface TuiHooks {
+  onQuit(): void;
+  onForceQuit(): void;
+}
+
+/** TUI on a terminal (loaded lazily: plain and JSON runs never import React or Ink), else plain or JSON lines. */
+export async function createReporter(engine: Engine, opts: GlobalOptions, tui?: TuiHooks): Promise<Reporter> {
+  if (tui && opts.tui && opts.output === 'plain') {
+    const { loadTuiReporter } = await import('../ui/tui/index.js');
+    const createTui = await loadTuiReporter();
+    return createTui(engine, { onQuit: tui.onQuit, onForceQuit: tui.onForceQuit });
+  }
   const write = (t: string) => { process.stdout.write(t); };
   if (opts.output === 'json') return createJsonReporter(engine, { write });
   return createPlainReporter(engine, { write, color: opts.color });

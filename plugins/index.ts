@@ -5,8 +5,21 @@
 import type { DevfileConfig } from '../core/devfile/types.js';
 import type { BuiltinRegistry } from '../core/plugins/resolve.js';
 import type { DevloopPlugin } from '../core/plugins/types.js';
+import { autopilotPlugin } from './autopilot/index.js';
+import { commandPlugin } from './command/index.js';
+import { dockerPlugin } from './docker/index.js';
+import { esbuildPlugin } from './esbuild/index.js';
+import { processPlugin } from './local-process/index.js';
+import { registryPlugin } from './registry/index.js';
 
-export const builtinPlugins: BuiltinRegistry = {};
+export const builtinPlugins: BuiltinRegistry = {
+  'devloop:command': commandPlugin,
+  'devloop:esbuild': esbuildPlugin,
+  'devloop:process': processPlugin,
+  'devloop:docker': dockerPlugin,
+  'devloop:registry': registryPlugin,
+  'devloop:autopilot': autopilotPlugin,
+};
 
 /** The plugins every project gets unless the Devfile lists the same id itself. */
 export function defaultPlugins(devfile: DevfileConfig): DevloopPlugin[] {

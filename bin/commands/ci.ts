@@ -1,63 +1,125 @@
 /**
- * `devloop ci`: the same pipeline as `up`, once, without watching. Exits 0 when every service
- * is healthy, 1 at the first failure or on timeout (naming who was still waiting and why), and
- * tears everything down unless `--keep`.
+ * `devloop ci`: the same pipeline as `up`, once, without watching. Waits until every service is
+ * healthy, runs the Devfile's declared tests against them, exits 0; exits 1 at the first failure
+ * that outlasts the grace period, when a service is not ready within the readiness timeout, or at
+ * the global timeout, naming the service and what it was waiting on. Tears everything down
+ * unless `--keep`; writes a JSON snapshot and a JUnit report when asked.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Engine } from '../../core/engine/engine.js';
-import type { EngineState } from '../../core/store/state.js';
+import { judge, newMemory, type Verdict, type VerdictOptions } from '../ci/verdict.js';
+import { junitXml, type JunitCase } from '../ci/junit.js';
+import { runTest, type TestOutcome } from '../ci/tests.js';
 import { createProjectEngine, createReporter, EXIT, load, type GlobalOptions } from '../shared.js';
 
 export interface CiOptions {
   services: string[];
   timeoutMs: number;
+  readinessTimeoutMs: number;
+  graceMs: number;
   keep: boolean;
+  snapshot?: string;
+  junit?: string;
 }
 
 export async function ci(opts: GlobalOptions, ciOpts: CiOptions): Promise<number> {
   const loaded = await load(opts, 'ci');
   const engine = await createProjectEngine(loaded, opts, ciOpts.services);
-  const reporter = createReporter(engine, opts);
-  const onSignal = () => void engine.stop('interrupted');
+  const reporter = await createReporter(engine, opts);
+  const startedAt = Date.now();
+  const readyAt: Record<string, number> = {};
+  engine.subscribe((s, a) => { if (a.type === 'service/health' && a.health === 'healthy' && readyAt[a.service] === undefined) readyAt[a.service] = Date.now(); void s; });
+  const interrupt = new AbortController();
+  const onSignal = () => { interrupt.abort(); void engine.stop('interrupted'); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  let code: number;
+  let verdict: Verdict & { done: true } = { done: true, ok: false, reason: 'not started' };
+  const tests: TestOutcome[] = [];
   try {
     await engine.start();
-    const verdict = await waitForVerdict(engine, ciOpts.timeoutMs);
-    code = verdict.ok ? EXIT.ok : EXIT.failed;
-    const summary = verdict.ok ? `ci: all ${engine.serviceNames().length} services healthy` : `ci: FAILED: ${verdict.reason}`;
+    const names = engine.serviceNames();
+    verdict = await waitForVerdict(engine, { services: names, startedAt, timeoutMs: ciOpts.timeoutMs, readinessTimeoutMs: ciOpts.readinessTimeoutMs, graceMs: ciOpts.graceMs });
+    if (verdict.ok) {
+      for (const test of engine.devfile.tests ?? []) {
+        const log = engine.logger();
+        log.info(`test ${test.name}: ${test.command}`);
+        const outcome = await runTest(test, engine.root, engine.getState(), (l) => log.output(`[${test.name}] ${l}`), interrupt.signal);
+        tests.push(outcome);
+        if (outcome.ok) log.info(`test ${test.name} passed in ${outcome.durationMs} ms`);
+        else { log.error(`test ${test.name} failed: ${outcome.reason}`); verdict = { done: true, ok: false, reason: `test ${test.name} failed: ${outcome.reason}` }; break; }
+      }
+    }
+    const summary = verdict.ok
+      ? `ci: all ${names.length} services healthy${tests.length ? `, ${tests.length} tests passed` : ''}`
+      : `ci: FAILED: ${verdict.reason}`;
     engine.logger()[verdict.ok ? 'info' : 'error'](summary);
   } finally {
+    const finalState = engine.getState();
+    if (ciOpts.snapshot) writeSnapshot(path.resolve(opts.cwd, ciOpts.snapshot), engine, verdict, tests, startedAt);
+    if (ciOpts.junit) writeJunit(path.resolve(opts.cwd, ciOpts.junit), engine, finalState, verdict, tests, startedAt, readyAt);
     if (!ciOpts.keep) await engine.stop('ci finished');
     reporter.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  return code;
+  return verdict.ok ? EXIT.ok : EXIT.failed;
 }
 
-export interface Verdict { ok: boolean; reason?: string }
-
-/** Resolves when every service is healthy, any has failed, the engine stopped, or time is up. */
-export function waitForVerdict(engine: Engine, timeoutMs: number): Promise<Verdict> {
-  const names = engine.serviceNames();
+/** Re-judges on every action and on a 250 ms tick (time-based rules need the clock to move). */
+export function waitForVerdict(engine: Engine, options: VerdictOptions): Promise<Verdict & { done: true }> {
+  const memory = newMemory();
   return new Promise((resolve) => {
-    const judge = (state: EngineState): Verdict | undefined => {
-      const failed = names.map((n) => state.services[n]).find((s) => s?.phase === 'failed');
-      if (failed) return { ok: false, reason: `${failed.name} failed: ${failed.error?.message ?? 'unknown error'}` };
-      if (state.status === 'stopping' || state.status === 'stopped') return { ok: false, reason: 'interrupted' };
-      if (names.every((n) => state.services[n]?.phase === 'healthy')) return { ok: true };
-      return undefined;
+    const check = () => {
+      const v = judge(engine.getState(), Date.now(), options, memory);
+      if (!v.done) return;
+      clearInterval(tick);
+      unsubscribe();
+      resolve(v);
     };
-    const finish = (v: Verdict) => { clearTimeout(timer); unsubscribe(); resolve(v); };
-    const timer = setTimeout(() => {
-      const state = engine.getState();
-      const waiting = names.map((n) => state.services[n]).filter((s) => s && s.phase !== 'healthy')
-        .map((s) => `${s!.name} (${s!.phase}${s!.waiting ? `: ${s!.waiting}` : ''})`);
-      finish({ ok: false, reason: `timed out after ${timeoutMs} ms; still waiting: ${waiting.join('; ')}` });
-    }, timeoutMs);
-    const unsubscribe = engine.subscribe((state) => { const v = judge(state); if (v) finish(v); });
-    const now = judge(engine.getState());
-    if (now) finish(now);
+    const tick = setInterval(check, 250);
+    const unsubscribe = engine.subscribe((_s, action) => { if (action.type !== 'log') check(); });
+    check();
   });
+}
+
+function writeSnapshot(file: string, engine: Engine, verdict: Verdict & { done: true }, tests: TestOutcome[], startedAt: number): void {
+  const state = engine.getState();
+  const services = Object.fromEntries(state.order.map((n) => {
+    const { logTail, ...rest } = state.services[n];
+    return [n, { ...rest, lastLogLines: logTail.slice(-20).map((l) => l.message) }];
+  }));
+  const doc = {
+    devloop: 'ci-snapshot/v1',
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date().toISOString(),
+    ok: verdict.ok,
+    reason: verdict.ok ? undefined : verdict.reason,
+    failedService: verdict.ok ? undefined : verdict.service,
+    configError: state.config.error,
+    services,
+    tests: tests.map(({ output, ...t }) => ({ ...t, outputTail: output.slice(-4000) })),
+  };
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+}
+
+function writeJunit(file: string, engine: Engine, state: ReturnType<Engine['getState']>, verdict: Verdict & { done: true }, tests: TestOutcome[], startedAt: number, readyAt: Record<string, number>): void {
+  const cases: JunitCase[] = engine.serviceNames().map((n) => {
+    const s = state.services[n];
+    const ready = readyAt[n];
+    const failed = !ready || (!verdict.ok && verdict.service === n);
+    const why = !verdict.ok && verdict.service === n ? verdict.reason : s?.error?.message ?? `${n} never became ready (${s?.phase ?? 'unknown'}${s?.waiting ? `: ${s.waiting}` : ''})`;
+    return {
+      name: `${n} ready`,
+      classname: 'devloop.services',
+      timeSeconds: ((ready ?? Date.now()) - startedAt) / 1000,
+      failure: failed ? { message: why, details: [why, s?.error?.hint ? `try: ${s.error.hint}` : '', ...(s?.logTail.slice(-20).map((l) => l.message) ?? [])].filter(Boolean).join('\n') } : undefined,
+    };
+  });
+  for (const t of tests) {
+    cases.push({ name: t.name, classname: 'devloop.tests', timeSeconds: t.durationMs / 1000, failure: t.ok ? undefined : { message: t.reason ?? 'failed', details: t.output.slice(-8000) }, systemOut: t.output.slice(-8000) });
+  }
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, junitXml('devloop ci', cases, new Date(startedAt)));
 }

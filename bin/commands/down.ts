@@ -4,6 +4,7 @@
  * `cleanup` hook, so it also works after devloop itself crashed.
  */
 import { findSession, isAlive, request } from '../../core/session/client.js';
+import { cleanupStaleProcesses } from '../../plugins/local-process/index.js';
 import { createProjectEngine, EXIT, load, type GlobalOptions } from '../shared.js';
 
 export async function down(opts: GlobalOptions): Promise<number> {
@@ -22,6 +23,8 @@ export async function down(opts: GlobalOptions): Promise<number> {
   const messages: string[] = [];
   engine.subscribe((_s, a) => { if (a.type === 'log') messages.push(a.line.message); });
   await engine.cleanup();
+  // The session is gone (or would not stop): every recorded process group of this project goes.
+  await cleanupStaleProcesses(loaded.dir, { all: true });
   for (const m of messages) process.stdout.write(`${m}\n`);
   process.stdout.write(session ? 'stopped\n' : 'no session was running; leftovers cleaned up\n');
   return EXIT.ok;

@@ -30,14 +30,18 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions): Promise<number
   }
   if (upOpts.manual) loaded.config.triggerMode = 'manual';
   const engine = await createProjectEngine(loaded, opts, upOpts.services);
-  const reporter = createReporter(engine, opts);
+  let stop!: (reason: string, code: number) => Promise<void>;
+  const reporter = await createReporter(engine, opts, {
+    onQuit: () => void stop('quit (q)', EXIT.ok),
+    onForceQuit: () => { reporter.close(); process.exit(EXIT.interrupted); },
+  });
   const logs = writeLogFiles(engine.root, engine);
 
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => { resolveDone = r; });
   let stopping: Promise<void> | undefined;
   let watcher: Awaited<ReturnType<typeof createWatcher>> | undefined;
-  const stop = (reason: string, code: number) => {
+  stop = (reason: string, code: number) => {
     stopping ??= (async () => {
       await watcher?.close().catch(() => undefined);
       await engine.stop(reason);

@@ -19,20 +19,27 @@ class FakeClock implements Clock {
   clearTimeout(handle: unknown): void {
     this.timers.delete(handle as number);
   }
+  /** Moves time without firing timers, like a blocked event loop; they fire on the next advance. */
+  stall(ms: number): void {
+    this.t += ms;
+  }
   get activeTimers(): number {
     return this.timers.size;
   }
   advance(ms: number): void {
     const end = this.t + ms;
-    for (;;) {
-      let next: [number, { due: number; fn: () => void }] | undefined;
-      for (const entry of this.timers) if (entry[1].due <= end && (!next || entry[1].due < next[1].due)) next = entry;
-      if (!next) break;
-      this.timers.delete(next[0]);
-      this.t = next[1].due;
-      next[1].fn();
-    }
+    while (this.fireNext(end));
     this.t = end;
+  }
+  /** Fires the earliest timer due by `end`, if any; a late timer sees the current time. */
+  fireNext(end = this.t): boolean {
+    let next: [number, { due: number; fn: () => void }] | undefined;
+    for (const entry of this.timers) if (entry[1].due <= end && (!next || entry[1].due < next[1].due)) next = entry;
+    if (!next) return false;
+    this.timers.delete(next[0]);
+    this.t = Math.max(this.t, next[1].due);
+    next[1].fn();
+    return true;
   }
 }
 
@@ -93,6 +100,21 @@ test('holdMs stretches the quiet window after one add, within maxWait', () => {
   assert.equal(batches.length, 2, 'maxWait still caps the batch');
 });
 
+test('touch() restarts the quiet window of a pending batch only', () => {
+  const { clock, batches, c } = setup(100, 2000);
+  c.touch();
+  clock.advance(1000);
+  assert.equal(batches.length, 0, 'no batch from a touch alone');
+  c.add(['/a']);
+  clock.advance(80);
+  c.touch();
+  clock.advance(80);
+  assert.equal(batches.length, 0);
+  clock.advance(20);
+  assert.equal(batches.length, 1);
+  assert.equal(batches[0].flushedAt, 1180);
+});
+
 test('deduplicates paths within a batch but counts events', () => {
   const { clock, batches, c } = setup();
   c.add(['/a', '/b', '/a']);
@@ -113,6 +135,19 @@ test('quietMs 0 flushes on the next timer tick', () => {
   clock.advance(0);
   assert.equal(batches.length, 1);
   assert.deepEqual(batches[0].paths, ['/a', '/b']);
+});
+
+test('a late timer gives queued events one more turn before flushing', () => {
+  const { clock, batches, c } = setup(100, 2000);
+  c.add(['/a']);
+  clock.stall(150); // the event loop was blocked past the deadline
+  assert.ok(clock.fireNext(), 'the quiet timer fires 50 ms late...');
+  assert.equal(batches.length, 0, '...and waits one turn');
+  c.add(['/b']); // an event that was queued behind the timer
+  clock.advance(0);
+  assert.equal(batches.length, 0, 'the late event extended the batch');
+  clock.advance(100);
+  assert.deepEqual(batches.map((b) => [b.paths, b.flushedAt]), [[['/a', '/b'], 250]]);
 });
 
 test('uses one timer, not one per event', () => {

@@ -36,6 +36,7 @@ export interface CoalescerOptions {
 
 export const DEFAULT_QUIET_MS = 100;
 export const DEFAULT_MAX_WAIT_MS = 2000;
+const LATE_TIMER_MS = 15;
 
 export class Coalescer {
   private readonly quietMs: number;
@@ -50,6 +51,7 @@ export class Coalescer {
   private lastQuietMs = 0;
   private timer: unknown = undefined;
   private timerDue = 0;
+  private graced = false;
   private disposed = false;
 
   constructor(options: CoalescerOptions) {
@@ -86,6 +88,15 @@ export class Coalescer {
     if (this.timer === undefined) this.arm(this.deadline(), now);
   }
 
+  /**
+   * Restarts the quiet window of the pending batch without adding a path: the caller saw
+   * activity whose paths will arrive later. Does nothing when no batch is pending.
+   */
+  touch(): void {
+    if (this.disposed || this.events === 0) return;
+    this.lastEventAt = this.clock.now();
+  }
+
   /** Flushes now if anything is pending. */
   flush(): void {
     this.cancelTimer();
@@ -115,6 +126,7 @@ export class Coalescer {
 
   private arm(due: number, now: number): void {
     this.timerDue = due;
+    this.graced = false;
     this.timer = this.clock.setTimeout(() => this.fire(), Math.max(0, due - now));
   }
 
@@ -123,8 +135,18 @@ export class Coalescer {
     const due = this.deadline();
     // Compare deadlines rather than clock readings: real timers can fire a hair early, and the
     // batch is due exactly when no event moved the deadline since the timer was armed.
-    if (due <= this.timerDue) this.flush();
-    else this.arm(due, this.clock.now());
+    if (due > this.timerDue) {
+      this.arm(due, this.clock.now());
+      return;
+    }
+    // A timer that fires late means the event loop was busy, and events from that time may
+    // still be queued behind this timer: give I/O one turn before deciding the burst is over.
+    if (!this.graced && this.clock.now() - this.timerDue > LATE_TIMER_MS) {
+      this.graced = true;
+      this.timer = this.clock.setTimeout(() => this.fire(), 0);
+      return;
+    }
+    this.flush();
   }
 
   private cancelTimer(): void {

@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
+import { relativeTo, trimSep } from './paths.js';
 
 export const GITIGNORE = '.gitignore';
 
@@ -80,11 +81,7 @@ export class GitignoreRules {
 
   /** Relative posix path inside the root, '' for the root itself, undefined when outside. */
   private relative(absPath: string): string | undefined {
-    const p = trimSep(absPath);
-    if (p === this.root) return '';
-    if (!p.startsWith(this.root === sep ? sep : this.root + sep)) return undefined;
-    const rel = p.slice(this.root === sep ? 1 : this.root.length + 1);
-    return sep === '/' ? rel : rel.split(sep).join('/');
+    return relativeTo(this.root, trimSep(absPath));
   }
 
   /** Reads the .gitignore of every folder above `rel` not read yet, parents first. */
@@ -149,10 +146,4 @@ function depth(rel: string): number {
   let n = 1;
   for (let i = rel.indexOf('/'); i >= 0; i = rel.indexOf('/', i + 1)) n++;
   return n;
-}
-
-function trimSep(p: string): string {
-  let end = p.length;
-  while (end > 1 && p[end - 1] === sep) end--;
-  return p.slice(0, end);
 }

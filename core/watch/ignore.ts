@@ -9,10 +9,11 @@
  * The ignore files are read once and shared by all targets; `reload(path)` forgets a changed one
  * so the next check re-reads it.
  */
-import { basename, sep } from 'node:path';
+import { basename } from 'node:path';
 import picomatch from 'picomatch';
 import { DOCKERIGNORE, DockerignoreCache } from './dockerignore.js';
 import { GITIGNORE, GitignoreRules, type ReadText, readTextOrNull } from './gitignore.js';
+import { isWithin, relativeTo, trimSep } from './paths.js';
 import type { Ignorer, WatchTarget, WatchTargetSpec } from './types.js';
 
 /** Folder names never watched, at any depth. */
@@ -107,24 +108,4 @@ function hasAlwaysIgnoredSegment(p: string): boolean {
 function matchesOrParentMatches(match: (p: string) => boolean, rel: string): boolean {
   for (let i = rel.indexOf('/'); i >= 0; i = rel.indexOf('/', i + 1)) if (match(rel.slice(0, i))) return true;
   return match(rel);
-}
-
-/** Posix path of `p` relative to `base`, '' when equal, undefined when outside. */
-export function relativeTo(base: string, p: string): string | undefined {
-  if (p === base) return '';
-  const prefix = base === sep ? sep : base + sep;
-  if (!p.startsWith(prefix)) return undefined;
-  const rel = p.slice(prefix.length);
-  return sep === '/' ? rel : rel.split(sep).join('/');
-}
-
-/** `p` equals `dir` or lies inside it; `/src2` is not inside `/src`. */
-export function isWithin(p: string, dir: string): boolean {
-  return p === dir || (p.startsWith(dir) && (p[dir.length] === sep || dir === sep));
-}
-
-export function trimSep(p: string): string {
-  let end = p.length;
-  while (end > 1 && p[end - 1] === sep) end--;
-  return p.slice(0, end);
 }

@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { dirname, sep } from 'node:path';
-import { isWithin } from './ignore.js';
+import { isWithin } from './paths.js';
 
 export interface WatchRoot {
   dir: string;
@@ -19,8 +19,13 @@ export function parcelIgnoreGlobs(skipDirs: readonly string[]): string[] {
   return skipDirs.flatMap((name) => [`**/${name}`, `**/${name}/**`]);
 }
 
-/** The folder to watch for one path: itself, its parent for a file, its nearest existing ancestor when missing. */
-export async function watchDirFor(path: string): Promise<string> {
+/**
+ * The folder to watch for one path: itself, its parent for a file, its nearest existing ancestor
+ * when missing (so its creation is seen). A missing path never widens the watch above `root`
+ * when it lies inside it, nor to the file-system root when it lies outside: undefined then.
+ */
+export async function watchDirFor(path: string, root: string): Promise<string | undefined> {
+  const floor = isWithin(path, root) ? root : undefined;
   let p = path;
   let first = true;
   for (;;) {
@@ -29,11 +34,11 @@ export async function watchDirFor(path: string): Promise<string> {
       if (s.isDirectory()) return p;
       if (first) return dirname(p);
     } catch {
-      // Missing: watch the nearest ancestor so its creation is seen.
+      // Missing: try the parent.
     }
     first = false;
     const parent = dirname(p);
-    if (parent === p) return p;
+    if (p === floor || parent === p || (floor === undefined && parent === dirname(parent))) return floor;
     p = parent;
   }
 }

@@ -7,6 +7,7 @@
  * each file looks up its own ancestors: cost is files x depth, independent of the target count.
  */
 import { sep } from 'node:path';
+import { trimSep } from './paths.js';
 import type { WatchTarget } from './types.js';
 
 export type TargetIndex = Map<string, number[]>;
@@ -76,10 +77,4 @@ export function mapChangesToTargets(
     else result.set(target.name, list);
   });
   return result;
-}
-
-function trimSep(p: string): string {
-  let end = p.length;
-  while (end > 1 && p[end - 1] === sep) end--;
-  return end === p.length ? p : p.slice(0, end);
 }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -145,12 +145,16 @@ test('a target path that does not exist yet is picked up when created', async (t
   assert.deepEqual(plain(b.byTarget), { gen: [join(root, 'gen/out.json')] });
 });
 
+/** Writes `count` files over `dirs` as fast as fs.promises allows, in parallel chunks. */
 async function burst(root: string, dirs: string[], count: number): Promise<{ files: string[]; ms: number }> {
   const files = Array.from({ length: count }, (_, i) => join(root, dirs[i % dirs.length], `file${i}.ts`));
   const t0 = performance.now();
   for (let i = 0; i < files.length; i += 500) await Promise.all(files.slice(i, i + 500).map((f) => writeFile(f, `export const v = ${f.length};\n`)));
   return { files, ms: performance.now() - t0 };
 }
+
+const describe = (batches: WatchBatch[], t0: number) =>
+  batches.map((b) => `${(b.firstEventAt - t0).toFixed(0)}-${(b.flushedAt - t0).toFixed(0)}: ${b.all.length}`).join(', ');
 
 function burstProject(): { root: string; dirs: string[] } {
   const root = tempProject({ 'a/pkg/one/.keep': '', 'a/pkg/two/.keep': '', 'b/x.ts': '' });
@@ -160,12 +164,13 @@ function burstProject(): { root: string; dirs: string[] } {
 test('a 10,000-file burst arrives as few batches holding every file (default timing)', async (t) => {
   const { root, dirs } = burstProject();
   const h = await start(t, root, { targets: [{ name: 'A', paths: [join(root, 'a')] }, { name: 'B', paths: [join(root, 'b')] }] });
+  const t0 = performance.now();
   const { files, ms } = await burst(root, dirs, 10_000);
   const seen = new Set<string>();
   await h.waitFor((b) => { for (const p of b.byTarget.get('A') ?? []) seen.add(p); return seen.size >= files.length; }, 20_000);
   await sleep(300);
   const withA = h.batches.filter((b) => b.byTarget.has('A')).length;
-  t.diagnostic(`burst written in ${ms.toFixed(0)} ms, delivered in ${withA} batch(es)`);
+  t.diagnostic(`burst written in ${ms.toFixed(0)} ms; batches (start-end ms: files): ${describe(h.batches, t0)}`);
   assert.ok(withA <= Math.ceil(ms / 2000) + 2, `${withA} batches for a ${ms.toFixed(0)} ms burst`);
   assert.deepEqual([...seen].sort(), [...files].sort());
   assert.ok(h.batches.every((b) => !b.byTarget.has('B')));
@@ -174,12 +179,27 @@ test('a 10,000-file burst arrives as few batches holding every file (default tim
 test('a 10,000-file burst is exactly one batch when maxWait exceeds the burst', async (t) => {
   const { root, dirs } = burstProject();
   const h = await start(t, root, { maxWaitMs: 60_000, targets: [{ name: 'A', paths: [join(root, 'a')] }, { name: 'B', paths: [join(root, 'b')] }] });
-  const { files } = await burst(root, dirs, 10_000);
+  const t0 = performance.now();
+  const { files, ms } = await burst(root, dirs, 10_000);
   await h.waitFor(() => true, 20_000);
   await sleep(500);
+  t.diagnostic(`burst written in ${ms.toFixed(0)} ms; batches (start-end ms: files): ${describe(h.batches, t0)}`);
   assert.equal(h.batches.length, 1);
   assert.equal(h.batches[0].byTarget.get('A')?.length, files.length);
   assert.deepEqual([...h.batches[0].byTarget.keys()], ['A']);
+});
+
+test('a burst over more folders than the probe covers still arrives as few batches', async (t) => {
+  const root = tempProject({ 'b/x.ts': '' });
+  const dirs = Array.from({ length: 40 }, (_, i) => `a/d${i}`);
+  for (const d of dirs) mkdirSync(join(root, d), { recursive: true });
+  const h = await start(t, root, { maxWaitMs: 60_000, targets: [{ name: 'A', paths: [join(root, 'a')] }] });
+  const { files, ms } = await burst(root, dirs, 10_000);
+  const seen = new Set<string>();
+  await h.waitFor((b) => { for (const p of b.all) seen.add(p); return seen.size >= files.length; }, 20_000);
+  t.diagnostic(`burst over 40 folders written in ${ms.toFixed(0)} ms, delivered in ${h.batches.length} batch(es)`);
+  assert.ok(h.batches.length <= 3, `${h.batches.length} batches`);
+  assert.equal(seen.size, files.length);
 });
 
 test('close() leaves the process able to exit', async () => {

@@ -12,8 +12,10 @@ import { dirname, join, resolve } from 'node:path';
 import parcel from '@parcel/watcher';
 import { Coalescer, type CoalescedBatch } from './coalesce.js';
 import { translateWatchError } from './errors.js';
-import { ProjectIgnores, trimSep } from './ignore.js';
+import { ProjectIgnores } from './ignore.js';
+import { trimSep } from './paths.js';
 import { coverDirs, ignoreFileDirs, parcelIgnoreGlobs, watchDirFor } from './roots.js';
+import { ActivityProbe } from './probe.js';
 import { createdFolders, listTree } from './scan.js';
 import { candidateTargets, indexTargets, mapChangesToTargets, type TargetIndex } from './targets.js';
 import type { WatchBatch, Watcher, WatcherOptions, WatchTarget, WatchTargetSpec } from './types.js';
@@ -28,12 +30,17 @@ interface State {
 }
 
 /**
- * @parcel/watcher hands over a live stream in slices, about every 500 ms (after 50 ms of quiet
- * otherwise). A quiet window shorter than that would cut a `git checkout` into several batches,
- * so after a large slice the batch is held open long enough for the next slice to arrive.
+ * @parcel/watcher hands over a live stream in slices: after 50 ms of quiet, or every ~500 ms
+ * while events keep coming. The probe (probe.ts) sees whether the folders of a pending batch are
+ * still busy in between. When a large slice comes from more folders than the probe can cover,
+ * and ~500 ms after the previous slice (so possibly cut while the stream was live), the batch
+ * is held open long enough for the next slice instead.
  */
-const BURST_EVENTS = 100;
+const BURST_EVENTS = 50;
+const LIVE_SLICE_GAP_MS = 400;
 const BURST_HOLD_MS = 700;
+/** Probe callbacks come once per file operation; during a burst, one check per few ms is plenty. */
+const PROBE_THROTTLE_MS = 5;
 
 export async function createWatcher(options: WatcherOptions): Promise<Watcher> {
   const root = trimSep(resolve(options.root));
@@ -44,8 +51,17 @@ export async function createWatcher(options: WatcherOptions): Promise<Watcher> {
   let closed = false;
   let state = makeState(options.targets, options.files);
   let syncing: Promise<void> = Promise.resolve();
+  let lastSliceAt = -Infinity;
+  let lastProbeAt = -Infinity;
+  const probing = (options.debounceMs ?? 1) > 0;
 
   const coalescer = new Coalescer({ quietMs: options.debounceMs, maxWaitMs: options.maxWaitMs, onFlush: flush });
+  const probe = new ActivityProbe((path) => {
+    const now = performance.now();
+    if (closed || now - lastProbeAt < PROBE_THROTTLE_MS || !isRelevant(path, [])) return;
+    lastProbeAt = now;
+    coalescer.touch();
+  });
 
   function makeState(specs: WatchTargetSpec[], files: string[] = []): State {
     const resolved = specs.map((s) => ({
@@ -91,7 +107,11 @@ export async function createWatcher(options: WatcherOptions): Promise<Watcher> {
         created.push(e.path);
       }
     }
-    coalescer.add(relevant, relevant.length >= BURST_EVENTS ? BURST_HOLD_MS : 0);
+    const now = performance.now();
+    const covered = relevant.length === 0 || !probing || probe.watchParentsOf(relevant);
+    const maybeLive = !covered && relevant.length >= BURST_EVENTS && now - lastSliceAt >= LIVE_SLICE_GAP_MS;
+    lastSliceAt = now;
+    coalescer.add(relevant, maybeLive ? BURST_HOLD_MS : 0);
     if (created.length > 0) void addContentsOfNewFolders(created);
   }
 
@@ -108,6 +128,7 @@ export async function createWatcher(options: WatcherOptions): Promise<Watcher> {
   }
 
   function flush(batch: CoalescedBatch): void {
+    probe.clear();
     const byTarget = mapChangesToTargets(batch.paths, state.targets, state.index);
     const files = batch.paths.filter((p) => state.files.has(p));
     const reported = new Set(files);
@@ -126,7 +147,8 @@ export async function createWatcher(options: WatcherOptions): Promise<Watcher> {
     skipDirs = ['.git', '.devloop'];
     if (rules.git.ignores(join(root, 'node_modules'))) skipDirs.push('node_modules');
     const paths = [...state.specs.flatMap((s) => s.paths), ...state.files];
-    const roots = coverDirs(await Promise.all(paths.map(watchDirFor)), skipDirs);
+    const dirs = await Promise.all(paths.map((p) => watchDirFor(p, root)));
+    const roots = coverDirs(dirs.filter((d): d is string => d !== undefined), skipDirs);
     const ignore = parcelIgnoreGlobs(skipDirs);
     const wanted = new Map(roots.map((dir) => [`${dir}\0${skipDirs.join('\0')}`, dir]));
 
@@ -179,6 +201,7 @@ export async function createWatcher(options: WatcherOptions): Promise<Watcher> {
     if (closed) return;
     closed = true;
     coalescer.dispose();
+    probe.clear();
     await syncing.catch(() => undefined);
     for (const w of dirWatchers.values()) w.close();
     dirWatchers.clear();

@@ -24,18 +24,19 @@ export interface CommandPluginOptions {
 export const COMMAND_PLUGIN = 'devloop:command';
 
 export function commandPlugin(options: CommandPluginOptions = {}): DevloopPlugin {
-  const lastDigest = new Map<string, string>();
   return {
     name: COMMAND_PLUGIN,
     apply(engine) {
-      engine.hooks.build.for('command').tapPromise(COMMAND_PLUGIN, async (ctx) => {
-        const build = ctx.config.build as CommandBuildConfig;
-        const result = await runCommandBuild(ctx, build, options);
-        if (result.digest && build.outputs?.length) {
-          result.cached = lastDigest.get(ctx.service) === result.digest;
-          lastDigest.set(ctx.service, result.digest);
-        }
-        return result;
+      // Never `cached`: the outputs may not be all the command produced, so identical declared
+      // outputs do not prove the service would run the same.
+      engine.hooks.build.for('command').tapPromise(COMMAND_PLUGIN, (ctx) => runCommandBuild(ctx, ctx.config.build as CommandBuildConfig, options));
+      // The command writes its outputs inside the watched tree; seeing them as edits would
+      // rebuild forever.
+      engine.hooks.watch.tap(COMMAND_PLUGIN, (ctx) => {
+        const build = ctx.config.build;
+        if (build?.type !== 'command' || !build.outputs?.length) return;
+        const outputs = build.outputs.map((o) => path.resolve(ctx.root, o));
+        ctx.changedFiles = ctx.changedFiles.filter((f) => !outputs.some((o) => f === o || f.startsWith(o + path.sep)));
       });
     },
   };

@@ -78,13 +78,21 @@ export function esbuildPlugin(pluginOptions: EsbuildPluginOptions = {}): Devloop
     const cached = w.lastHash === hash && existsSync(outfile);
     if (!cached) await writeOutputs(files);
     w.lastHash = hash;
-    return { artifacts: [outfile], digest: hash, cached };
+    // What went into the bundle: a runtime may skip a restart only when every changed file is
+    // one of these (an edited .env or template read at runtime is not, and needs the restart).
+    const inputs = Object.keys(result.metafile?.inputs ?? {}).map((f) => path.resolve(ctx.root, f));
+    return { artifacts: [outfile], digest: hash, cached, inputs };
   }
 
   return {
     name: ESBUILD_PLUGIN,
     apply(engine) {
       engine.hooks.build.for('esbuild').tapPromise(ESBUILD_PLUGIN, build);
+      // An outfile configured inside the sources (`dist/`) must not look like an edit.
+      engine.hooks.watch.tap(ESBUILD_PLUGIN, (ctx) => {
+        const outfile = warm.get(ctx.service)?.outfile;
+        if (outfile) ctx.changedFiles = ctx.changedFiles.filter((f) => !f.startsWith(outfile));
+      });
       engine.subscribe((_state, action) => {
         if (action.type === 'service/removed') void dispose(action.service);
       });

@@ -37,6 +37,7 @@ export function serviceBuildOptions(root: string, service: string, build: Esbuil
     // the bundle's mtime alone and can be recognised by its hash.
     write: false,
     logLevel: 'silent',
+    metafile: true,
   };
   for (const o of overrides) if (o) Object.assign(options, o);
   if (options.format === 'esm' && options.packages !== 'external') {

@@ -57,8 +57,9 @@ describe('spawnGroup', () => {
   });
 
   it('SIGKILLs a group that ignores SIGTERM after the grace period', async () => {
-    const p = await spawnGroup(['/bin/sh', '-c', "trap '' TERM; echo ready; while :; do sleep 0.05; done"], { cwd: os.tmpdir(), env: process.env, onLine: () => {} });
-    await sleep(100);
+    const lines: string[] = [];
+    const p = await spawnGroup(['/bin/sh', '-c', "trap '' TERM; echo ready; while :; do sleep 0.05; done"], { cwd: os.tmpdir(), env: process.env, onLine: (l) => lines.push(l) });
+    await until(() => lines.includes('ready'));
     const t0 = Date.now();
     assert.equal(await terminateGroup(p.pid, 200), 'killed');
     assert.ok(Date.now() - t0 < 2000);

@@ -1,0 +1,395 @@
+/**
+ * THE table: every number and list the Autopilot simulator reproduces, each with where it comes
+ * from. Change a value here and admission, estimates, scheduling and the tests follow.
+ *
+ * Sources, cited below by their tag:
+ * - [ref]       /work/shared/reference/autopilot.md (gathered from GKE docs and real error output).
+ * - [docs-res]  https://cloud.google.com/kubernetes-engine/docs/concepts/autopilot-resource-requests
+ * - [docs-gpu]  https://cloud.google.com/kubernetes-engine/docs/how-to/autopilot-gpus
+ * - [docs-cc]   https://cloud.google.com/kubernetes-engine/docs/concepts/autopilot-compute-classes
+ * - [docs-alloc] https://cloud.google.com/kubernetes-engine/docs/concepts/plan-node-sizes (reserved resources)
+ * - [pricing]   https://cloud.google.com/kubernetes-engine/pricing and https://cloud.google.com/compute/vm-instance-pricing
+ * - [config-sync] GoogleContainerTools/kpt-config-sync e2e `simulateAutopilotResourceAdjustment`
+ *                 (Google's own model of the mutator, run against real Autopilot clusters).
+ * - [seen]      real `kubectl` output quoted in public issues and blog posts (cited per entry).
+ *
+ * `*verify*` marks a value found only in secondary sources or chosen by this simulator where no
+ * source was found. Such a value is a best guess: correct it here when a real cluster disagrees.
+ */
+import { parseQuantity, toBytes, toMilli } from './quantity.js';
+
+const milli = (q: string): number => toMilli(parseQuantity(q));
+const bytes = (q: string): number => toBytes(parseQuantity(q));
+
+// ---------------------------------------------------------------------------------------------
+// GKE versions where behaviour changes
+
+/** Bursting (limits above requests, no 250m steps) needs this control plane and cgroup v2. [ref] */
+export const BURSTING_MIN_VERSION = '1.30.2-gke.1394000';
+/** From here a GPU selector alone implies the Accelerator class. [ref] */
+export const ACCELERATOR_IMPLIED_VERSION = '1.29.4-gke.1427000';
+/** From here to ACCELERATOR_IMPLIED_VERSION, the Accelerator class must be named explicitly. [ref] */
+export const ACCELERATOR_CLASS_MIN_VERSION = '1.28.9';
+/**
+ * The mutator's warning text changed: clusters at or above this version print the
+ * `defaulted unspecified 'cpu' resource ... (see ...).` form with a trailing period, older ones
+ * `defaulted unspecified resources ... (see ...)` without one. [seen] both forms on real clusters
+ * (argoproj install on a 2025 cluster; hello-server/ingress-nginx in 2022-2023). Tying the switch
+ * to the bursting release is a *verify* guess: it is the one control-plane change between them.
+ */
+export const NEW_WARNING_FORMAT_VERSION = BURSTING_MIN_VERSION;
+/**
+ * Below this version CronJob templates are not mutated; Warden instead denies a CronJob whose
+ * containers lack requests/limits or have limits != requests. [seen] (zenn.dev, August 2024, with
+ * the exact messages). Newer clusters mutate CronJobs like any workload ([seen] harness delegate
+ * install: "Autopilot updated CronJob ..."). Same *verify* version guess as above.
+ */
+export const CRONJOB_MUTATION_VERSION = BURSTING_MIN_VERSION;
+/** The version assumed when none is given: a 2025 Regular-channel release. *verify* */
+export const DEFAULT_GKE_VERSION = '1.33.5-gke.1080000';
+
+// ---------------------------------------------------------------------------------------------
+// Resource rules per compute class
+
+export interface CpuMemory {
+  /** Millicores. */
+  cpu: number;
+  /** Bytes. */
+  memory: number;
+}
+
+export interface ClassRules {
+  /** How Autopilot bills it: by pod requests, or by the node the pod gets to itself. */
+  billing: 'pod' | 'node';
+  /** Allowed GiB of memory per vCPU, on the pod total. Absent: not enforced. */
+  ratio?: { min: number; max: number };
+  /** Below these the pod total is raised. */
+  min: { bursting: CpuMemory; noBursting: CpuMemory };
+  /** Above these the pod is denied. Absent: from the machine family (Performance) or GPU table. */
+  max?: { x86: CpuMemory; arm?: CpuMemory };
+  /** What a container that sets nothing gets. Absent: no defaults (the minimum still applies). */
+  defaults?: CpuMemory & { ephemeral: number };
+  /** Whether a cluster without bursting rounds the pod's CPU up to CPU_INCREMENT. */
+  cpuIncrements: boolean;
+  /** Whether arm64 pods may use the class. */
+  arm: boolean;
+}
+
+export const DEFAULT_CLASS = 'general-purpose';
+export type KnownClass = 'general-purpose' | 'Balanced' | 'Scale-Out' | 'Performance' | 'Accelerator';
+
+const GP_DEFAULTS = { cpu: milli('500m'), memory: bytes('2Gi'), ephemeral: bytes('1Gi') }; // [ref]
+
+export const CLASSES: Record<KnownClass, ClassRules> = {
+  // [ref] 1:1..1:6.5, 50m/52Mi with bursting, 250m/512Mi without, max 30 vCPU / 110Gi.
+  'general-purpose': {
+    billing: 'pod',
+    ratio: { min: 1, max: 6.5 },
+    min: { bursting: { cpu: milli('50m'), memory: bytes('52Mi') }, noBursting: { cpu: milli('250m'), memory: bytes('512Mi') } },
+    max: { x86: { cpu: milli('30'), memory: bytes('110Gi') } },
+    defaults: GP_DEFAULTS,
+    cpuIncrements: true,
+    // Arm pods need Scale-Out or Performance. *verify*: newer versions may accept arm64 here (C4A).
+    arm: false,
+  },
+  // [ref] 1:1..1:8, 250m / 0.5Gi, max 222 vCPU / 851Gi. Defaults as general-purpose: *verify*.
+  Balanced: {
+    billing: 'pod',
+    ratio: { min: 1, max: 8 },
+    min: { bursting: { cpu: milli('250m'), memory: bytes('512Mi') }, noBursting: { cpu: milli('250m'), memory: bytes('512Mi') } },
+    max: { x86: { cpu: milli('222'), memory: bytes('851Gi') } },
+    defaults: GP_DEFAULTS,
+    cpuIncrements: true,
+    arm: false,
+  },
+  // [ref] fixed 1:4, min 250m / 1Gi (*verify*), max 54 vCPU / 216Gi x86, 43 vCPU / 172Gi Arm.
+  'Scale-Out': {
+    billing: 'pod',
+    ratio: { min: 4, max: 4 },
+    min: { bursting: { cpu: milli('250m'), memory: bytes('1Gi') }, noBursting: { cpu: milli('250m'), memory: bytes('1Gi') } },
+    max: { x86: { cpu: milli('54'), memory: bytes('216Gi') }, arm: { cpu: milli('43'), memory: bytes('172Gi') } },
+    defaults: GP_DEFAULTS,
+    cpuIncrements: true,
+    arm: true,
+  },
+  // [ref] no ratio, sizes from the machine family (PERFORMANCE_FAMILIES). Minimum and defaults: *verify*.
+  Performance: {
+    billing: 'node',
+    min: { bursting: { cpu: milli('50m'), memory: bytes('52Mi') }, noBursting: { cpu: milli('50m'), memory: bytes('52Mi') } },
+    defaults: GP_DEFAULTS,
+    cpuIncrements: false,
+    arm: true,
+  },
+  // [ref] ratio not enforced, ranges per GPU type and count (GPUS), no defaults.
+  Accelerator: {
+    billing: 'node',
+    min: { bursting: { cpu: 0, memory: 0 }, noBursting: { cpu: 0, memory: 0 } },
+    cpuIncrements: false,
+    arm: false,
+  },
+};
+
+/** Step the pod's CPU is rounded up to without bursting (800m -> 1000m). [ref], [config-sync] */
+export const CPU_INCREMENT = milli('250m');
+
+/**
+ * The memory one vCPU needs for a ratio of `r` GiB per vCPU, in MiB, from millicores:
+ * Math.round(milli * 1.024 * r). [config-sync] computes the 1:1 floor exactly this way
+ * (rounding to the nearest MiB, so 308m needs 315Mi, not 316Mi).
+ */
+export const memoryMiForRatio = (cpuMilli: number, ratio: number): number => Math.round(cpuMilli * 1.024 * ratio);
+
+/** DaemonSet containers: defaults [ref]; minimums 10m / 10Mi, no 250m steps *verify*. */
+export const DAEMONSET = {
+  defaults: { cpu: milli('50m'), memory: bytes('100Mi'), ephemeral: bytes('100Mi') },
+  min: { cpu: milli('10m'), memory: bytes('10Mi') },
+  cpuIncrements: false,
+};
+
+/** Ephemeral storage on the pod total: raised to min, denied above max. [ref] */
+export const EPHEMERAL = { min: bytes('10Mi'), max: bytes('10Gi') };
+
+/**
+ * Pods with pod anti-affinity need this much CPU in total, or Warden denies them under
+ * autogke-pod-limit-constraints ("workload 'loki-0' cpu requests '250m' is lower than the
+ * Autopilot minimum required of '500m' for using pod anti affinity."). [ref], [seen]
+ * Qovery/engine (loki chart, 2023). Applied to required and preferred anti-affinity alike *verify*.
+ */
+export const ANTI_AFFINITY_MIN_CPU = milli('500m');
+
+// ---------------------------------------------------------------------------------------------
+// GPUs
+
+export interface GpuCount {
+  count: number;
+  /** vCPU range, in millicores. */
+  cpu: [number, number];
+  /** Memory range, in bytes. */
+  memory: [number, number];
+}
+
+export interface GpuType {
+  /** Machine family the nodes come from (node selection and prices in MACHINES). */
+  family: string;
+  counts: GpuCount[];
+}
+
+const gpu = (count: number, cpu: [string, string], memory: [string, string]): GpuCount =>
+  ({ count, cpu: [milli(cpu[0]), milli(cpu[1])], memory: [bytes(memory[0]), bytes(memory[1])] });
+
+/**
+ * Per type and count CPU/memory ranges ([docs-res] hardware section). Only two kinds of points
+ * are confirmed [ref]: the aggregate ranges (T4 0.5-94 vCPU; L4 2-95 vCPU, 7-363Gi; A100 9-94
+ * vCPU, 60-1264Gi) and 1 x A100 40GB at most 11 vCPU / 74Gi. Every other row is *verify*.
+ */
+export const GPUS: Record<string, GpuType> = {
+  'nvidia-tesla-t4': { family: 'n1', counts: [
+    gpu(1, ['500m', '46'], ['512Mi', '287Gi']), gpu(2, ['500m', '46'], ['512Mi', '287Gi']), gpu(4, ['500m', '94'], ['512Mi', '587Gi']),
+  ] },
+  'nvidia-l4': { family: 'g2', counts: [
+    gpu(1, ['2', '31'], ['7Gi', '115Gi']), gpu(2, ['22', '23'], ['78Gi', '86Gi']), gpu(4, ['46', '47'], ['170Gi', '182Gi']), gpu(8, ['94', '95'], ['355Gi', '363Gi']),
+  ] },
+  'nvidia-tesla-a100': { family: 'a2', counts: [
+    gpu(1, ['9', '11'], ['60Gi', '74Gi']), gpu(2, ['20', '23'], ['134Gi', '148Gi']), gpu(4, ['44', '47'], ['296Gi', '310Gi']),
+    gpu(8, ['92', '94'], ['618Gi', '632Gi']), gpu(16, ['92', '94'], ['1250Gi', '1264Gi']),
+  ] },
+  'nvidia-a100-80gb': { family: 'a2-ultra', counts: [
+    gpu(1, ['11', '12'], ['148Gi', '158Gi']), gpu(2, ['23', '24'], ['310Gi', '320Gi']), gpu(4, ['47', '48'], ['635Gi', '645Gi']), gpu(8, ['94', '95'], ['1270Gi', '1290Gi']),
+  ] },
+  'nvidia-h100-80gb': { family: 'a3', counts: [
+    gpu(1, ['500m', '25'], ['1Gi', '225Gi']), gpu(2, ['500m', '50'], ['1Gi', '450Gi']), gpu(4, ['500m', '100'], ['1Gi', '900Gi']), gpu(8, ['500m', '206'], ['1Gi', '1795Gi']),
+  ] },
+};
+
+/** The toleration Autopilot puts on GPU pods (GPU nodes carry `nvidia.com/gpu=present:NoSchedule`). [docs-gpu] */
+export const GPU_RESOURCE = 'nvidia.com/gpu';
+
+// ---------------------------------------------------------------------------------------------
+// Node labels and taints Autopilot reads and writes
+
+export const LABELS = {
+  computeClass: 'cloud.google.com/compute-class',
+  accelerator: 'cloud.google.com/gke-accelerator',
+  acceleratorCount: 'cloud.google.com/gke-accelerator-count',
+  spot: 'cloud.google.com/gke-spot',
+  /** Rewritten to `spot` at admission. [ref] */
+  preemptible: 'cloud.google.com/gke-preemptible',
+  machineFamily: 'cloud.google.com/machine-family',
+  arch: 'kubernetes.io/arch',
+  zone: 'topology.kubernetes.io/zone',
+  hostname: 'kubernetes.io/hostname',
+  instanceType: 'node.kubernetes.io/instance-type',
+} as const;
+
+/** Pod spec keys GKE owns: a nodeSelector on any other key is workload separation. */
+export const GKE_NODE_LABEL_PREFIXES = ['cloud.google.com/', 'kubernetes.io/', 'node.kubernetes.io/', 'topology.kubernetes.io/', 'beta.kubernetes.io/', 'failure-domain.beta.kubernetes.io/'];
+
+/**
+ * Keys Warden refuses in nodeSelector and node affinity (autogke-node-affinity-selector-limitation).
+ * kubernetes.io/hostname is named in the WorkloadAllowlist docs; node.kubernetes.io/instance-type
+ * needs the same exemption ([seen] kubescape gke-allowlist notes). The others *verify*.
+ */
+export const RESTRICTED_NODE_SELECTOR_KEYS = [
+  'kubernetes.io/hostname',
+  'node.kubernetes.io/instance-type',
+  'beta.kubernetes.io/instance-type',
+  'cloud.google.com/gke-nodepool',
+];
+
+/** Capabilities a container may add. [ref], [seen] identical in every real denial found. */
+export const ALLOWED_CAPABILITIES = [
+  'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE',
+  'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT', 'SYS_PTRACE',
+];
+
+/** hostPath volumes must live under these, mounted read-only. [ref] */
+export const ALLOWED_HOSTPATH_PREFIXES = ['/var/log/'];
+
+/**
+ * Namespaces GKE manages: any create there is denied by Warden's authorizer. kube-system [ref];
+ * the rest are the GKE-created namespaces listed on a 2025 Autopilot cluster ([seen]) *verify*.
+ */
+export const MANAGED_NAMESPACES = [
+  'kube-system', 'gke-gmp-system', 'gke-managed-cim', 'gke-managed-filestorecsi', 'gke-managed-networking-dra-driver',
+  'gke-managed-parallelstorecsi', 'gke-managed-system', 'gke-managed-volumepopulator', 'gmp-system',
+];
+
+/** Seconds a Spot pod gets between the preemption notice and SIGKILL. [ref] */
+export const SPOT_GRACE_SECONDS = 25;
+
+// ---------------------------------------------------------------------------------------------
+// Machines (scheduler and node-billed estimates)
+
+export interface MachineFamily {
+  arch: 'amd64' | 'arm64';
+  /** us-central1 on-demand $/h per vCPU and per GiB. [pricing] *verify* */
+  vcpuHour: number;
+  gibHour: number;
+  /** Spot price as a share of on-demand. *verify* */
+  spotFactor: number;
+  shapes: MachineShape[];
+}
+
+export interface MachineShape {
+  name: string;
+  vcpu: number;
+  memoryGiB: number;
+  /** GPUs attached (GPU machine types). */
+  gpus?: number;
+  /** Whole-machine on-demand $/h when it is not vCPU x rate + GiB x rate (GPU machines). *verify* */
+  hourly?: number;
+}
+
+const standard = (family: string, sizes: number[], gibPerVcpu = 4): MachineShape[] =>
+  sizes.map((n) => ({ name: `${family}-standard-${n}`, vcpu: n, memoryGiB: n * gibPerVcpu }));
+
+/** Shapes from the Compute Engine machine-type pages; prices [pricing] us-central1, all *verify*. */
+export const MACHINES: Record<string, MachineFamily> = {
+  e2: { arch: 'amd64', vcpuHour: 0.021811, gibHour: 0.002923, spotFactor: 0.3, shapes: standard('e2', [2, 4, 8, 16, 32]) },
+  n2: { arch: 'amd64', vcpuHour: 0.031611, gibHour: 0.004237, spotFactor: 0.3, shapes: standard('n2', [2, 4, 8, 16, 32, 48, 64, 80, 96, 128]) },
+  n2d: { arch: 'amd64', vcpuHour: 0.027502, gibHour: 0.003686, spotFactor: 0.3, shapes: standard('n2d', [2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224]) },
+  t2d: { arch: 'amd64', vcpuHour: 0.027502, gibHour: 0.003686, spotFactor: 0.3, shapes: standard('t2d', [1, 2, 4, 8, 16, 32, 48, 60]) },
+  t2a: { arch: 'arm64', vcpuHour: 0.0308, gibHour: 0.00385, spotFactor: 0.3, shapes: standard('t2a', [1, 2, 4, 8, 16, 32, 48]) },
+  c3: { arch: 'amd64', vcpuHour: 0.03465, gibHour: 0.003938, spotFactor: 0.3, shapes: standard('c3', [4, 8, 22, 44, 88, 176]) },
+  c2: { arch: 'amd64', vcpuHour: 0.03398, gibHour: 0.00455, spotFactor: 0.3, shapes: standard('c2', [4, 8, 16, 30, 60]) },
+  // T4s attach to N1; the machine price is N1's plus $0.35 per T4 (added in estimate via gpuHour). *verify*
+  n1: { arch: 'amd64', vcpuHour: 0.031611, gibHour: 0.004237, spotFactor: 0.3, shapes: standard('n1', [4, 8, 16, 32, 64, 96], 3.75) },
+  g2: { arch: 'amd64', vcpuHour: 0, gibHour: 0, spotFactor: 0.4, shapes: [
+    { name: 'g2-standard-4', vcpu: 4, memoryGiB: 16, gpus: 1, hourly: 0.70683 }, { name: 'g2-standard-8', vcpu: 8, memoryGiB: 32, gpus: 1, hourly: 0.85369 },
+    { name: 'g2-standard-12', vcpu: 12, memoryGiB: 48, gpus: 1, hourly: 1.00054 }, { name: 'g2-standard-16', vcpu: 16, memoryGiB: 64, gpus: 1, hourly: 1.14739 },
+    { name: 'g2-standard-32', vcpu: 32, memoryGiB: 128, gpus: 1, hourly: 1.73479 }, { name: 'g2-standard-24', vcpu: 24, memoryGiB: 96, gpus: 2, hourly: 2.00107 },
+    { name: 'g2-standard-48', vcpu: 48, memoryGiB: 192, gpus: 4, hourly: 4.00214 }, { name: 'g2-standard-96', vcpu: 96, memoryGiB: 384, gpus: 8, hourly: 8.00428 },
+  ] },
+  a2: { arch: 'amd64', vcpuHour: 0, gibHour: 0, spotFactor: 0.3, shapes: [
+    { name: 'a2-highgpu-1g', vcpu: 12, memoryGiB: 85, gpus: 1, hourly: 3.6733 }, { name: 'a2-highgpu-2g', vcpu: 24, memoryGiB: 170, gpus: 2, hourly: 7.3466 },
+    { name: 'a2-highgpu-4g', vcpu: 48, memoryGiB: 340, gpus: 4, hourly: 14.6933 }, { name: 'a2-highgpu-8g', vcpu: 96, memoryGiB: 680, gpus: 8, hourly: 29.3866 },
+    { name: 'a2-megagpu-16g', vcpu: 96, memoryGiB: 1360, gpus: 16, hourly: 55.7395 },
+  ] },
+  'a2-ultra': { arch: 'amd64', vcpuHour: 0, gibHour: 0, spotFactor: 0.3, shapes: [
+    { name: 'a2-ultragpu-1g', vcpu: 12, memoryGiB: 170, gpus: 1, hourly: 5.0688 }, { name: 'a2-ultragpu-2g', vcpu: 24, memoryGiB: 340, gpus: 2, hourly: 10.1376 },
+    { name: 'a2-ultragpu-4g', vcpu: 48, memoryGiB: 680, gpus: 4, hourly: 20.2752 }, { name: 'a2-ultragpu-8g', vcpu: 96, memoryGiB: 1360, gpus: 8, hourly: 40.5504 },
+  ] },
+  a3: { arch: 'amd64', vcpuHour: 0, gibHour: 0, spotFactor: 0.3, shapes: [
+    { name: 'a3-highgpu-1g', vcpu: 26, memoryGiB: 234, gpus: 1, hourly: 11.0612 }, { name: 'a3-highgpu-2g', vcpu: 52, memoryGiB: 468, gpus: 2, hourly: 22.1225 },
+    { name: 'a3-highgpu-4g', vcpu: 104, memoryGiB: 936, gpus: 4, hourly: 44.245 }, { name: 'a3-highgpu-8g', vcpu: 208, memoryGiB: 1872, gpus: 8, hourly: 88.49 },
+  ] },
+};
+
+/** Per-T4 $/h on top of the N1 machine. [pricing] *verify* */
+export const T4_GPU_HOUR = 0.35;
+
+/** Which families back the pod-billed classes (the node shape does not change the bill). *verify* */
+export const CLASS_FAMILIES: Record<'general-purpose' | 'Balanced' | 'Scale-Out' | 'Scale-Out-arm', string> = {
+  'general-purpose': 'e2',
+  Balanced: 'n2d',
+  'Scale-Out': 't2d',
+  'Scale-Out-arm': 't2a',
+};
+
+/** Families a Performance pod may name with cloud.google.com/machine-family. *verify* */
+export const PERFORMANCE_FAMILIES = ['c3', 'c2', 'n2', 'n2d', 't2d', 't2a'];
+
+/**
+ * Node allocatable = capacity minus GKE's reservation: memory 25% of the first 4 GiB, 20% of the
+ * next 4, 10% of the next 8, 6% of the next 112, 2% above 128, plus a 100Mi eviction threshold;
+ * CPU 6% of the first core, 1% of the next, 0.5% of the next 2, 0.25% above 4. [docs-alloc]
+ */
+export const RESERVED = {
+  memory: [[4, 0.25], [4, 0.2], [8, 0.1], [112, 0.06], [Infinity, 0.02]] as [number, number][],
+  evictionMiB: 100,
+  cpu: [[1, 0.06], [1, 0.01], [2, 0.005], [Infinity, 0.0025]] as [number, number][],
+};
+
+/** Pods per Autopilot node. *verify* (Autopilot's default max-pods-per-node is 32). */
+export const MAX_PODS_PER_NODE = 32;
+
+/** Node provisioning, in seconds. realistic: GKE docs say 80-120 s per node [ref]; GPU "minutes" (300 s *verify*). */
+export const PROVISIONING = {
+  realistic: { scanIntervalS: 10, nodeBootS: 100, gpuNodeBootS: 300, scaleDownDelayS: 600 },
+  fast: { scanIntervalS: 1, nodeBootS: 2, gpuNodeBootS: 5, scaleDownDelayS: 10 },
+} as const;
+
+/** Zones per region (node placement and topology spread). Unknown regions get `<region>-a/b/c`. */
+export const ZONES: Record<string, string[]> = {
+  'us-central1': ['a', 'b', 'c', 'f'], 'us-east1': ['b', 'c', 'd'], 'us-east4': ['a', 'b', 'c'], 'us-west1': ['a', 'b', 'c'],
+  'europe-west1': ['b', 'c', 'd'], 'europe-west4': ['a', 'b', 'c'], 'asia-east1': ['a', 'b', 'c'], 'asia-southeast1': ['a', 'b', 'c'],
+};
+
+// ---------------------------------------------------------------------------------------------
+// Prices
+
+export interface PodRates {
+  /** $/h per vCPU, per GiB of memory, per GiB of ephemeral storage requested. */
+  vcpu: number;
+  memoryGiB: number;
+  ephemeralGiB: number;
+}
+
+/** Pod-billed price keys: the class, with the Arm variant of Scale-Out priced apart. */
+export type PriceClass = 'general-purpose' | 'Balanced' | 'Scale-Out' | 'Scale-Out-arm';
+
+export const DEFAULT_REGION = 'us-central1';
+
+/**
+ * Pod request prices. us-central1 general-purpose vCPU and memory: [ref]. Ephemeral storage
+ * ($0.0000548/GiB-h) and every Balanced / Scale-Out figure: [pricing] *verify*. Regions without a
+ * table fall back to us-central1 (and say so in the estimate).
+ */
+export const POD_PRICES: Record<string, Record<PriceClass, { onDemand: PodRates; spot: PodRates }>> = {
+  'us-central1': {
+    'general-purpose': { onDemand: { vcpu: 0.0445, memoryGiB: 0.0049225, ephemeralGiB: 0.0000548 }, spot: { vcpu: 0.0133, memoryGiB: 0.0014767, ephemeralGiB: 0.0000548 } },
+    Balanced: { onDemand: { vcpu: 0.0561, memoryGiB: 0.0062023, ephemeralGiB: 0.0000548 }, spot: { vcpu: 0.0168, memoryGiB: 0.0018607, ephemeralGiB: 0.0000548 } },
+    'Scale-Out': { onDemand: { vcpu: 0.0527, memoryGiB: 0.0058286, ephemeralGiB: 0.0000548 }, spot: { vcpu: 0.0158, memoryGiB: 0.0017486, ephemeralGiB: 0.0000548 } },
+    'Scale-Out-arm': { onDemand: { vcpu: 0.0422, memoryGiB: 0.0046628, ephemeralGiB: 0.0000548 }, spot: { vcpu: 0.0127, memoryGiB: 0.0013988, ephemeralGiB: 0.0000548 } },
+  },
+};
+
+/** Node-billed pods (Accelerator, Performance) pay the VM plus this share of it. [ref] "VM price + premium"; the share *verify*. */
+export const NODE_BILLED_PREMIUM = 0.1;
+
+/** Flat cluster management fee, $/h. [ref] */
+export const CLUSTER_FEE_HOUR = 0.1;
+/** Monthly free-tier credit against the fee, $. [ref] */
+export const FREE_TIER_MONTHLY = 74.4;
+/** Committed-use discounts. [ref] */
+export const COMMITTED_USE_DISCOUNT = { oneYear: 0.2, threeYears: 0.45 };

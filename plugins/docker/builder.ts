@@ -1,0 +1,65 @@
+/**
+ * `build.for('docker')`: builds a service's Dockerfile through the Engine API. The image is
+ * tagged `devloop-<project>-<service>:devloop-<hash16>`, the hash being of the build inputs, so
+ * an unchanged service is not rebuilt, even after devloop restarts: the daemon still has the tag.
+ */
+import type { DockerBuildConfig } from '../../core/devfile/types.js';
+import type { BuildContext, BuildResult } from '../../core/engine/contexts.js';
+import type { Engine } from '../../core/engine/engine.js';
+import { formatMs } from '../shared/time.js';
+import type { DockerDaemon } from './client.js';
+import { collectBuildInputs, contextEntries } from './context.js';
+import { buildOrReuse } from './image-build.js';
+import { imageRepository, imageTag, projectName } from './names.js';
+import { pruneOldTags } from './prune.js';
+
+export const DOCKER_PLUGIN = 'devloop:docker';
+
+export interface DockerBuildResult extends BuildResult {
+  image: string;
+  /** Full sha256 of the build inputs. */
+  digest: string;
+  imageId: string;
+  /** ID of the daemon that holds the image; the registry plugin skips the push when the runtime uses the same one. */
+  daemon: string;
+  builtBy: typeof DOCKER_PLUGIN;
+}
+
+export interface BuilderOptions {
+  /** Older devloop tags of a service kept after a build (default 3); 0 keeps all. */
+  keepImages?: number;
+}
+
+export function tapBuilder(engine: Engine, daemon: DockerDaemon, options: BuilderOptions): void {
+  engine.hooks.build.for('docker').tapPromise(DOCKER_PLUGIN, async (ctx) => buildDockerService(ctx, daemon, options));
+}
+
+export async function buildDockerService(ctx: BuildContext, daemon: DockerDaemon, options: BuilderOptions = {}): Promise<DockerBuildResult> {
+  const build = ctx.config.build as DockerBuildConfig;
+  const started = Date.now();
+  const inputs = await collectBuildInputs(ctx.root, build, ctx.service);
+  ctx.signal.throwIfAborted();
+  const repository = imageRepository(projectName(ctx.root, ctx.devfile.name), ctx.service);
+  const ref = `${repository}:${imageTag(inputs.hash)}`;
+  const info = await daemon.connect();
+  const outcome = await buildOrReuse(daemon, {
+    root: ctx.root,
+    service: ctx.service,
+    ref,
+    entries: contextEntries(inputs),
+    dockerfileInContext: inputs.dockerfileInContext,
+    dockerfile: inputs.dockerfile,
+    dockerfileText: inputs.dockerfileText,
+    args: inputs.args,
+    target: inputs.target,
+    platform: inputs.platform,
+    signal: ctx.signal,
+    logger: ctx.logger,
+  });
+  if (outcome.cached) {
+    ctx.logger.info(`image ${ref} already exists for these inputs (${inputs.files.length} context entries hashed in ${formatMs(Date.now() - started)}); not rebuilding`);
+  } else {
+    void pruneOldTags(daemon.docker, repository, options.keepImages ?? 3, [ref]).catch(() => {});
+  }
+  return { image: ref, digest: inputs.hash, cached: outcome.cached, imageId: outcome.imageId, daemon: info.id, builtBy: DOCKER_PLUGIN };
+}

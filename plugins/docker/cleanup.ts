@@ -1,0 +1,55 @@
+/**
+ * Leftovers. `cleanup` (start of `up`/`ci`, and `down`) removes this project's containers whose
+ * devloop session is gone: crashed, killed -9, or the machine slept through its shutdown.
+ * `shutdown` makes sure nothing this session started survives it, including a container created
+ * by a deploy that was cancelled half-way.
+ */
+import type Docker from 'dockerode';
+import type { Engine } from '../../core/engine/engine.js';
+import { DOCKER_PLUGIN } from './builder.js';
+import { statusOf, type DockerDaemon } from './client.js';
+import type { ActiveContainers } from './deployer.js';
+import { LABEL_PROJECT, LABEL_SERVICE, LABEL_SESSION, projectId, sessionAlive } from './names.js';
+
+export function tapCleanup(engine: Engine, daemon: DockerDaemon, active: ActiveContainers): void {
+  engine.hooks.cleanup.tapPromise(DOCKER_PLUGIN, async (ctx) => {
+    if (!(await daemon.reachable())) return;
+    const removed = await removeStaleContainers(daemon.docker, ctx.root);
+    if (removed.length) {
+      const sessions = [...new Set(removed.map((r) => r.session))].join(', ');
+      ctx.logger.info(`removed ${removed.length} container${removed.length === 1 ? '' : 's'} left by an earlier devloop (pid ${sessions}): ${removed.map((r) => r.name).join(', ')}`);
+    }
+  });
+
+  engine.hooks.shutdown.tapPromise(DOCKER_PLUGIN, async (ctx) => {
+    await Promise.all([...active.values()].map((d) => d.stop(ctx.reason).catch(() => {})));
+    if (!(await daemon.reachable())) return;
+    const mine = await listProjectContainers(daemon.docker, ctx.root, [`${LABEL_SESSION}=${process.pid}`]);
+    await Promise.all(mine.map((c) => removeContainer(daemon.docker, c.Id)));
+  });
+}
+
+export interface RemovedContainer {
+  name: string;
+  service: string;
+  session: string;
+}
+
+export async function removeStaleContainers(docker: Docker, root: string): Promise<RemovedContainer[]> {
+  const all = await listProjectContainers(docker, root);
+  const stale = all.filter((c) => !sessionAlive(c.Labels));
+  await Promise.all(stale.map((c) => removeContainer(docker, c.Id)));
+  return stale.map((c) => ({ name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''), service: c.Labels?.[LABEL_SERVICE] ?? '?', session: c.Labels?.[LABEL_SESSION] ?? '?' }));
+}
+
+export function listProjectContainers(docker: Docker, root: string, extraLabels: string[] = []): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: [`${LABEL_PROJECT}=${projectId(root)}`, ...extraLabels] } });
+}
+
+async function removeContainer(docker: Docker, id: string): Promise<void> {
+  try {
+    await docker.getContainer(id).remove({ force: true, v: true });
+  } catch (err) {
+    if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
+  }
+}

@@ -1,0 +1,305 @@
+/**
+ * One service container and its supervision: the Deployment the Docker runtime returns. It streams
+ * the container's logs, waits for it to become healthy, restarts it with backoff when it crashes
+ * (as its `restart` policy says), recognises OOM kills, and removes it when stopped.
+ *
+ * Docker's own restart policy is not used: devloop restarts the container itself so that each
+ * crash is reported with its last lines, counted, and backed off the same way on every runtime.
+ */
+import type Docker from 'dockerode';
+import type { HealthCheckConfig } from '../../core/devfile/types.js';
+import type { Deployment, Logger } from '../../core/engine/contexts.js';
+import { CancelledError } from '../../core/errors.js';
+import type { Action } from '../../core/store/actions.js';
+import type { Endpoint, Phase } from '../../core/store/state.js';
+import { RestartBackoff } from '../shared/backoff.js';
+import { describeProbe, healthTiming } from '../shared/health.js';
+import { LineTail } from '../shared/lines.js';
+import { formatMs, sleep } from '../shared/time.js';
+import { statusOf } from './client.js';
+import { followLogs, sinceFromStartedAt, type LogFollower } from './container-logs.js';
+import { exitError, exitSummary, type ExitInfo } from './exits.js';
+import { containerProbe, execProbe, waitContainerHealthy } from './health.js';
+import type { PublishedPort } from './publish.js';
+
+/** How the container's service reaches the engine, without holding the engine itself. */
+export interface ServiceLink {
+  service: string;
+  logger: Logger;
+  dispatch(action: Action): void;
+  /** True while this deployment is the service's current one (not yet replaced). */
+  isCurrent(deployment: Deployment): boolean;
+  phase(): Phase | undefined;
+}
+
+export interface ContainerOptions {
+  image: string;
+  ports: PublishedPort[];
+  servicePort?: number;
+  health?: HealthCheckConfig;
+  restart: 'always' | 'on-failure' | 'never';
+  memoryLimit?: number;
+  /** Seconds between SIGTERM and SIGKILL on stop. */
+  stopTimeoutS: number;
+  /** Seconds between SIGTERM and SIGKILL on a live-update restart: a save should not wait 10 s on a process that ignores SIGTERM. */
+  restartTimeoutS: number;
+}
+
+type RunEnd = { exit: ExitInfo; plan: string } | { gone: true };
+
+export class ContainerDeployment implements Deployment {
+  readonly runtime = 'docker';
+  readonly endpoints: Endpoint[];
+  readonly details: Record<string, unknown>;
+  /** The current run's last lines: what a crash report quotes. */
+  private tail = new LineTail(20);
+  /** Fires when stop() begins: supervision, log following and health waits end. */
+  private readonly life = new AbortController();
+  private readonly backoff = new RestartBackoff();
+  private stopping?: Promise<void>;
+  private logs?: LogFollower;
+  private running = false;
+  /** Settles when the current run of the container ends. */
+  private runEnd!: Promise<RunEnd>;
+  private endRun!: (end: RunEnd) => void;
+  private intentional?: Promise<unknown>;
+  private readyPending = 0;
+  /** The last exit, and whether a restart of it is still to come. */
+  private lastEnd?: { exit: ExitInfo; plan: string; restarting: boolean };
+
+  constructor(
+    private readonly docker: Docker,
+    readonly container: Docker.Container,
+    readonly name: string,
+    private readonly options: ContainerOptions,
+    private readonly link: ServiceLink,
+  ) {
+    this.endpoints = options.ports.map((p) => ({ name: p.name, url: `${p.protocol === 'udp' ? 'udp' : 'http'}://127.0.0.1:${p.hostPort}` }));
+    this.details = {
+      containerId: container.id,
+      containerName: name,
+      image: options.image,
+      ports: Object.fromEntries(options.ports.map((p) => [p.name, { container: p.containerPort, host: p.hostPort }])),
+    };
+    this.newRun();
+  }
+
+  get id(): string { return this.container.id; }
+  get hostPorts(): number[] { return this.options.ports.map((p) => p.hostPort); }
+  get isRunning(): boolean { return this.running; }
+  get stopped(): boolean { return this.life.signal.aborted; }
+
+  /** Starts the container (already created) and its supervision. */
+  async start(): Promise<void> {
+    await this.container.start();
+    this.running = true;
+    await this.attachLogs(undefined);
+    void this.supervise().catch((err) => {
+      if (!this.stopped) this.link.logger.error(`lost track of ${this.name}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+
+  ready(signal: AbortSignal): Promise<void> {
+    // Exited for good before anyone asked: nothing will become healthy.
+    if (!this.running && this.lastEnd && !this.lastEnd.restarting) {
+      return Promise.reject(exitError(this.link.service, this.lastEnd.exit, this.lastEnd.plan));
+    }
+    this.readyPending++;
+    // Settling either way ends the other side: no probe keeps polling a container that exited.
+    const settled = new AbortController();
+    const healthy = this.waitHealthy(AbortSignal.any([signal, this.life.signal, settled.signal]));
+    const exited = this.runEnd.then((end) => {
+      if ('gone' in end) throw new CancelledError('the container was removed');
+      throw exitError(this.link.service, end.exit, end.plan);
+    });
+    return Promise.race([healthy, exited]).finally(() => { this.readyPending--; settled.abort(); });
+  }
+
+  stop(reason: string): Promise<void> {
+    this.stopping ??= (async () => {
+      this.life.abort(new CancelledError(`stopping: ${reason}`));
+      try {
+        await this.container.stop({ t: this.options.stopTimeoutS });
+      } catch (err) {
+        // 304: already stopped; 404: already gone. Both are what we want.
+        if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err;
+      }
+      this.running = false;
+      this.logs?.stop();
+      try {
+        await this.container.remove({ force: true, v: true });
+      } catch (err) {
+        // 409: removal already in progress (a concurrent cleanup).
+        if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
+      }
+    })();
+    return this.stopping;
+  }
+
+  /**
+   * Restarts the container in place (live update's `restart`), keeping its filesystem, and
+   * resolves once it runs again. Health is then watched in the background.
+   */
+  async restart(): Promise<void> {
+    const restarting = this.container.restart({ t: this.options.restartTimeoutS });
+    this.intentional = restarting;
+    try {
+      await restarting;
+    } finally {
+      if (this.intentional === restarting) this.intentional = undefined;
+    }
+    this.running = true;
+    this.tail = new LineTail(20);
+    const info = await this.container.inspect();
+    await this.attachLogs(sinceFromStartedAt(info.State.StartedAt));
+    this.link.dispatch({ type: 'service/health', service: this.link.service, health: 'unknown', message: 'restarted by live update' });
+    void this.watchHealthAfterRestart('restarted');
+  }
+
+  private newRun(): void {
+    this.runEnd = new Promise<RunEnd>((resolve) => { this.endRun = resolve; });
+  }
+
+  private async attachLogs(since: string | undefined): Promise<void> {
+    this.logs?.stop();
+    try {
+      this.logs = await followLogs(this.docker, this.container, since, (line, stream) => {
+        this.tail.push(line);
+        this.link.logger.output(line, stream);
+      });
+    } catch (err) {
+      if (!this.stopped) this.link.logger.warn(`cannot follow the container's logs: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private waitHealthy(signal: AbortSignal): Promise<void> {
+    const probe = containerProbe(this.options.health, this.options.servicePort, this.options.ports);
+    const timing = healthTiming(this.options.health);
+    let last = '';
+    return waitContainerHealthy(probe, {
+      signal,
+      ...timing,
+      exec: execProbe(this.docker, this.container),
+      isRunning: () => this.running,
+      onProbe: (r) => {
+        if (r.ok || r.message === last || !this.link.isCurrent(this)) return;
+        last = r.message;
+        this.link.dispatch({ type: 'service/waiting', service: this.link.service, waiting: `waiting for ${describeProbe(probe)}: ${r.message}` });
+      },
+    }).then(() => this.backoff.healthy());
+  }
+
+  private async supervise(): Promise<void> {
+    const signal = this.life.signal;
+    while (!signal.aborted) {
+      try {
+        await this.container.wait({ abortSignal: signal } as never);
+      } catch (err) {
+        if (signal.aborted) return;
+        if (statusOf(err) === 404) { this.gone(); return; }
+        // The daemon connection broke (dockerd restarting?): look again shortly.
+        await sleep(1_000, signal).catch(() => {});
+        continue;
+      }
+      if (signal.aborted) return;
+      if (this.intentional) { await this.intentional.catch(() => {}); continue; }
+      let state: Docker.ContainerInspectInfo['State'];
+      try {
+        state = (await this.container.inspect()).State;
+      } catch (err) {
+        if (signal.aborted) return;
+        if (statusOf(err) === 404) { this.gone(); return; }
+        continue;
+      }
+      if (state.Running) continue; // restarted in between (by us or by hand)
+      this.running = false;
+      // Let the log stream drain so the crash report has the process's last words.
+      if (this.logs) await Promise.race([this.logs.done, sleep(1_000)]);
+      const exit: ExitInfo = {
+        exitCode: state.ExitCode,
+        oomKilled: state.OOMKilled,
+        error: state.Error || undefined,
+        memoryLimit: this.options.memoryLimit,
+        lastLines: this.tail.lines(),
+      };
+      if (!(await this.onExit(exit))) return;
+    }
+  }
+
+  /** Reports an exit; returns true when the container was restarted. */
+  private async onExit(exit: ExitInfo): Promise<boolean> {
+    const { service } = this.link;
+    const policy = this.options.restart;
+    const restart = policy === 'always' || (policy === 'on-failure' && (exit.exitCode !== 0 || exit.oomKilled));
+    const delay = restart ? this.backoff.failure() : 0;
+    const plan = restart ? `restarting in ${formatMs(delay)} (restart: ${policy}, attempt ${this.backoff.attempts})` : `not restarted (restart: ${policy})`;
+    const current = this.link.isCurrent(this);
+    const endedDuringReady = this.readyPending > 0;
+    this.lastEnd = { exit, plan, restarting: restart };
+    this.endRun({ exit, plan });
+    this.newRun();
+    if (!current) return false;
+    const error = exitError(service, exit, plan);
+    this.link.logger.error(`${exitSummary(service, exit)}; ${plan}`);
+    if (exit.oomKilled) this.link.logger.error(`  try: ${error.hint}`);
+    // While ready() is pending the pipeline reports the failure itself; afterwards, it is ours to
+    // report. A crash fails the service even when a restart follows: `ci` must not pass a
+    // crash-looping service, and the error (with its last lines) stays visible until it is healthy.
+    if (!endedDuringReady && isSettled(this.link.phase())) this.link.dispatch({ type: 'service/failed', service, error: error.toJSON() });
+    if (!restart) return false;
+    try {
+      await sleep(delay, this.life.signal);
+      this.tail = new LineTail(20);
+      await this.container.start();
+    } catch (err) {
+      this.lastEnd.restarting = false;
+      if (this.stopped) return false;
+      this.link.logger.error(`could not restart ${service}: ${err instanceof Error ? err.message : String(err)}`);
+      return false;
+    }
+    this.lastEnd.restarting = false;
+    this.running = true;
+    this.link.dispatch({ type: 'service/restarted', service, reason: exit.oomKilled ? 'OOM killed' : `exit code ${exit.exitCode}` });
+    const info = await this.container.inspect().catch(() => undefined);
+    await this.attachLogs(sinceFromStartedAt(info?.State.StartedAt));
+    void this.watchHealthAfterRestart('restarted after a crash');
+    return true;
+  }
+
+  /** After a restart nobody awaits ready(): health is reported to the store from here. */
+  private async watchHealthAfterRestart(why: string): Promise<void> {
+    const { service } = this.link;
+    if (isSettled(this.link.phase()) && this.link.isCurrent(this)) {
+      this.link.dispatch({ type: 'service/phase', service, phase: 'starting', waiting: `${why}; waiting to become healthy` });
+    }
+    const settled = new AbortController();
+    try {
+      await Promise.race([
+        this.waitHealthy(AbortSignal.any([this.life.signal, settled.signal])),
+        this.runEnd.then(() => { throw new CancelledError('exited again'); }),
+      ]);
+      if (this.link.isCurrent(this)) this.link.dispatch({ type: 'service/health', service, health: 'healthy', message: why });
+    } catch (err) {
+      if (this.stopped || err instanceof CancelledError) return;
+      if (this.link.isCurrent(this)) {
+        this.link.dispatch({ type: 'service/health', service, health: 'unhealthy', message: err instanceof Error ? err.message : String(err) });
+      }
+    } finally {
+      settled.abort();
+    }
+  }
+
+  private gone(): void {
+    this.running = false;
+    this.endRun({ gone: true });
+    if (!this.stopped && this.link.isCurrent(this)) {
+      this.link.logger.warn(`container ${this.name} was removed outside devloop; save a file or press r to start it again`);
+      this.link.dispatch({ type: 'service/health', service: this.link.service, health: 'unhealthy', message: 'container removed outside devloop' });
+    }
+  }
+}
+
+/** A run in flight (queued, building, pushing, deploying) owns the phase; the container only moves settled ones. */
+function isSettled(phase: Phase | undefined): boolean {
+  return phase === 'healthy' || phase === 'unhealthy' || phase === 'failed' || phase === 'starting';
+}

@@ -1,0 +1,239 @@
+/**
+ * `deploy.for('docker')`: runs a service's image as a container on the local daemon. Replace
+ * strategy: the previous container is stopped first (it holds the service's host ports), then the
+ * new one starts. Every container carries the project/service/session labels `cleanup` and
+ * `shutdown` look for.
+ */
+import type Docker from 'dockerode';
+import type { DeployContext, Deployment } from '../../core/engine/contexts.js';
+import type { Engine } from '../../core/engine/engine.js';
+import { DevloopError } from '../../core/errors.js';
+import { DOCKER_PLUGIN } from './builder.js';
+import { daemonMessage, statusOf, type DockerDaemon } from './client.js';
+import { ContainerDeployment, type ServiceLink } from './container.js';
+import { containerName, isDevloopTag, projectName, sessionLabels } from './names.js';
+import { planPorts, portConfig, type PublishedPort } from './publish.js';
+import { parseCpu, parseMemory } from './resources.js';
+import { shellCommand } from './exec.js';
+import { LineSplitter } from '../shared/lines.js';
+
+export interface DeployerOptions {
+  /** Run the container under Docker's init (tini), so a node or shell PID 1 stops on SIGTERM. Default true. */
+  init?: boolean;
+  /** Seconds between SIGTERM and SIGKILL on stop. Default 10. */
+  stopTimeoutS?: number;
+  /** Same, for live-update restarts. Default 2. */
+  restartTimeoutS?: number;
+}
+
+/** The containers this session runs, by service: live update and shutdown need them. */
+export type ActiveContainers = Map<string, ContainerDeployment>;
+
+export function tapDeployer(engine: Engine, daemon: DockerDaemon, active: ActiveContainers, options: DeployerOptions): void {
+  const stickyPorts = new Map<string, Map<string, number>>();
+  const rebuiltFor = new Map<string, string>();
+  engine.hooks.deploy.for('docker').tapPromise(DOCKER_PLUGIN, async (ctx) => {
+    await daemon.connect();
+    const image = ctx.image ?? ctx.build.image ?? ctx.config.image;
+    if (!image) {
+      throw new DevloopError(`services.${ctx.service} has nothing to run in Docker: no build and no image`, {
+        code: 'NO_IMAGE',
+        service: ctx.service,
+        hint: `give it build: { type: 'docker' } or an image, or set runtime: 'process' with a command`,
+      });
+    }
+    // Replace: the old container is stopped before the new one starts, freeing its host ports. Ours
+    // stays up while the new one is created (a missing image or a bad option leaves it serving);
+    // another runtime's deployment may hold the ports in ways not visible here, so it goes first.
+    const previous = ctx.previous;
+    const ours = previous && active.get(ctx.service) === previous ? (previous as ContainerDeployment) : undefined;
+    const stopPrevious = async () => {
+      if (!previous) return;
+      ctx.logger.info(`stopping the previous ${previous.runtime === 'docker' ? 'container' : `${previous.runtime} deployment`}`);
+      await previous.stop('replaced by a new deployment');
+    };
+    if (!ours) await stopPrevious();
+    ctx.signal.throwIfAborted();
+    const replace = { held: new Set(ours?.hostPorts ?? []), beforeStart: ours ? once(stopPrevious) : async () => {} };
+    let sticky = stickyPorts.get(ctx.service);
+    if (!sticky) stickyPorts.set(ctx.service, (sticky = new Map()));
+
+    const link: ServiceLink = {
+      service: ctx.service,
+      logger: ctx.logger,
+      dispatch: ctx.dispatch,
+      isCurrent: (d: Deployment) => active.get(ctx.service) === d,
+      phase: () => ctx.getState().services[ctx.service]?.phase,
+    };
+    let deployment: ContainerDeployment;
+    try {
+      deployment = await runContainer(daemon.docker, ctx, image, sticky, link, active, options, replace);
+    } catch (err) {
+      if (!(err instanceof ImageMissing)) throw err;
+      deployment = await recoverMissingImage(engine, daemon.docker, ctx, image, rebuiltFor, () => runContainer(daemon.docker, ctx, image, sticky!, link, active, options, replace));
+    }
+    rebuiltFor.delete(ctx.service);
+    const stop = deployment.stop.bind(deployment);
+    // Forget it once stopped, unless a newer container has taken its place.
+    deployment.stop = async (reason: string) => {
+      try { await stop(reason); } finally { if (active.get(ctx.service) === deployment) active.delete(ctx.service); }
+    };
+    ctx.logger.info(`running ${deployment.name} (${image})${deployment.endpoints.length ? ` at ${deployment.endpoints.map((e) => e.url).join(', ')}` : ''}`);
+    return deployment;
+  });
+}
+
+class ImageMissing extends Error {}
+
+interface Replacement {
+  /** Host ports the container being replaced holds: free for the new one once it is stopped. */
+  held: Set<number>;
+  /** Stops the container being replaced; called between create and start. */
+  beforeStart(): Promise<void>;
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | undefined;
+  return () => (p ??= fn());
+}
+
+async function runContainer(
+  docker: Docker, ctx: DeployContext, image: string, sticky: Map<string, number>, link: ServiceLink, active: ActiveContainers,
+  options: DeployerOptions, replace: Replacement,
+): Promise<ContainerDeployment> {
+  const config = ctx.config;
+  const memory = config.resources?.memory !== undefined ? parseMemory(config.resources.memory, ctx.service) : undefined;
+  const nanoCpus = config.resources?.cpu !== undefined ? parseCpu(config.resources.cpu, ctx.service) : undefined;
+  const project = projectName(ctx.root, ctx.devfile.name);
+  const env = { ...ctx.env, ...(config.port ? { PORT: String(config.port) } : {}) };
+  for (let attempt = 0; ; attempt++) {
+    const ports = await planPorts(config, ctx.service, ctx.logger, sticky, replace.held);
+    const { exposed, bindings } = portConfig(ports);
+    const name = containerName(project, ctx.service);
+    let container: Docker.Container;
+    try {
+      container = await docker.createContainer({
+        name,
+        Image: image,
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        Labels: sessionLabels(ctx.root, ctx.service),
+        ExposedPorts: exposed,
+        Cmd: config.command !== undefined ? shellCommand(config.command) : undefined,
+        HostConfig: {
+          PortBindings: bindings,
+          Init: options.init ?? true,
+          // No swap beyond the limit: a service over its memory limit is OOM-killed (and told so), not slowed to a crawl.
+          ...(memory ? { Memory: memory, MemorySwap: memory } : {}),
+          ...(nanoCpus ? { NanoCpus: nanoCpus } : {}),
+          RestartPolicy: { Name: 'no' },
+        },
+      });
+    } catch (err) {
+      if (statusOf(err) === 404 && /no such image|not found/i.test(daemonMessage(err))) throw new ImageMissing(daemonMessage(err));
+      throw new DevloopError(`cannot create the container for ${ctx.service}: ${daemonMessage(err)}`, {
+        code: 'CONTAINER_CREATE_FAILED', service: ctx.service, cause: err,
+        hint: 'check services.' + ctx.service + ' (resources, ports, command) in Devfile.ts',
+      });
+    }
+    const deployment = new ContainerDeployment(docker, container, name, {
+      image,
+      ports,
+      servicePort: config.port,
+      health: config.health,
+      restart: config.restart ?? 'on-failure',
+      memoryLimit: memory,
+      stopTimeoutS: options.stopTimeoutS ?? 10,
+      restartTimeoutS: options.restartTimeoutS ?? 2,
+    }, link);
+    // Current from its first second: a crash during startup is supervised like any other.
+    active.set(ctx.service, deployment);
+    try {
+      await replace.beforeStart();
+      ctx.signal.throwIfAborted();
+      await deployment.start();
+      return deployment;
+    } catch (err) {
+      if (active.get(ctx.service) === deployment) active.delete(ctx.service);
+      await container.remove({ force: true }).catch(() => {});
+      if (ctx.signal.aborted) throw err;
+      const msg = daemonMessage(err);
+      // Someone took a port between the check and the start: pick again, once.
+      if (attempt === 0 && /port is already allocated|address already in use/i.test(msg)) {
+        forgetPorts(sticky, ports);
+        ctx.logger.warn(`a port was taken while starting (${msg}); choosing another`);
+        continue;
+      }
+      throw new DevloopError(`cannot start the container for ${ctx.service}: ${msg}`, {
+        code: 'CONTAINER_START_FAILED', service: ctx.service, cause: err,
+        hint: /executable file not found|no such file or directory/i.test(msg)
+          ? 'the image\'s CMD/ENTRYPOINT (or services.' + ctx.service + '.command) names a program the image does not have'
+          : 'the daemon refused to start it; the message above says why',
+      });
+    }
+  }
+}
+
+function forgetPorts(sticky: Map<string, number>, ports: PublishedPort[]): void {
+  for (const p of ports) sticky.delete(`${p.protocol}/${p.containerPort}`);
+}
+
+/**
+ * The image went away between build and run (`docker image prune`, a rebuild of the base): an
+ * image devloop built is rebuilt by triggering the service again, once; any other image is pulled.
+ */
+async function recoverMissingImage(
+  engine: Engine, docker: Docker, ctx: DeployContext, image: string, rebuiltFor: Map<string, string>, retry: () => Promise<ContainerDeployment>,
+): Promise<ContainerDeployment> {
+  if (isDevloopTag(image) || ctx.build.builtBy === DOCKER_PLUGIN) {
+    if (rebuiltFor.get(ctx.service) === image) {
+      throw new DevloopError(`image ${image} is missing again after a rebuild`, {
+        code: 'IMAGE_MISSING', service: ctx.service,
+        hint: 'something removes devloop\'s images as they are built (an image prune loop?); stop it and save a file to retry',
+      });
+    }
+    rebuiltFor.set(ctx.service, image);
+    ctx.logger.warn(`image ${image} no longer exists (removed by an image prune?); rebuilding it`);
+    // The rebuild supersedes this run: the engine cancels it and starts the next one.
+    engine.trigger(ctx.service, { reason: 'image-missing', files: [] });
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) resolve();
+      else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    throw ctx.signal.reason;
+  }
+  ctx.logger.info(`image ${image} is not on this machine; pulling it`);
+  await pullImage(docker, image, ctx);
+  return retry();
+}
+
+async function pullImage(docker: Docker, image: string, ctx: DeployContext): Promise<void> {
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = (await docker.pull(image, { abortSignal: ctx.signal } as never)) as NodeJS.ReadableStream;
+  } catch (err) {
+    throw pullFailed(image, ctx.service, daemonMessage(err), err);
+  }
+  let error: string | undefined;
+  const lines = new LineSplitter((raw) => {
+    try {
+      const msg = JSON.parse(raw) as { status?: string; id?: string; error?: string };
+      if (msg.error) error = msg.error;
+      else if (msg.status && !/^(Downloading|Extracting|Waiting|Verifying Checksum)/.test(msg.status)) ctx.logger.output(`${msg.id ? `${msg.id}: ` : ''}${msg.status}`);
+    } catch { /* not JSON: ignore */ }
+  });
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (c: Buffer) => lines.push(c));
+    stream.once('end', resolve);
+    stream.once('error', reject);
+  });
+  lines.end();
+  ctx.signal.throwIfAborted();
+  if (error) throw pullFailed(image, ctx.service, error);
+}
+
+function pullFailed(image: string, service: string, why: string, cause?: unknown): DevloopError {
+  return new DevloopError(`cannot pull ${image}: ${why}`, {
+    code: 'IMAGE_PULL_FAILED', service, cause,
+    hint: `check the image name in services.${service}.image, that this machine reaches its registry, and \`docker login\` for a private one`,
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * `devloop:docker`: builds images through the Docker Engine API and runs services as containers
+ * on the local daemon, with live update into running containers. Each concept is its own file;
+ * this one only wires them to the engine's hooks.
+ *
+ * | file               | hook                                  |
+ * | ------------------ | ------------------------------------- |
+ * | builder.ts         | build.for('docker')                   |
+ * | esbuild-image.ts   | afterBuild (esbuild on docker)        |
+ * | resolve-runtime.ts | resolveRuntime                        |
+ * | deployer.ts        | deploy.for('docker') -> container.ts  |
+ * | liveupdate.ts      | shouldRebuild                         |
+ * | cleanup.ts         | cleanup, shutdown                     |
+ */
+import type Docker from 'dockerode';
+import type { DevloopPlugin } from '../../core/plugins/types.js';
+import { DOCKER_PLUGIN, tapBuilder, type BuilderOptions } from './builder.js';
+import { tapCleanup } from './cleanup.js';
+import { DockerDaemon } from './client.js';
+import { tapDeployer, type ActiveContainers, type DeployerOptions } from './deployer.js';
+import { tapEsbuildImage } from './esbuild-image.js';
+import { tapLiveUpdate } from './liveupdate.js';
+import { tapResolveRuntime } from './resolve-runtime.js';
+
+export interface DockerPluginOptions extends BuilderOptions, DeployerOptions {
+  /** How to reach the daemon; default: DOCKER_HOST, else the local socket. */
+  docker?: Docker.DockerOptions;
+}
+
+export function dockerPlugin(options: DockerPluginOptions = {}): DevloopPlugin {
+  return {
+    name: DOCKER_PLUGIN,
+    apply(engine) {
+      const daemon = new DockerDaemon(options.docker);
+      const active: ActiveContainers = new Map();
+      tapResolveRuntime(engine, daemon);
+      tapBuilder(engine, daemon, options);
+      tapEsbuildImage(engine, daemon);
+      tapDeployer(engine, daemon, active, options);
+      tapLiveUpdate(engine, daemon, active);
+      tapCleanup(engine, daemon, active);
+    },
+  };
+}
+
+export default dockerPlugin;
+export { DOCKER_PLUGIN, buildDockerService, type DockerBuildResult } from './builder.js';
+export { DockerDaemon, MAX_API_VERSION, type DaemonInfo } from './client.js';
+export { collectBuildInputs, type BuildInputs } from './context.js';
+export { ContainerDeployment } from './container.js';
+export { removeStaleContainers, listProjectContainers } from './cleanup.js';
+export { containerizable } from './resolve-runtime.js';
+export { esbuildDockerfile } from './esbuild-image.js';
+export { parseMemory, parseCpu } from './resources.js';
+export {
+  LABEL_PROJECT, LABEL_ROOT, LABEL_SERVICE, LABEL_SESSION, LABEL_SESSION_START,
+  imageRepository, imageTag, projectId, projectName,
+} from './names.js';

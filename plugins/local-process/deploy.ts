@@ -1,0 +1,108 @@
+/** Deploys a service as a local process: the `process` runtime's deploy step. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { DeployContext, Deployment } from '../../core/engine/contexts.js';
+import { DevloopError } from '../../core/errors.js';
+import type { Endpoint } from '../../core/store/state.js';
+import { childEnv } from '../shared/env.js';
+import { healthTiming, resolveHealthProbe } from '../shared/health.js';
+import { liveUpdateOrderProblems } from '../shared/liveupdate.js';
+import { choosePort, LOCALHOST } from '../shared/ports.js';
+import { serviceArgv } from './command.js';
+import { ProcessSupervisor, type RestartPolicy } from './supervisor.js';
+
+export interface ProcessDeployOptions {
+  stopGraceMs: number;
+  livenessMs: number;
+}
+
+export interface ProcessDeployment extends Deployment {
+  readonly supervisor: ProcessSupervisor;
+  /** Everything that decides how the process runs; equal fingerprints run the same thing. */
+  readonly fingerprint: string;
+}
+
+export async function deployProcess(ctx: DeployContext, options: ProcessDeployOptions, ours: (d: Deployment | undefined) => ProcessDeployment | undefined): Promise<ProcessDeployment> {
+  const { config, service, root } = ctx;
+  const argv = serviceArgv(service, config, ctx.build);
+  const cwd = path.resolve(root, config.cwd ?? '.');
+  if (!existsSync(cwd)) {
+    throw new DevloopError(`cwd ${config.cwd} does not exist`, { code: 'PROCESS_CONFIG', hint: `services.${service}.cwd is relative to the Devfile's folder (${root})` });
+  }
+  const fingerprint = JSON.stringify({ argv, cwd, env: ctx.env, port: config.port, ports: config.ports, health: config.health, restart: config.restart, digest: ctx.build.digest });
+
+  // An identical rebuild (a comment or type-only edit) changes nothing that runs: keep the
+  // process rather than drop its in-memory state and connections. A manual trigger always restarts.
+  const previous = ours(ctx.previous);
+  if (previous && previous.fingerprint === fingerprint && previous.supervisor.healthy && ctx.trigger.reason !== 'manual' && onlyBundleInputsChanged(ctx)) {
+    ctx.logger.info('build output unchanged; the running process was kept');
+    return previous;
+  }
+  // The old process goes first: the new one needs its port.
+  if (ctx.previous) await ctx.previous.stop('replaced by a new deployment');
+  ctx.signal.throwIfAborted();
+
+  let port: number | undefined;
+  if (config.port) {
+    const choice = await choosePort(config.port, `port`);
+    if (choice.warning) ctx.logger.warn(choice.warning);
+    port = choice.port;
+  }
+  for (const problem of liveUpdateOrderProblems(config.liveUpdate ?? [])) ctx.logger.warn(problem);
+  const env = childEnv([root, cwd], ctx.env, { DEVLOOP_SERVICE: service }, port ? { PORT: String(port) } : undefined);
+  const { intervalMs, timeoutMs } = healthTiming(config.health);
+  const supervisor = new ProcessSupervisor({
+    service,
+    root,
+    argv,
+    cwd,
+    env,
+    probe: resolveHealthProbe(config.health, port),
+    intervalMs,
+    timeoutMs,
+    restart: (config.restart ?? 'on-failure') as RestartPolicy,
+    logger: ctx.logger,
+    dispatch: ctx.dispatch,
+    stopGraceMs: options.stopGraceMs,
+    livenessMs: options.livenessMs,
+  });
+  ctx.logger.info(`starting ${displayCommand(argv, root)}${port ? ` on port ${port}` : ''}`);
+  await supervisor.start();
+
+  const endpoints: Endpoint[] = [];
+  if (port) endpoints.push({ name: 'http', url: `http://${LOCALHOST}:${port}` });
+  for (const [i, p] of (config.ports ?? []).entries()) {
+    endpoints.push({ name: p.name ?? `port-${i + 1}`, url: `${p.protocol === 'udp' ? 'udp' : 'tcp'}://${LOCALHOST}:${p.containerPort}` });
+  }
+  return {
+    runtime: 'process',
+    endpoints,
+    supervisor,
+    fingerprint,
+    stop: (reason) => supervisor.stop(reason),
+    ready: (signal) => supervisor.ready(signal),
+    get details() {
+      return { pid: supervisor.pid, pgid: supervisor.pid, command: argv, cwd, port };
+    },
+  };
+}
+
+/**
+ * True when the build says its output is unchanged and lists its inputs, and every changed file
+ * is one of them: a file read at runtime (an .env, a template) is not, and needs a restart.
+ */
+function onlyBundleInputsChanged(ctx: DeployContext): boolean {
+  const inputs = ctx.build.inputs;
+  if (!ctx.build.cached || !ctx.build.digest || !Array.isArray(inputs)) return false;
+  const set = new Set(inputs as string[]);
+  return ctx.trigger.files.length > 0 && ctx.trigger.files.every((f) => set.has(path.resolve(ctx.root, f)));
+}
+
+/** `node .devloop/build/api/index.mjs` reads better in a log than two absolute paths. */
+function displayCommand(argv: string[], root: string): string {
+  if (argv[0] === '/bin/sh' && argv[1] === '-c') return argv[2];
+  return argv
+    .map((a, i) => (i === 0 && a === process.execPath ? 'node' : path.isAbsolute(a) && a.startsWith(root + path.sep) ? path.relative(root, a) : a))
+    .map((a) => (/\s/.test(a) ? JSON.stringify(a) : a))
+    .join(' ');
+}

@@ -1,0 +1,82 @@
+/**
+ * `devloop:registry`: pushes images devloop built when the runtime will not find them on the
+ * daemon that built them (a cluster, a remote daemon), by digest. The local case, the Docker
+ * runtime on the build daemon, needs no push, and the log says so once.
+ */
+import type { PushContext } from '../../core/engine/contexts.js';
+import type { DevloopPlugin } from '../../core/plugins/types.js';
+import { DevloopError } from '../../core/errors.js';
+import { DOCKER_PLUGIN } from '../docker/builder.js';
+import { DockerDaemon } from '../docker/client.js';
+import { runtimeOf } from '../docker/runtime-of.js';
+import { detectRegistry, type RegistryLocation } from './detect.js';
+import { pushImage } from './push.js';
+
+export const REGISTRY_PLUGIN = 'devloop:registry';
+
+export interface RegistryPluginOptions {
+  /** Registry `host:port` to push to; default: detected (DEVLOOP_REGISTRY, then 127.0.0.1:5001). */
+  registry?: string;
+  /** Push even when the runtime shares the build daemon (to test what a cluster would pull). */
+  forcePush?: boolean;
+  /** Runtimes that run images on the local daemon itself: no push when it built them. Default `['docker']`. */
+  localRuntimes?: string[];
+  /** Runtimes that run no images at all. Default `['process']`. */
+  imagelessRuntimes?: string[];
+}
+
+export function registryPlugin(options: RegistryPluginOptions = {}): DevloopPlugin {
+  return {
+    name: REGISTRY_PLUGIN,
+    apply(engine) {
+      const daemon = new DockerDaemon();
+      const localRuntimes = options.localRuntimes ?? ['docker'];
+      const imageless = options.imagelessRuntimes ?? ['process'];
+      const toldSkip = new Set<string>();
+      let found: RegistryLocation | undefined = options.registry ? { host: options.registry, source: 'option' } : undefined;
+
+      engine.hooks.shouldPush.tapPromise(REGISTRY_PLUGIN, async (ctx) => {
+        // Only what devloop built: a stock `image:` is pulled by the runtime from where it lives.
+        if (!ctx.build.image || ctx.build.builtBy !== DOCKER_PLUGIN) return false;
+        if (options.forcePush) return true;
+        const runtime = await runtimeOf(engine, ctx);
+        if (imageless.includes(runtime)) return false;
+        if (localRuntimes.includes(runtime)) {
+          const info = await daemon.reachable();
+          if (info && info.id === ctx.build.daemon) {
+            if (!toldSkip.has(ctx.service)) {
+              toldSkip.add(ctx.service);
+              ctx.logger.info(`no push: the ${runtime} runtime runs the image on the daemon that built it (${info.address})`);
+            }
+            return false;
+          }
+        }
+        return true;
+      });
+
+      engine.hooks.push.tapPromise(REGISTRY_PLUGIN, async (ctx: PushContext) => {
+        if (!ctx.build.image || ctx.build.builtBy !== DOCKER_PLUGIN) return;
+        found ??= await detectRegistry();
+        if (!found) {
+          throw new DevloopError(`${ctx.service} must be pushed for its runtime, and no registry was found`, {
+            code: 'REGISTRY_NOT_FOUND',
+            service: ctx.service,
+            hint: 'set DEVLOOP_REGISTRY=host:port, or start a local one on 127.0.0.1:5001 (startLocalRegistry() from devloop:registry, or `docker-registry serve`)',
+          });
+        }
+        await daemon.connect();
+        const started = Date.now();
+        const result = await pushImage(daemon.docker, ctx.build.image, found.host, { signal: ctx.signal, logger: ctx.logger, service: ctx.service });
+        ctx.registry = found.host;
+        ctx.pushedRef = result.ref;
+        ctx.logger.info(`pushed ${result.ref} in ${Date.now() - started} ms (registry from ${found.source})`);
+      });
+    },
+  };
+}
+
+export default registryPlugin;
+export { DEFAULT_LOCAL_REGISTRY, detectRegistry, registryAnswers, registryFromClusterConfigMap, type RegistryLocation } from './detect.js';
+export { pushImage, type PushResult } from './push.js';
+export { startLocalRegistry, type LocalRegistry, type LocalRegistryOptions } from './serve.js';
+export { registryAuth } from './auth.js';

@@ -1,0 +1,48 @@
+/** Everything known about one service, as label/value lines for the details view. */
+import type { BuildRecord, ServiceState } from '../../core/store/state.js';
+import { clock, duration, triggerText, value } from './format.js';
+import { textLines, type Line } from './lines.js';
+import { HEALTH, PHASE_COLOUR } from './theme.js';
+
+const W = 12;
+const field = (label: string, text: string, style: Omit<Line, 'text' | 'label'> = {}): Line[] =>
+  textLines(text, { ...style, label: `${label.padEnd(W)}` });
+
+export function detailsLines(s: ServiceState, now: number): Line[] {
+  const lines: Line[] = [{ text: `${s.name}  (enter or esc to close)`, bold: true }];
+  lines.push(...field('build → run', `${s.kind} → ${s.target}`));
+  lines.push(...field('phase', s.phase, { colour: PHASE_COLOUR[s.phase] }));
+  if (s.waiting) lines.push(...field('waiting on', s.waiting, { dim: true }));
+  lines.push(...field('trigger', s.triggerMode === 'manual' ? 'manual (r rebuilds, t switches to auto)' : 'auto (t switches to manual)'));
+  if (s.pendingFiles.length) lines.push(...field('changed', list(s.pendingFiles), { colour: 'yellow' }));
+  lines.push(...field('health', `${HEALTH[s.health].text}${s.healthMessage ? ` · ${s.healthMessage}` : ''}${s.everHealthy ? '' : ' · never healthy yet'}`, { colour: HEALTH[s.health].colour }));
+  lines.push(...field('restarts', String(s.restarts), s.restarts ? { colour: 'yellow' } : {}));
+  if (s.image) lines.push(...field('image', s.image));
+  for (const e of s.endpoints) lines.push(...field(`url ${e.name}`.slice(0, W - 1), e.url, { colour: 'blue' }));
+  lines.push(...field('builds', String(s.buildCount)));
+  if (s.currentBuild) lines.push(...build('building', s.currentBuild, now));
+  if (s.lastBuild) lines.push(...build('last build', s.lastBuild, now));
+  if (s.error) {
+    lines.push(...field('error', s.error.message, { colour: 'red' }));
+    if (s.error.hint) lines.push(...field('try', s.error.hint, { colour: 'yellow' }));
+    if (s.error.plugin || s.error.hook) lines.push(...field('from', [s.error.plugin, s.error.hook].filter(Boolean).join(' · '), { dim: true }));
+  }
+  for (const [plugin, data] of Object.entries(s.extra)) {
+    const pairs = Object.entries(data).map(([k, v]) => `${k}=${value(v, 4)}`).join('  ');
+    lines.push(...field(plugin.slice(0, W - 1), pairs, { dim: false }));
+  }
+  return lines;
+}
+
+function build(label: string, b: BuildRecord, now: number): Line[] {
+  const took = b.finishedAt === undefined ? `running ${duration(now - b.startedAt)}` : duration(b.durationMs ?? b.finishedAt - b.startedAt);
+  const outcome = b.finishedAt === undefined ? '' : b.cancelled ? 'cancelled' : b.error ? `failed: ${b.error.message}` : b.cached ? 'cached' : 'ok';
+  const parts = [`#${b.id} at ${clock(b.startedAt)}`, took, outcome, triggerText(b)].filter(Boolean);
+  const lines = field(label, parts.join(' · '), b.error ? { colour: 'red' } : {});
+  if (b.trigger.files.length > 1) lines.push(...field('', list(b.trigger.files), { dim: true }));
+  return lines;
+}
+
+function list(files: string[]): string {
+  return files.length > 5 ? `${files.slice(0, 5).join(', ')} +${files.length - 5} more` : files.join(', ');
+}

@@ -1,0 +1,43 @@
+/**
+ * The error panel's content: the selected service's error and the Devfile's, each with the
+ * "try:" line the error taxonomy promises, the plugin and hook it came from, and its causes.
+ */
+import type { ErrorJSON } from '../../core/errors.js';
+import type { EngineState, ServiceState } from '../../core/store/state.js';
+import { textLines, type Line } from './lines.js';
+
+export function errorLines(state: EngineState, service: ServiceState | undefined): Line[] {
+  const lines: Line[] = [];
+  const config = state.config.error;
+  if (config) {
+    lines.push({ text: 'Devfile error: still running the last good version', colour: 'red', bold: true });
+    lines.push(...describe(config));
+  }
+  if (service?.error) {
+    lines.push({ text: `${service.name} ${service.phase === 'failed' ? 'failed' : 'error'}`, colour: 'red', bold: true });
+    lines.push(...describe(service.error));
+  }
+  if (lines.length) {
+    const others = state.order.filter((n) => n !== service?.name && state.services[n]?.phase === 'failed');
+    if (others.length) {
+      const list = others.length > 5 ? `${others.slice(0, 5).join(', ')} +${others.length - 5}` : others.join(', ');
+      lines.push({ text: `also failed: ${list}`, dim: true });
+    }
+  }
+  return lines;
+}
+
+function describe(err: ErrorJSON): Line[] {
+  const lines: Line[] = textLines(err.message, { colour: 'red' }, '  ');
+  if (err.location?.frame) lines.push(...textLines(err.location.frame, { dim: true }, '  '));
+  if (err.hint) lines.push(...textLines(err.hint, { label: '  try: ', colour: 'yellow' }));
+  const origin = [err.plugin && `plugin ${err.plugin}`, err.hook && `hook ${err.hook}`, err.code && `code ${err.code}`].filter(Boolean);
+  if (origin.length) lines.push({ text: `  ${origin.join(' · ')}`, dim: true });
+  // Plugin errors wrap the real failure; its message is usually what the user needs to read.
+  let cause = err.cause;
+  for (let depth = 0; cause && depth < 3; depth++, cause = cause.cause) {
+    if (err.message.includes(cause.message)) continue;
+    lines.push(...textLines(cause.message, { label: '  caused by: ', dim: true }));
+  }
+  return lines;
+}
