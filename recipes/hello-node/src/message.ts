@@ -1,0 +1,3 @@
+export function message(greeting: string): string {
+  return `${greeting} from devloop`;
+}
