@@ -92,9 +92,10 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .action((service: string | undefined, o, cmd) => run(() => logs(globals(cmd), service, { follow: o.follow, since: o.since }), cmd));
 
   program.command('debug')
-    .description('restart a Node service with the inspector and print where to attach')
+    .description('restart a Node service of the running session with the inspector on 127.0.0.1 and print where to attach')
     .argument('<service>')
-    .action((service: string, _o, cmd) => run(() => debug(globals(cmd), service), cmd));
+    .option('--port <port>', 'inspector port (default: a free one)')
+    .action((service: string, o, cmd) => run(() => debug(globals(cmd), service, o.port ? Number(o.port) : undefined), cmd));
 
   program.command('down')
     .description('stop the running session and remove everything devloop started, including leftovers of a crash')

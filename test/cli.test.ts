@@ -158,11 +158,11 @@ describe('devloop CLI', { concurrency: false }, () => {
     assert.match(bad.stdout, /ci: FAILED: api failed: no plugin deploys to runtime "nowhere"/);
   });
 
-  it('commands whose machinery is not built yet say so plainly', async () => {
+  it('commands that act on a session say plainly when none runs', async () => {
     const dir = copyFixture('cli-inline');
     const dbg = await runCli(['debug', 'web'], { cwd: dir });
     assert.equal(dbg.code, 1);
-    assert.match(dbg.stderr, /not available yet/);
+    assert.match(dbg.stderr, /no devloop session is running/);
     const dep = await runCli(['deploy', 'web'], { cwd: dir });
     assert.equal(dep.code, 1);
     assert.match(dep.stderr, /no devloop session is running/);

@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import { repoRoot, startCli, until } from './helpers.js';
+import { repoRoot, runCli, startCli, until } from './helpers.js';
 
 it('recipes/hello-node: up serves, an edit is served without restarting devloop, Ctrl-C frees the port', async () => {
   const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'devloop-hello-')));
@@ -26,6 +26,17 @@ it('recipes/hello-node: up serves, an edit is served without restarting devloop,
     }, 15_000, 'edited message');
     assert.notEqual(second.pid, first.pid, 'the service process was restarted');
     assert.equal(up.child.exitCode, null, 'devloop itself kept running');
+
+    // devloop debug: the service comes back with the Node inspector on 127.0.0.1.
+    const dbg = await runCli(['debug', 'hello'], { cwd: dir });
+    assert.equal(dbg.code, 0, dbg.stdout + dbg.stderr);
+    const ws = /ws:\/\/127\.0\.0\.1:(\d+)\/[\w-]+/.exec(dbg.stdout);
+    assert.ok(ws, dbg.stdout);
+    const targets = await (await fetch(`http://127.0.0.1:${ws[1]}/json/list`)).json() as { url: string }[];
+    assert.match(targets[0].url, /\.devloop\/build\/hello\/index\.mjs$/);
+    const third = await (await fetch(url)).json() as { message: string; pid: number };
+    assert.equal(third.message, 'hello again', 'the same code, now debuggable');
+    assert.notEqual(third.pid, second.pid);
     up.child.kill('SIGINT');
     assert.equal(await up.exited, 0);
     await assert.rejects(fetch(url), 'port freed');

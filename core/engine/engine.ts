@@ -243,6 +243,15 @@ export class Engine {
     this.trigger(service, { reason: 'manual', files });
   }
 
+  /**
+   * Redeploys a service with the Node inspector listening on 127.0.0.1:`port` (runtimes that
+   * support it read `extra.debug.inspectPort`). `undefined` turns debugging off again.
+   */
+  debug(service: string, port: number | undefined): void {
+    this.dispatch({ type: 'service/extra', service, plugin: 'debug', data: { inspectPort: port } });
+    this.trigger(service, { reason: port ? 'debug' : 'debug off', files: [] });
+  }
+
   setTriggerMode(service: string, mode: 'auto' | 'manual'): void {
     this.dispatch({ type: 'service/triggerMode', service, mode });
     const ctl = this.controllers.get(service);

@@ -45,6 +45,12 @@ export async function startSessionServer(engine: Engine, options: SessionOptions
       engine.triggerManual(service);
       return send(202, { triggered: service });
     }
+    if (req.method === 'POST' && url.pathname === '/debug') {
+      const port = Number(url.searchParams.get('port'));
+      if (!engine.getState().services[service] || !Number.isInteger(port) || port <= 0) return send(400, { error: 'need ?service=NAME&port=N' });
+      engine.debug(service, port);
+      return send(202, { service, port });
+    }
     if (req.method === 'POST' && url.pathname === '/trigger-mode') {
       const mode = url.searchParams.get('mode');
       if (!engine.getState().services[service] || (mode !== 'auto' && mode !== 'manual')) return send(400, { error: 'need ?service=NAME&mode=auto|manual' });

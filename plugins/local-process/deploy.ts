@@ -29,7 +29,11 @@ export async function deployProcess(ctx: DeployContext, options: ProcessDeployOp
   if (!existsSync(cwd)) {
     throw new DevloopError(`cwd ${config.cwd} does not exist`, { code: 'PROCESS_CONFIG', hint: `services.${service}.cwd is relative to the Devfile's folder (${root})` });
   }
-  const fingerprint = JSON.stringify({ argv, cwd, env: ctx.env, port: config.port, ports: config.ports, health: config.health, restart: config.restart, digest: ctx.build.digest });
+  // `devloop debug`: the Node inspector on 127.0.0.1 only, through NODE_OPTIONS so it works for
+  // `node bundle.mjs` and for commands that start node themselves.
+  const inspectPort = ctx.getState().services[service]?.extra.debug?.inspectPort as number | undefined;
+  const debugEnv = inspectPort ? { NODE_OPTIONS: [process.env.NODE_OPTIONS, ctx.env.NODE_OPTIONS, `--inspect=127.0.0.1:${inspectPort}`].filter(Boolean).join(' ') } : undefined;
+  const fingerprint = JSON.stringify({ argv, cwd, env: ctx.env, inspectPort, port: config.port, ports: config.ports, health: config.health, restart: config.restart, digest: ctx.build.digest });
 
   // An identical rebuild (a comment or type-only edit) changes nothing that runs: keep the
   // process rather than drop its in-memory state and connections. A manual trigger always restarts.
@@ -49,7 +53,7 @@ export async function deployProcess(ctx: DeployContext, options: ProcessDeployOp
     port = choice.port;
   }
   for (const problem of liveUpdateOrderProblems(config.liveUpdate ?? [])) ctx.logger.warn(problem);
-  const env = childEnv([root, cwd], ctx.env, { DEVLOOP_SERVICE: service }, port ? { PORT: String(port) } : undefined);
+  const env = childEnv([root, cwd], ctx.env, { DEVLOOP_SERVICE: service }, port ? { PORT: String(port) } : undefined, debugEnv);
   const { intervalMs, timeoutMs } = healthTiming(config.health);
   const supervisor = new ProcessSupervisor({
     service,
@@ -71,6 +75,7 @@ export async function deployProcess(ctx: DeployContext, options: ProcessDeployOp
 
   const endpoints: Endpoint[] = [];
   if (port) endpoints.push({ name: 'http', url: `http://${LOCALHOST}:${port}` });
+  if (inspectPort) endpoints.push({ name: 'inspector', url: `http://${LOCALHOST}:${inspectPort}/json/list` });
   for (const [i, p] of (config.ports ?? []).entries()) {
     endpoints.push({ name: p.name ?? `port-${i + 1}`, url: `${p.protocol === 'udp' ? 'udp' : 'tcp'}://${LOCALHOST}:${p.containerPort}` });
   }
