@@ -29,7 +29,9 @@ function table(services: Record<string, unknown>, state: EngineState | undefined
     const s: ServiceState | undefined = state?.services[name];
     if (!s) { rows.push([name, 'not running', '', '', '', '', '', '']); continue; }
     const build = s.lastBuild ? `${s.lastBuild.durationMs ?? '?'} ms (${s.lastBuild.trigger.reason})` : '';
-    const note = s.error ? `${s.error.message}${s.error.hint ? ` (try: ${s.error.hint})` : ''}` : s.waiting ?? '';
+    const ap = s.extra.autopilot as { vcpu?: number; memoryGiB?: number; usdPerHour?: number; warnings?: string[] } | undefined;
+    const autopilot = ap?.usdPerHour !== undefined ? `autopilot: ${ap.vcpu} vCPU, ${ap.memoryGiB} GiB, $${ap.usdPerHour.toFixed(4)}/h${ap.warnings?.length ? `; ${ap.warnings.length} warning(s): ${ap.warnings.join(' | ')}` : ''}` : '';
+    const note = [s.error ? `${s.error.message}${s.error.hint ? ` (try: ${s.error.hint})` : ''}` : s.waiting ?? '', autopilot].filter(Boolean).join('; ');
     rows.push([name, s.phase, s.target, build, s.image ?? '', s.endpoints.map((e) => e.url).join(' '), String(s.restarts), note]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
