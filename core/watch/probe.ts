@@ -8,7 +8,7 @@
  * plain non-recursive `fs.watch` (one inotify watch each, no debouncing); activity there keeps
  * the batch open. The watches go away when the batch is flushed.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export class ActivityProbe {
@@ -26,22 +26,32 @@ export class ActivityProbe {
   watchParentsOf(paths: readonly string[]): boolean {
     let last = '';
     for (const p of paths) {
+      // A folder just created (a checkout adding a directory) is where the next writes land:
+      // probe it too, or the burst inside it goes unseen during the blind spot.
+      if (!this.watchers.has(p) && isDirectory(p)) {
+        if (this.watchers.size >= this.maxDirs) return false;
+        this.watchDir(p);
+      }
       const dir = dirname(p);
       if (dir === last || this.watchers.has(dir)) continue;
       if (this.watchers.size >= this.maxDirs) return false;
       last = dir;
-      try {
-        // persistent: false, so a forgotten probe can never keep the process alive.
-        const w = watch(dir, { persistent: false }, (_type, name) => {
-          if (name) this.onActivity(join(dir, name));
-        });
-        w.on('error', () => this.drop(dir));
-        this.watchers.set(dir, w);
-      } catch {
-        // Gone already, or not a folder: nothing to probe.
-      }
+      this.watchDir(dir);
     }
     return true;
+  }
+
+  private watchDir(dir: string): void {
+    try {
+      // persistent: false, so a forgotten probe can never keep the process alive.
+      const w = watch(dir, { persistent: false }, (_type, name) => {
+        if (name) this.onActivity(join(dir, name));
+      });
+      w.on('error', () => this.drop(dir));
+      this.watchers.set(dir, w);
+    } catch {
+      // Gone already, or not a folder: nothing to probe.
+    }
   }
 
   get size(): number {
@@ -57,4 +67,8 @@ export class ActivityProbe {
     this.watchers.get(dir)?.close();
     this.watchers.delete(dir);
   }
+}
+
+function isDirectory(p: string): boolean {
+  try { return lstatSync(p).isDirectory(); } catch { return false; }
 }
