@@ -130,6 +130,9 @@ export async function runToExit(argv: string[], options: RunToExitOptions): Prom
   const proc = await spawnGroup(argv, options);
   const onAbort = () => { void terminateGroup(proc.pid, options.killGraceMs ?? 2_000); };
   options.signal.addEventListener('abort', onAbort, { once: true });
+  // The abort may have come while spawnGroup was still recording the process: the listener
+  // above would never fire, and a superseded build would run to its end.
+  if (options.signal.aborted) onAbort();
   let exit: ExitInfo;
   try {
     exit = await proc.exited;
