@@ -4,13 +4,14 @@
 // that creates folders are sometimes flushed alone first, giving one extra small build; the
 // watcher on its own delivers the same burst as one batch (core/watch/watcher.test.ts).
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { it } from 'node:test';
-import { copyFixture, startCli } from './helpers.js';
+import { copyFixture, repoRoot, startCli } from './helpers.js';
 
 it('10,000 file changes become one full build of the affected service (plus at most one early partial one)', async () => {
   const dir = copyFixture('watch-burst');
+  await copyFile(path.join(repoRoot, 'test/fixtures/cli-inline/inproc-plugin.ts'), path.join(dir, 'inproc-plugin.ts'));
   const up = startCli(['up', '--output', 'json'], { cwd: dir });
   try {
     for (const s of ['a', 'b']) await up.waitFor((e) => e.type === 'service/health' && e.service === s && e.health === 'healthy', 30_000, `${s} healthy`);

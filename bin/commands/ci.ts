@@ -29,7 +29,7 @@ export async function ci(opts: GlobalOptions, ciOpts: CiOptions): Promise<number
   const reporter = await createReporter(engine, opts);
   const startedAt = Date.now();
   const readyAt: Record<string, number> = {};
-  engine.subscribe((s, a) => { if (a.type === 'service/health' && a.health === 'healthy' && readyAt[a.service] === undefined) readyAt[a.service] = Date.now(); void s; });
+  engine.subscribe((_s, a) => { if (a.type === 'service/health' && a.health === 'healthy' && readyAt[a.service] === undefined) readyAt[a.service] = Date.now(); });
   const interrupt = new AbortController();
   const onSignal = () => { interrupt.abort(); void engine.stop('interrupted'); };
   process.once('SIGINT', onSignal);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { styleText } from 'node:util';
 import { DevloopError } from '../../core/errors.js';
 import { followLogFile, readLogFile } from '../../core/session/logfiles.js';
-import { PROJECT_LOG, logFile, sessionPaths } from '../../core/session/paths.js';
+import { logFile, sessionPaths } from '../../core/session/paths.js';
 import type { LogLine } from '../../core/store/state.js';
 import { EXIT, load, parseDuration, type GlobalOptions } from '../shared.js';
 
@@ -44,4 +44,3 @@ function parseSince(text: string): number {
   return Date.now() - parseDuration(text, '--since');
 }
 
-export { PROJECT_LOG };

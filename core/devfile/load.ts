@@ -3,7 +3,6 @@
  * Devfile (so its package imports resolve from the project), call it if it is a function, and
  * validate the result. Every failure is a ConfigError whose issues say FILE:LINE:COL.
  */
-import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,15 +13,12 @@ import { findDevfile } from './find.js';
 import { codeFrame } from './frame.js';
 import { validateDevfile } from './schema.js';
 import { locateThrow } from './stack.js';
+import { tempBundlePath } from './temp.js';
 import type { DevfileConfig, DevfileContext } from './types.js';
 
 export { findDevfile } from './find.js';
 
-/**
- * The temp bundles written beside the Devfile while it loads. Watchers should ignore them: they
- * appear and vanish on every load, and a service watching the project root would rebuild.
- */
-export const TEMP_BUNDLE = /\.timestamp-\d+-[0-9a-f]+\.mjs$/;
+export { TEMP_BUNDLE } from './temp.js';
 
 export interface LoadDevfileOptions {
   /** The Devfile to load, relative to `cwd`; default: `Devfile.ts` in `cwd` or a parent. */
@@ -53,7 +49,7 @@ export async function loadDevfile(options: LoadDevfileOptions): Promise<LoadedDe
   const file = await findDevfile(cwd, options.file);
   const shown = path.relative(cwd, file) || path.basename(file);
   const dir = path.dirname(file);
-  const tmp = `${file}.timestamp-${Date.now()}-${randomBytes(4).toString('hex')}.mjs`;
+  const tmp = tempBundlePath(file);
   const bundle = await bundleDevfile(file, tmp, cwd);
   const ctx: DevfileContext = { mode: options.mode ?? 'local', env: options.env ?? process.env, command: options.command ?? 'up' };
 

@@ -1,23 +1,22 @@
 /**
- * Imports a local module that may be TypeScript. Node 20 cannot import .ts, so TypeScript is
- * bundled with esbuild (packages left external) into a temp .mjs beside the source, imported, and
- * the temp file removed.
+ * Imports a local module that may be TypeScript (a plugin given by path). Node 20 cannot import
+ * .ts, so it is bundled the same way as the Devfile (bundle.ts: packages external, `devloop`
+ * resolved to this running copy, located syntax errors), written to a temp .mjs beside the
+ * source, imported, and the temp file removed.
  */
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { bundleDevfile } from '../devfile/bundle.js';
+import { tempBundlePath } from '../devfile/temp.js';
 
 const TS = /\.(c|m)?tsx?$/;
 
 export async function importModule(file: string): Promise<Record<string, unknown>> {
   if (!TS.test(file)) return import(`${pathToFileURL(file).href}?t=${Date.now()}`);
-  const { build } = await import('esbuild');
-  const out = await build({
-    entryPoints: [file], bundle: true, platform: 'node', format: 'esm', packages: 'external',
-    write: false, sourcemap: 'inline', logLevel: 'silent', target: 'node20',
-  });
-  const tmp = path.join(path.dirname(file), `${path.basename(file)}.timestamp-${Date.now()}-${Math.random().toString(16).slice(2, 8)}.mjs`);
-  await writeFile(tmp, out.outputFiles[0].contents);
+  const tmp = tempBundlePath(file);
+  const { code } = await bundleDevfile(file, tmp, path.dirname(file));
+  await writeFile(tmp, code);
   try {
     return await import(pathToFileURL(tmp).href);
   } finally {

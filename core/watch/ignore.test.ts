@@ -146,3 +146,12 @@ test('reload() picks up a changed .gitignore and .dockerignore', (t) => {
   assert.equal(ig.ignores(join(api, 'a.ts')), true);
   assert.equal(project_.reload(join(p.root, 'unrelated/.gitignore')), false);
 });
+
+test('the temp bundles written while a Devfile loads are never changes', (t) => {
+  const p = project({ 'Devfile.ts': '' });
+  t.after(p.done);
+  const ig = new ProjectIgnores({ root: p.root }).forTarget({ name: 'all', paths: [p.root] });
+  assert.equal(ig.ignores(join(p.root, 'Devfile.ts.timestamp-1732600000000-9f3a0c1b.mjs')), true);
+  assert.equal(ig.ignores(join(p.root, 'plugins/mine.ts.timestamp-1732600000000-00ff00aa.mjs')), true);
+  assert.equal(ig.ignores(join(p.root, 'Devfile.ts')), false);
+});

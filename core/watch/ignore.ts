@@ -3,7 +3,8 @@
  *   - `.gitignore` files from the project root down (git semantics, see gitignore.ts),
  *   - the `.dockerignore` of the target's build context (Docker semantics),
  *   - Devfile globs, project-wide and per service (picomatch, relative to the project root),
- *   - always `.git/` and `.devloop/` (devloop writes there; watching it would loop),
+ *   - always `.git/` and `.devloop/` (devloop writes there; watching it would loop), and the
+ *     temp bundles written beside a Devfile while it loads (devfile/temp.ts),
  *   - extra absolute paths such as build outputs.
  *
  * The ignore files are read once and shared by all targets; `reload(path)` forgets a changed one
@@ -15,6 +16,7 @@ import { DOCKERIGNORE, DockerignoreCache } from './dockerignore.js';
 import { GITIGNORE, GitignoreRules, type ReadText, readTextOrNull } from './gitignore.js';
 import { isWithin, relativeTo, trimSep } from './paths.js';
 import type { Ignorer, WatchTarget, WatchTargetSpec } from './types.js';
+import { TEMP_BUNDLE } from '../devfile/temp.js';
 
 /** Folder names never watched, at any depth. */
 export const ALWAYS_IGNORED_DIRS = ['.git', '.devloop'] as const;
@@ -75,7 +77,7 @@ export class ProjectIgnores {
     return {
       ignores(absPath: string): boolean {
         const rel = relativeTo(root, absPath);
-        if (hasAlwaysIgnoredSegment(rel ?? absPath)) return true;
+        if (hasAlwaysIgnoredSegment(rel ?? absPath) || TEMP_BUNDLE.test(absPath)) return true;
         for (const p of extraPaths) if (isWithin(absPath, p)) return true;
         if (globMatch && rel !== undefined && rel !== '' && matchesOrParentMatches(globMatch, rel)) return true;
         if (context !== undefined) {
