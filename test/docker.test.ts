@@ -280,6 +280,8 @@ describe('docker runtime', () => {
     const health = { exec: 'test -f /app/server.js' };
     const engine = await started(root, { name: `${PREFIX}-crash`, services: { web: webService({ port: await freePort(), health }) } });
     const url = engine.getState().services.web.endpoints[0].url;
+    // The exec check passes as soon as the file exists, before node listens: wait for an answer.
+    await until(async () => (await httpGet(url)).body === 'hello v1\n', 10_000, 'the server to answer');
     assert.equal((await httpGet(`${url}/crash`)).body, 'crashing\n');
     await until(() => engine.getState().services.web.restarts >= 1 && engine.getState().services.web.phase === 'healthy', 20_000, 'a restart');
     assert.equal((await httpGet(url)).body, 'hello v1\n');
