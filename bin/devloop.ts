@@ -2,9 +2,10 @@
  * The CLI entry: parses argv, builds the global options, runs one command, exits with its code.
  * Exit codes: 0 ok, 1 failed, 2 usage or Devfile error, 130 interrupted, 70 internal bug.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { autopilotCheck, autopilotSimulate } from './commands/autopilot.js';
+import { cloudrunReplace, cloudrunValidate } from './commands/cloudrun.js';
 import { ci } from './commands/ci.js';
 import { debug } from './commands/debug.js';
 import { deploy } from './commands/deploy.js';
@@ -140,6 +141,26 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
       const g = globals(cmd);
       return autopilotSimulate({ output: g.output, cwd: g.cwd }, files, { bursting: bursting(o), gkeVersion: o.gkeVersion, region: o.region, provisioning: o.provisioning, scaleDownDelay: o.scaleDownDelay, until: o.until });
     }, cmd));
+
+  const cloudrun = program.command('cloudrun').description('Cloud Run simulation: check and serve Knative Service YAML locally');
+  cloudrun.command('validate')
+    .description('check service.yaml files against Cloud Run\'s rules; print what each deploys (exit 2 on any error)')
+    .argument('<files...>', 'Knative Service YAML files')
+    .action((files: string[], _o, cmd) => run(() => {
+      const g = globals(cmd);
+      return cloudrunValidate({ output: g.output, cwd: g.cwd, color: g.color }, files);
+    }, cmd));
+  cloudrun.command('replace')
+    .description('serve the service a YAML file describes (its image) behind the Cloud Run simulator; re-applied on every save')
+    .argument('<file>', 'Knative Service YAML (as gcloud run services replace takes)')
+    .option('--port <port>', 'port of the service URL on 127.0.0.1 (default: the container port, or the next free one)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('expected a port from 1 to 65535');
+      return n;
+    })
+    .addOption(new Option('--instances <kind>', 'instances as containers or processes').choices(['auto', 'docker', 'process']))
+    .addOption(new Option('--preset <preset>', 'scaling timings: dev (quick) or parity (Cloud Run\'s)').choices(['dev', 'parity']))
+    .action((file: string, o, cmd) => run(() => cloudrunReplace(globals(cmd), file, { port: o.port, instances: o.instances, preset: o.preset }), cmd));
 
   return program;
 }

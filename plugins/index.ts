@@ -6,6 +6,7 @@ import type { DevfileConfig } from '../core/devfile/types.js';
 import type { BuiltinRegistry } from '../core/plugins/resolve.js';
 import type { DevloopPlugin } from '../core/plugins/types.js';
 import { autopilotPlugin } from './autopilot/index.js';
+import { cloudRunPlugin } from './cloud-run/index.js';
 import { commandPlugin } from './command/index.js';
 import { dockerPlugin } from './docker/index.js';
 import { esbuildPlugin } from './esbuild/index.js';
@@ -19,6 +20,7 @@ export const builtinPlugins: BuiltinRegistry = {
   'devloop:docker': dockerPlugin,
   'devloop:registry': registryPlugin,
   'devloop:autopilot': autopilotPlugin,
+  'devloop:cloud-run': cloudRunPlugin,
 };
 
 /** The plugins every project gets unless the Devfile lists the same id itself. */

@@ -3,7 +3,8 @@
  * Devfile on edit (keeping the last good one when an edit is broken), and on Ctrl-C or
  * `devloop down` stop everything it started.
  */
-import { loadDevfile } from '../../core/devfile/load.js';
+import { loadDevfile, type LoadedDevfile } from '../../core/devfile/load.js';
+import type { Engine } from '../../core/engine/engine.js';
 import { DevloopError } from '../../core/errors.js';
 import { watchTargets } from '../../core/engine/watch-targets.js';
 import { findSession } from '../../core/session/client.js';
@@ -20,8 +21,18 @@ export interface UpOptions {
   watch?: boolean;
 }
 
-export async function up(opts: GlobalOptions, upOpts: UpOptions): Promise<number> {
-  const loaded = await load(opts, 'up');
+/**
+ * What `up` runs when the project is not a Devfile (`devloop cloudrun replace service.yaml`): the
+ * config made from it, and what to do when one of its files changes.
+ */
+export interface Preloaded {
+  loaded: LoadedDevfile;
+  command: string;
+  reload(engine: Engine): Promise<void>;
+}
+
+export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Preloaded): Promise<number> {
+  const loaded = preloaded?.loaded ?? await load(opts, 'up');
   const running = await findSession(loaded.dir);
   if (running) {
     throw new DevloopError(`devloop is already running for this project (pid ${running.pid}, ${running.command})`, {
@@ -53,7 +64,7 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions): Promise<number
     return stopping;
   };
 
-  const session = await startSessionServer(engine, { devfile: loaded.file, command: 'up', onStop: () => void stop('devloop down', EXIT.ok) });
+  const session = await startSessionServer(engine, { devfile: loaded.file, command: preloaded?.command ?? 'up', onStop: () => void stop('devloop down', EXIT.ok) });
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
@@ -81,7 +92,9 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions): Promise<number
         onError: (err) => engine.logger().error(`watcher: ${err.message}`),
         onBatch: (batch) => {
           void (async () => {
-            if (batch.files.length) {
+            if (batch.files.length && preloaded) {
+              try { await preloaded.reload(engine); } catch (err) { engine.configError(err); }
+            } else if (batch.files.length) {
               try {
                 const next = await loadDevfile({ file: loaded.file, cwd: opts.cwd, mode: opts.env, command: 'up', env: process.env });
                 if (upOpts.manual) next.config.triggerMode = 'manual';

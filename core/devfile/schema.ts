@@ -150,6 +150,8 @@ export const devfileSchema = z.strictObject({
       enabled: z.boolean().optional(), scaleToZero: z.boolean().optional(),
       coldStartDelay: z.union([z.string(), z.number().min(0)]).optional(), preset: z.enum(['dev', 'parity']).optional(),
       region: z.string().optional(), projectId: z.string().optional(),
+      idleTimeout: z.union([z.string(), z.number().min(0)]).optional(), scaleToZeroAfter: z.union([z.string(), z.number().min(0)]).optional(),
+      secretsFile: z.string().optional(), instances: z.enum(['auto', 'docker', 'process']).optional(), metricsPort: port.optional(),
     }).optional(),
     autopilot: z.strictObject({
       enabled: z.boolean().optional(), nodeAutoProvisioning: z.boolean().optional(), resourceOptimization: z.boolean().optional(),

@@ -179,6 +179,16 @@ export interface SimulationConfig {
     preset?: 'dev' | 'parity';
     region?: string;
     projectId?: string;
+    /** An idle instance above the autoscaler's wish is stopped after this long (`30s`; parity: `15m`). */
+    idleTimeout?: string | number;
+    /** The last instance of a revision goes after this long without requests (`30s`; parity: `90s`). */
+    scaleToZeroAfter?: string | number;
+    /** YAML file with local values for `secretKeyRef` env vars: `{ secret: { version: value } }` or `{ secret: value }`. Default `secrets.local.yaml`. */
+    secretsFile?: string;
+    /** What instances are: containers when an image exists and a daemon answers (`auto`, the default), or always `docker` / `process`. */
+    instances?: 'auto' | 'docker' | 'process';
+    /** Port of the Prometheus `/metrics` endpoint on 127.0.0.1. Default 9464 (the next free one if taken). */
+    metricsPort?: number;
   };
   autopilot?: {
     enabled?: boolean;

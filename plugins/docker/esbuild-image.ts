@@ -23,7 +23,9 @@ export function tapEsbuildImage(engine: Engine, daemon: DockerDaemon): void {
   const warned = new Set<string>();
   engine.hooks.afterBuild.tapPromise(DOCKER_PLUGIN, async (ctx) => {
     if (ctx.kind !== 'esbuild' || !ctx.result?.artifacts?.length) return;
-    if ((await runtimeOf(engine, ctx)) !== 'docker') return;
+    // Cloud Run instances are containers too when a base image is named.
+    const runtime = await runtimeOf(engine, ctx);
+    if (runtime !== 'docker' && !(runtime === 'cloud-run' && ctx.config.build?.type === 'esbuild' && ctx.config.build.baseImage)) return;
     await wrapBundle(ctx, daemon, warned);
   });
 }

@@ -19,7 +19,7 @@ export interface RegistryPluginOptions {
   registry?: string;
   /** Push even when the runtime shares the build daemon (to test what a cluster would pull). */
   forcePush?: boolean;
-  /** Runtimes that run images on the local daemon itself: no push when it built them. Default `['docker']`. */
+  /** Runtimes that run images on the local daemon itself: no push when it built them. Default `['docker', 'cloud-run']` (Cloud Run instances run on the local daemon). */
   localRuntimes?: string[];
   /** Runtimes that run no images at all. Default `['process']`. */
   imagelessRuntimes?: string[];
@@ -30,7 +30,7 @@ export function registryPlugin(options: RegistryPluginOptions = {}): DevloopPlug
     name: REGISTRY_PLUGIN,
     apply(engine) {
       const daemon = new DockerDaemon();
-      const localRuntimes = options.localRuntimes ?? ['docker'];
+      const localRuntimes = options.localRuntimes ?? ['docker', 'cloud-run'];
       const imageless = options.imagelessRuntimes ?? ['process'];
       const toldSkip = new Set<string>();
       let found: RegistryLocation | undefined = options.registry ? { host: options.registry, source: 'option' } : undefined;

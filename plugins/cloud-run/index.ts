@@ -1,0 +1,20 @@
+/**
+ * `devloop:cloud-run`: the Cloud Run simulator. Each concept is its own file:
+ *
+ * | file          | what                                                                  |
+ * | ------------- | --------------------------------------------------------------------- |
+ * | data.ts       | every number Cloud Run documents (limits, defaults, scaling presets)   |
+ * | spec.ts       | service.yaml / inline options -> validated CloudRunSpec               |
+ * | plugin.ts     | the hooks: resolveRuntime, deploy.for('cloud-run'), shutdown          |
+ * | service.ts    | one service: revisions, traffic, URLs, state for the TUI              |
+ * | proxy.ts      | the front end: routing, headers, streaming, WebSockets, 429/503/504   |
+ * | revision.ts   | instances, the request queue, scaling actions                         |
+ * | autoscaler.ts | the KPA-style decision (pure)                                         |
+ * | instances.ts  | containers / processes as instances, startup probes                   |
+ * | metadata.ts   | the metadata server each instance reaches                             |
+ * | metrics.ts    | Prometheus metrics (prom-client)                                      |
+ */
+export { cloudRunPlugin, cloudRunPlugin as default, loadSpec, type CloudRunPluginOptions } from './plugin.js';
+export { CloudRunService, PLUGIN as CLOUD_RUN_PLUGIN } from './service.js';
+export { parseServiceYaml, specFromInline } from './spec.js';
+export type { CloudRunSpec, RevisionTemplate, TrafficTarget, ScalingSettings } from './types.js';

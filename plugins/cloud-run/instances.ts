@@ -1,0 +1,276 @@
+/**
+ * Cloud Run instances: one container (Docker) or one process group (no daemon, or a service
+ * built to run as a process) per instance. A launcher starts an instance with Cloud Run's
+ * contract (PORT, K_SERVICE, K_REVISION, K_CONFIGURATION, the metadata server), says where
+ * requests go, reports its exit, and stops it the way Cloud Run does: SIGTERM, a grace period,
+ * then SIGKILL.
+ *
+ * Containers are not published on host ports: the proxy reaches each one on its bridge address
+ * (172.17.x.y:PORT), so every instance listens on the same container port as on Cloud Run and no
+ * docker-proxy sits in the request path. Processes share the host, so each gets its own PORT.
+ */
+import net from 'node:net';
+import http from 'node:http';
+import type Docker from 'dockerode';
+import { DevloopError } from '../../core/errors.js';
+import { daemonMessage, statusOf } from '../docker/client.js';
+import { followLogs } from '../docker/container-logs.js';
+import { sessionLabels } from '../docker/names.js';
+import { childEnv } from '../shared/env.js';
+import { findFreePort, LOCALHOST } from '../shared/ports.js';
+import { spawnGroup, terminateGroup } from '../shared/process-group.js';
+import { formatLogLine } from '../shared/logs.js';
+import { sleep } from '../shared/time.js';
+import type { Probe } from './types.js';
+
+export const LABEL_REVISION = 'dev.devloop.cloudrun.revision';
+export const LABEL_INSTANCE = 'dev.devloop.cloudrun.instance';
+
+export interface InstanceExit {
+  code: number | null;
+  signal: string | null;
+  oomKilled?: boolean;
+}
+
+export interface InstanceHandle {
+  /** Where requests for this instance go. */
+  host: string;
+  port: number;
+  /** `container devloop-x-api-1a2b3c` / `pid 1234`, for messages. */
+  describe: string;
+  /** Settles when the instance's process ends, for whatever reason. */
+  exited: Promise<InstanceExit>;
+  /** SIGTERM, up to `graceSeconds`, SIGKILL; removes the container. Idempotent. */
+  stop(graceSeconds: number): Promise<void>;
+}
+
+export interface LaunchRequest {
+  service: string;
+  revision: string;
+  instanceId: string;
+  /** The container port (`PORT` inside a container). */
+  containerPort: number;
+  /** Env of the instance, without PORT (the launcher sets it). */
+  env: Record<string, string>;
+  /** vCPU and bytes (limits for containers). */
+  cpu: number;
+  memoryBytes: number;
+  /** The metadata server for this instance, by the address the instance reaches it at. */
+  metadata?: (host: string) => string;
+  onLine(line: string, stream: 'stdout' | 'stderr'): void;
+}
+
+export interface InstanceLauncher {
+  readonly kind: 'docker' | 'process';
+  /** The address the instance reaches the host at (for the metadata server to listen on). */
+  hostAddress(): Promise<string>;
+  launch(req: LaunchRequest): Promise<InstanceHandle>;
+}
+
+// ------------------------------------------------------------------------------------------
+// Docker
+
+export interface DockerLaunchOptions {
+  docker: Docker;
+  root: string;
+  image: string;
+  /** Entrypoint / arguments overrides (`command` and `args` of the container spec). */
+  entrypoint?: string[];
+  cmd?: string[];
+}
+
+export class DockerLauncher implements InstanceLauncher {
+  readonly kind = 'docker';
+  private gateway?: Promise<string>;
+
+  constructor(private readonly options: DockerLaunchOptions) {}
+
+  hostAddress(): Promise<string> {
+    this.gateway ??= this.options.docker.getNetwork('bridge').inspect().then(
+      (n: { IPAM?: { Config?: Array<{ Gateway?: string }> } }) => n.IPAM?.Config?.find((c) => c.Gateway)?.Gateway ?? '172.17.0.1',
+      () => '172.17.0.1',
+    );
+    return this.gateway;
+  }
+
+  async launch(req: LaunchRequest): Promise<InstanceHandle> {
+    const { docker, root, image } = this.options;
+    const gateway = await this.hostAddress();
+    const env: Record<string, string> = { ...req.env, PORT: String(req.containerPort) };
+    if (req.metadata) env.GCE_METADATA_HOST = req.metadata(gateway);
+    let container: Docker.Container;
+    try {
+      container = await docker.createContainer({
+        name: `devloop-${req.revision}-${req.instanceId.slice(0, 8)}`,
+        Image: image,
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        Labels: { ...sessionLabels(root, req.service), [LABEL_REVISION]: req.revision, [LABEL_INSTANCE]: req.instanceId },
+        ...(this.options.entrypoint ? { Entrypoint: this.options.entrypoint } : {}),
+        ...(this.options.cmd ? { Cmd: this.options.cmd } : {}),
+        ExposedPorts: { [`${req.containerPort}/tcp`]: {} },
+        HostConfig: {
+          Init: true,
+          Memory: req.memoryBytes,
+          MemorySwap: req.memoryBytes,
+          NanoCpus: Math.round(req.cpu * 1e9),
+          ExtraHosts: [`metadata.google.internal:${gateway}`],
+          RestartPolicy: { Name: 'no' },
+        },
+      });
+    } catch (err) {
+      throw new DevloopError(`cannot create an instance of ${req.revision}: ${daemonMessage(err)}`, {
+        code: statusOf(err) === 404 ? 'IMAGE_MISSING' : 'CONTAINER_CREATE_FAILED', service: req.service, cause: err,
+        hint: statusOf(err) === 404 ? `image ${image} is not on this machine; build it or fix the image name` : 'the daemon refused the container; the message says why',
+      });
+    }
+    const remove = () => container.remove({ force: true }).catch(() => {});
+    let logs: { stop(): void } | undefined;
+    try {
+      // 'next-exit': the default condition (not-running) is already true for a created container.
+      const waited = container.wait({ condition: 'next-exit' });
+      await container.start();
+      logs = await followLogs(docker, container, undefined, req.onLine);
+      const info = await container.inspect();
+      const ip = (info.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress || Object.values(info.NetworkSettings?.Networks ?? {})[0]?.IPAddress;
+      if (!ip) throw new Error('the container has no bridge address (is it on a network without one?)');
+      const exited = waited.then(
+        async (r: { StatusCode?: number }) => {
+          const after = await container.inspect().catch(() => undefined);
+          return { code: r.StatusCode ?? null, signal: null, oomKilled: Boolean(after?.State?.OOMKilled) };
+        },
+        () => ({ code: null, signal: null }),
+      );
+      let stopping: Promise<void> | undefined;
+      return {
+        host: ip,
+        port: req.containerPort,
+        describe: `container ${info.Name.replace(/^\//, '')}`,
+        exited,
+        stop: (graceSeconds) => (stopping ??= (async () => {
+          await container.stop({ t: graceSeconds }).catch(() => {});
+          await exited;
+          logs?.stop();
+          await remove();
+        })()),
+      };
+    } catch (err) {
+      logs?.stop();
+      await remove();
+      throw new DevloopError(`cannot start an instance of ${req.revision}: ${daemonMessage(err)}`, {
+        code: 'CONTAINER_START_FAILED', service: req.service, cause: err,
+        hint: 'check the image\'s entrypoint and the container command/args',
+      });
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// Processes
+
+export interface ProcessLaunchOptions {
+  root: string;
+  argv: string[];
+  cwd: string;
+}
+
+export class ProcessLauncher implements InstanceLauncher {
+  readonly kind = 'process';
+  constructor(private readonly options: ProcessLaunchOptions) {}
+
+  async hostAddress(): Promise<string> {
+    return LOCALHOST;
+  }
+
+  async launch(req: LaunchRequest): Promise<InstanceHandle> {
+    const port = await findFreePort();
+    const extra: Record<string, string> = { PORT: String(port), DEVLOOP_SERVICE: req.service };
+    if (req.metadata) extra.GCE_METADATA_HOST = req.metadata(LOCALHOST);
+    const env = childEnv([this.options.root, this.options.cwd], req.env, extra);
+    const proc = await spawnGroup(this.options.argv, {
+      cwd: this.options.cwd,
+      env,
+      onLine: (raw, stream) => {
+        const f = formatLogLine(raw);
+        for (const line of f.lines) req.onLine(line, f.stream ?? stream);
+      },
+      record: { root: this.options.root, service: req.service, role: 'cloud-run-instance' },
+    });
+    let stopping: Promise<void> | undefined;
+    return {
+      host: LOCALHOST,
+      port,
+      describe: `pid ${proc.pid}`,
+      exited: proc.exited.then((e) => ({ code: e.code, signal: e.signal })),
+      stop: (graceSeconds) => (stopping ??= (async () => {
+        await terminateGroup(proc.pid, graceSeconds * 1000);
+        await proc.exited;
+      })()),
+    };
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// Probes
+
+/**
+ * Waits for the startup probe to pass. The default TCP probe retries connecting until its
+ * timeout (Cloud Run: 240 s); devloop polls quickly (every 5 ms at first) so a cold start is
+ * measured to within a few milliseconds of when the container began to listen. HTTP probes pass
+ * on 200..399. Rejects with the reason once `failureThreshold` attempts failed, or when `exited`
+ * settles first.
+ */
+export async function waitStartup(host: string, probe: Probe, exited: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  let gone = false;
+  void exited.then(() => { gone = true; });
+  if (probe.initialDelaySeconds > 0) await sleep(probe.initialDelaySeconds * 1000, signal);
+  if (probe.kind === 'tcp' || probe.kind === 'grpc') {
+    // A TCP probe is one long attempt: keep connecting until the period's timeout is spent.
+    const deadline = Date.now() + probe.timeoutSeconds * 1000 * Math.max(1, probe.failureThreshold);
+    let delay = 5;
+    for (;;) {
+      signal.throwIfAborted();
+      if (gone) throw new Error('the instance exited before it listened on its port');
+      if (await tcpOpen(host, probe.port, 1000)) return;
+      if (Date.now() > deadline) throw new Error(`nothing listened on port ${probe.port} within ${probe.timeoutSeconds * Math.max(1, probe.failureThreshold)} s (startup probe: tcpSocket)`);
+      await sleep(delay, signal);
+      delay = Math.min(delay * 2, 50);
+    }
+  }
+  // HTTP: Cloud Run runs the probe every periodSeconds; a refused connection before the server
+  // listens is retried quickly rather than waiting a whole period, as no request could be served anyway.
+  let failures = 0;
+  let last = '';
+  for (;;) {
+    signal.throwIfAborted();
+    if (gone) throw new Error('the instance exited before its startup probe passed');
+    const result = await httpProbe(host, probe, signal);
+    if (result.ok) return;
+    last = result.why;
+    if (result.refused) { await sleep(10, signal); continue; }
+    failures++;
+    if (failures >= probe.failureThreshold) throw new Error(`startup probe GET ${probe.path ?? '/'} failed ${failures} times: ${last}`);
+    await sleep(probe.periodSeconds * 1000, signal);
+  }
+}
+
+export function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+function httpProbe(host: string, probe: Probe, signal: AbortSignal): Promise<{ ok: boolean; refused?: boolean; why: string }> {
+  return new Promise((resolve) => {
+    const req = http.get({ host, port: probe.port, path: probe.path ?? '/', headers: probe.headers, timeout: probe.timeoutSeconds * 1000, signal, agent: false }, (res) => {
+      res.resume();
+      const code = res.statusCode ?? 0;
+      resolve({ ok: code >= 200 && code < 400, why: `status ${code}` });
+    });
+    req.once('timeout', () => { req.destroy(); resolve({ ok: false, why: `no answer within ${probe.timeoutSeconds} s` }); });
+    req.once('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, refused: err.code === 'ECONNREFUSED', why: err.message }));
+  });
+}

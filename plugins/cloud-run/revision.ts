@@ -1,0 +1,479 @@
+/**
+ * One Cloud Run revision: its instances, the queue in front of them, and the autoscaler that
+ * sizes them. The proxy asks `acquire()` for a slot on an instance (at most
+ * `containerConcurrency` requests in flight each) and gives it back with `release()`. Requests
+ * that find no free slot wait in the queue, in arrival order, while instances start; a request
+ * that waited longer than Cloud Run's bound (max(10 s, 3.5 x average startup)) gets 429 when the
+ * revision is at maxScale, else 500 ("no available instance"), as Cloud Run does. Nothing is
+ * dropped: every waiter is answered.
+ *
+ * Instances: `starting` (launched, startup probe not passed), `ready` (serving), `stopping`.
+ * Scale from zero happens only on a request; scale-out follows the autoscaler (measured
+ * concurrency against the 60% target, panic mode for bursts); an instance idle longer than the
+ * idle timeout goes when the autoscaler wants fewer; the last one goes after the scale-to-zero
+ * delay unless minScale keeps it.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { Logger } from '../../core/engine/contexts.js';
+import { Autoscaler, type ScaleDecision } from './autoscaler.js';
+import { waitStartup, type InstanceExit, type InstanceHandle, type InstanceLauncher } from './instances.js';
+import type { RevisionTemplate, ScalingSettings } from './types.js';
+
+export type InstanceState = 'starting' | 'ready' | 'stopping';
+
+export class Instance {
+  state: InstanceState = 'starting';
+  inFlight = 0;
+  handle?: InstanceHandle;
+  readonly startedAt = Date.now();
+  readyAt?: number;
+  lastActive = Date.now();
+  /** Keep-alive connections to this instance, at most containerConcurrency of them. */
+  agent: http.Agent;
+  exit?: InstanceExit;
+  /** Taken out of rotation by the proxy (it refused a connection); its exit is still reported. */
+  broken = false;
+  constructor(readonly id: string, concurrency: number) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, keepAliveMsecs: 1000, scheduling: 'lifo' });
+  }
+}
+
+/** Why a request got no instance: the status the proxy answers with. */
+export class NoInstance extends Error {
+  constructor(readonly status: 429 | 500 | 503 | 504, message: string) { super(message); }
+}
+
+interface Waiter {
+  resolve(instance: Instance): void;
+  reject(err: NoInstance): void;
+  enqueuedAt: number;
+  timer?: NodeJS.Timeout;
+}
+
+export interface RevisionCounts {
+  starting: number;
+  ready: number;
+  busy: number;
+  idle: number;
+}
+
+export interface RevisionSnapshot {
+  name: string;
+  generation: number;
+  instances: RevisionCounts;
+  inFlight: number;
+  queueDepth: number;
+  coldStarts: number;
+  lastColdStartMs?: number;
+  coldStartMs: number[];
+  errors: { 429: number; 500: number; 503: number; 504: number };
+  requests: number;
+  desired: number;
+  panic: boolean;
+  failed?: string;
+}
+
+export interface RevisionDeps {
+  service: string;
+  launcher: InstanceLauncher;
+  settings: ScalingSettings;
+  logger: Logger;
+  /** The env every instance gets (K_* included), without PORT. */
+  env: Record<string, string>;
+  /** Extra delay added to every cold start (simulation.cloudRun.coldStartDelay). */
+  coldStartDelayMs: number;
+  /** Starts the per-instance metadata server; returns how an instance at `host` reaches it. */
+  metadata?: (instanceId: string, revision: string) => Promise<{ address(host: string): string; close(): Promise<void> }>;
+  /** Called whenever counts change (the service throttles what it publishes). */
+  changed(): void;
+  onColdStart?(ms: number): void;
+  onRejected?(status: 429 | 500 | 503 | 504): void;
+}
+
+const MAX_COLD_STARTS_KEPT = 50;
+
+export class Revision {
+  readonly instances = new Map<string, Instance>();
+  private readonly queue: Waiter[] = [];
+  readonly autoscaler: Autoscaler;
+  private tickTimer?: NodeJS.Timeout;
+  private stopped = false;
+  private decision?: ScaleDecision;
+  private failures = 0;
+  private nextStartAfter = 0;
+  readonly coldStartMs: number[] = [];
+  coldStarts = 0;
+  requests = 0;
+  readonly errors = { 429: 0, 500: 0, 503: 0, 504: 0 };
+  private readonly closers = new Map<string, () => Promise<void>>();
+  /** False when the revision carries no traffic and no tag: its min instances are not kept. */
+  serving = true;
+  failed?: string;
+
+  constructor(
+    readonly name: string,
+    readonly generation: number,
+    readonly template: RevisionTemplate,
+    /** Identity of what runs (image digest / command): equal keys need no new revision. */
+    readonly key: string,
+    private readonly deps: RevisionDeps,
+  ) {
+    this.autoscaler = new Autoscaler(deps.settings, this.bounds());
+  }
+
+  private bounds() {
+    return { minScale: this.serving ? this.template.minScale : 0, maxScale: this.template.maxScale, containerConcurrency: this.template.containerConcurrency };
+  }
+
+  /** Begins autoscaling; resolves once minScale instances (or one, to prove the revision starts) are ready. */
+  async start(verify: boolean, signal: AbortSignal): Promise<void> {
+    this.tickTimer = setInterval(() => this.tick(), this.deps.settings.tickMs);
+    this.tickTimer.unref();
+    const wanted = Math.max(this.bounds().minScale, verify ? 1 : 0);
+    if (wanted === 0) return;
+    const starts = Array.from({ length: wanted }, () => this.startInstance());
+    const first = await Promise.race(starts.map((p) => p.then((i) => ({ i }), (err: Error) => ({ err }))));
+    signal.throwIfAborted();
+    if ('err' in first) throw first.err;
+    await Promise.allSettled(starts);
+  }
+
+  setServing(serving: boolean): void {
+    if (this.serving === serving) return;
+    this.serving = serving;
+    this.autoscaler.setBounds(this.bounds());
+    this.tick();
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  get inFlight(): number {
+    let n = 0;
+    for (const i of this.instances.values()) n += i.inFlight;
+    return n;
+  }
+
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
+  /** A slot on an instance: resolves at once when one is free, else after waiting in the queue. */
+  acquire(signal: AbortSignal): Promise<Instance> {
+    if (this.stopped) return Promise.reject(new NoInstance(503, `revision ${this.name} is shut down`));
+    const now = Date.now();
+    this.requests++;
+    this.autoscaler.requestArrived(now);
+    const free = this.freeInstance();
+    if (free) {
+      this.take(free);
+      return Promise.resolve(free);
+    }
+    return new Promise<Instance>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, enqueuedAt: now };
+      const onAbort = () => {
+        const i = this.queue.indexOf(waiter);
+        if (i >= 0) this.queue.splice(i, 1);
+        clearTimeout(waiter.timer);
+        this.recordConcurrency();
+        reject(new NoInstance(504, 'the client went away while queued'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      waiter.resolve = (inst) => { signal.removeEventListener('abort', onAbort); resolve(inst); };
+      waiter.reject = (err) => { signal.removeEventListener('abort', onAbort); reject(err); };
+      this.queue.push(waiter);
+      this.armQueueTimer(waiter);
+      this.recordConcurrency();
+      // The activator's poke: a queued request is seen by the autoscaler now, not at the next tick.
+      this.tick();
+    });
+  }
+
+  release(instance: Instance): void {
+    instance.inFlight = Math.max(0, instance.inFlight - 1);
+    instance.lastActive = Date.now();
+    if (instance.state === 'ready') this.drain();
+    this.recordConcurrency();
+    this.deps.changed();
+  }
+
+  /** The proxy saw the instance fail mid-request (connection reset): it may be gone. */
+  suspect(instance: Instance): void {
+    if (instance.state === 'ready' && instance.exit) this.forget(instance);
+  }
+
+  /** The instance refused a connection: it no longer serves, whatever its process says. */
+  broken(instance: Instance, why: string): void {
+    if (!this.instances.has(instance.id) || instance.state === 'stopping') return;
+    this.deps.logger.error(`${this.name}: instance ${instance.id.slice(0, 6)} ${why}; replacing it`);
+    instance.broken = true;
+    this.forget(instance);
+    this.tick();
+  }
+
+  private freeInstance(): Instance | undefined {
+    let best: Instance | undefined;
+    for (const i of this.instances.values()) {
+      if (i.state !== 'ready' || i.inFlight >= this.template.containerConcurrency) continue;
+      if (!best || i.inFlight < best.inFlight) best = i;
+    }
+    return best;
+  }
+
+  private take(instance: Instance): void {
+    instance.inFlight++;
+    instance.lastActive = Date.now();
+    this.recordConcurrency();
+    this.deps.changed();
+  }
+
+  private drain(): void {
+    while (this.queue.length) {
+      const free = this.freeInstance();
+      if (!free) return;
+      const waiter = this.queue.shift()!;
+      clearTimeout(waiter.timer);
+      this.take(free);
+      waiter.resolve(free);
+    }
+  }
+
+  private armQueueTimer(waiter: Waiter, delay = this.autoscaler.queueWaitLimitMs()): void {
+    waiter.timer = setTimeout(() => {
+      const i = this.queue.indexOf(waiter);
+      if (i < 0) return;
+      const counts = this.counts();
+      // Instances still starting will take it: keep waiting (the request timeout still applies).
+      if (counts.starting > 0 && this.startingCapacityCovers(waiter)) {
+        this.armQueueTimer(waiter, 250);
+        return;
+      }
+      this.queue.splice(i, 1);
+      this.recordConcurrency();
+      const waited = ((Date.now() - waiter.enqueuedAt) / 1000).toFixed(1);
+      if (counts.ready + counts.starting >= this.template.maxScale) {
+        this.reject(waiter, new NoInstance(429, `Rate exceeded: all ${this.template.maxScale} instances (maxScale) were busy for ${waited} s; the request was not served`));
+      } else {
+        this.reject(waiter, new NoInstance(500, 'The request was aborted because there was no available instance.'));
+      }
+    }, delay);
+    waiter.timer.unref();
+  }
+
+  /** Whether the instances now starting have room for this waiter, given who queued before it. */
+  private startingCapacityCovers(waiter: Waiter): boolean {
+    const counts = this.counts();
+    const position = this.queue.indexOf(waiter);
+    return position >= 0 && position < counts.starting * this.template.containerConcurrency;
+  }
+
+  /** The proxy answers the waiter with the status (and counts it). */
+  private reject(waiter: Waiter, err: NoInstance): void {
+    waiter.reject(err);
+  }
+
+  /** For the proxy: a request answered with an error status by the simulator itself. */
+  countError(status: 429 | 500 | 503 | 504): void {
+    this.errors[status]++;
+    this.deps.onRejected?.(status);
+    this.deps.changed();
+  }
+
+  private recordConcurrency(): void {
+    this.autoscaler.record(Date.now(), this.inFlight + this.queue.length);
+  }
+
+  // ---------------------------------------------------------------- scaling
+
+  counts(): RevisionCounts {
+    const c: RevisionCounts = { starting: 0, ready: 0, busy: 0, idle: 0 };
+    for (const i of this.instances.values()) {
+      if (i.state === 'starting') c.starting++;
+      else if (i.state === 'ready') {
+        c.ready++;
+        if (i.inFlight > 0) c.busy++; else c.idle++;
+      }
+    }
+    return c;
+  }
+
+  /** One autoscaler decision: start what is missing, retire idle instances beyond what is wanted. */
+  tick(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    this.recordConcurrency();
+    const counts = this.counts();
+    const decision = this.autoscaler.decide(now, { ready: counts.ready, starting: counts.starting });
+    if (this.decision && this.decision.panic !== decision.panic) {
+      this.deps.logger.info(`${this.name}: ${decision.panic ? 'panic mode on' : 'panic mode off'} (${decision.reason})`);
+    }
+    this.decision = decision;
+    // A revision nothing routes to (no traffic, no tag) lets its instances go as soon as they are idle.
+    if (!this.serving && this.queue.length === 0) {
+      for (const inst of this.instances.values()) if (inst.state === 'ready' && inst.inFlight === 0) void this.stopInstance(inst, 'no longer receives traffic');
+      this.deps.changed();
+      return;
+    }
+    let desired = decision.desired;
+    // Scale from zero happens on a request: a queued request always gets an instance coming.
+    if (this.queue.length > 0) desired = Math.max(desired, 1);
+    const active = counts.ready + counts.starting;
+    if (active < desired && now >= this.nextStartAfter) {
+      for (let k = active; k < desired; k++) void this.startInstance().catch(() => {});
+    } else if (counts.ready > desired && this.queue.length === 0) {
+      this.retireIdle(counts.ready - desired, now);
+    }
+    this.deps.changed();
+  }
+
+  private retireIdle(excess: number, now: number): void {
+    const idle = [...this.instances.values()]
+      .filter((i) => i.state === 'ready' && i.inFlight === 0)
+      .sort((a, b) => a.lastActive - b.lastActive);
+    const total = this.counts().ready;
+    for (const inst of idle) {
+      if (excess <= 0) break;
+      // The last instance goes by the scale-to-zero rule (the autoscaler said 0); others by idle time.
+      const lastOne = total - (idle.indexOf(inst)) <= 1;
+      if (!lastOne && now - inst.lastActive < this.deps.settings.idleTimeoutMs) continue;
+      excess--;
+      void this.stopInstance(inst, lastOne ? 'scale to zero' : `idle for ${Math.round((now - inst.lastActive) / 1000)} s`);
+    }
+  }
+
+  /** Starts one instance; resolves when it is ready, rejects when it never will. */
+  private async startInstance(): Promise<Instance> {
+    const id = randomBytes(16).toString('hex');
+    const inst = new Instance(id, this.template.containerConcurrency);
+    this.instances.set(id, inst);
+    this.deps.changed();
+    const started = Date.now();
+    const life = new AbortController();
+    try {
+      let metadataAddress: ((host: string) => string) | undefined;
+      if (this.deps.metadata) {
+        const server = await this.deps.metadata(id, this.name);
+        this.closers.set(id, () => server.close());
+        metadataAddress = (host) => server.address(host);
+      }
+      const handle = await this.deps.launcher.launch({
+        service: this.deps.service,
+        revision: this.name,
+        instanceId: id,
+        containerPort: this.template.port.containerPort,
+        env: this.deps.env,
+        cpu: this.template.cpu,
+        memoryBytes: this.template.memoryBytes,
+        metadata: metadataAddress,
+        onLine: (line, stream) => this.deps.logger.output(`[${id.slice(0, 6)}] ${line}`, stream),
+      });
+      inst.handle = handle;
+      void handle.exited.then((exit) => this.instanceExited(inst, exit));
+      if (this.stopped || inst.state === 'stopping') throw new Error('the revision stopped');
+      const probe = { ...this.template.startupProbe, port: handle.port };
+      await waitStartup(handle.host, probe, handle.exited, life.signal);
+      if (this.deps.coldStartDelayMs > 0) await new Promise((r) => setTimeout(r, this.deps.coldStartDelayMs));
+      if (inst.state !== 'starting') throw new Error(inst.exit ? 'the instance exited during startup' : 'the instance was stopped during startup');
+      const ms = Date.now() - started;
+      inst.state = 'ready';
+      inst.readyAt = Date.now();
+      inst.lastActive = Date.now();
+      this.failures = 0;
+      this.coldStarts++;
+      this.coldStartMs.push(ms);
+      if (this.coldStartMs.length > MAX_COLD_STARTS_KEPT) this.coldStartMs.shift();
+      this.autoscaler.recordStartup(ms);
+      this.deps.onColdStart?.(ms);
+      this.deps.logger.info(`${this.name}: instance ${id.slice(0, 6)} ready in ${ms} ms (${handle.describe})`);
+      this.drain();
+      this.deps.changed();
+      return inst;
+    } catch (err) {
+      life.abort();
+      const why = err instanceof Error ? err.message : String(err);
+      if (!this.stopped) {
+        this.failures++;
+        // Back off repeated failures so a broken image does not loop hot: 1 s, 2 s, 4 s ... 30 s.
+        this.nextStartAfter = Date.now() + Math.min(30_000, 1000 * 2 ** (this.failures - 1));
+        this.deps.logger.error(`${this.name}: instance ${id.slice(0, 6)} failed to start: ${why}`);
+      }
+      await this.stopInstance(inst, 'failed to start');
+      // Waiters with nothing left to wait for are answered now (503), not left to time out.
+      if (this.counts().ready + this.counts().starting === 0) this.failQueue(`The instance failed to start: ${why}`);
+      throw err;
+    }
+  }
+
+  private failQueue(message: string): void {
+    for (const w of this.queue.splice(0)) {
+      clearTimeout(w.timer);
+      this.reject(w, new NoInstance(503, message));
+    }
+    this.recordConcurrency();
+  }
+
+  private instanceExited(inst: Instance, exit: InstanceExit): void {
+    inst.exit = exit;
+    const how = exit.oomKilled ? `was killed: out of memory (limit ${this.template.memoryText})` : exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    if (inst.broken) this.deps.logger.error(`${this.name}: instance ${inst.id.slice(0, 6)} ${how}`);
+    if (inst.state === 'stopping') return;
+    this.deps.logger.error(`${this.name}: instance ${inst.id.slice(0, 6)} ${how}${inst.inFlight ? `; ${inst.inFlight} request(s) in flight get 503` : ''}; the next request starts a new one`);
+    this.forget(inst);
+    // Replace it when there is demand or a floor to keep; otherwise the next request pays a cold start.
+    this.tick();
+  }
+
+  private forget(inst: Instance): void {
+    if (!this.instances.has(inst.id)) return;
+    inst.state = 'stopping';
+    this.instances.delete(inst.id);
+    inst.agent.destroy();
+    void this.closers.get(inst.id)?.();
+    this.closers.delete(inst.id);
+    void inst.handle?.stop(0);
+    this.deps.changed();
+  }
+
+  private async stopInstance(inst: Instance, why: string): Promise<void> {
+    if (inst.state === 'stopping' && !this.instances.has(inst.id)) return;
+    const wasReady = inst.state === 'ready';
+    inst.state = 'stopping';
+    this.deps.changed();
+    if (wasReady) this.deps.logger.info(`${this.name}: stopping instance ${inst.id.slice(0, 6)} (${why})`);
+    try {
+      await inst.handle?.stop(this.deps.settings.shutdownGraceSeconds);
+    } finally {
+      this.instances.delete(inst.id);
+      inst.agent.destroy();
+      await this.closers.get(inst.id)?.();
+      this.closers.delete(inst.id);
+      this.deps.changed();
+    }
+  }
+
+  /** Stops every instance (SIGTERM, grace, SIGKILL) and answers every queued request. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.tickTimer);
+    this.failQueue(`revision ${this.name} was shut down`);
+    await Promise.all([...this.instances.values()].map((i) => this.stopInstance(i, 'revision stopped')));
+  }
+
+  snapshot(): RevisionSnapshot {
+    return {
+      name: this.name,
+      generation: this.generation,
+      instances: this.counts(),
+      inFlight: this.inFlight,
+      queueDepth: this.queue.length,
+      coldStarts: this.coldStarts,
+      lastColdStartMs: this.coldStartMs.at(-1),
+      coldStartMs: [...this.coldStartMs],
+      errors: { ...this.errors },
+      requests: this.requests,
+      desired: this.decision?.desired ?? 0,
+      panic: this.decision?.panic ?? false,
+      ...(this.failed ? { failed: this.failed } : {}),
+    };
+  }
+}

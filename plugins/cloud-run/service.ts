@@ -1,0 +1,339 @@
+/**
+ * One simulated Cloud Run service: its revisions, its traffic, and its front end. It is the
+ * `Deployment` the `cloud-run` runtime returns, and the same object lives across deploys, as a
+ * Cloud Run service does: each deploy that changes what runs adds a revision
+ * (`<service>-<00001>-<abc>`), the traffic block decides which revisions serve (percent split,
+ * `latestRevision` following the newest ready one, tags with their own URLs), and a revision
+ * that fails to start never receives traffic, so the last good one keeps serving.
+ *
+ * URLs: the service is at http://127.0.0.1:PORT (PORT is the service's `port` when free), and
+ * each tag gets the next free port. A request whose Host starts with `TAG---` (as Cloud Run's
+ * tagged URLs do) reaches the tag on the main port too.
+ */
+import { randomBytes } from 'node:crypto';
+import type http from 'node:http';
+import type { Deployment, Logger } from '../../core/engine/contexts.js';
+import { DevloopError } from '../../core/errors.js';
+import type { Action } from '../../core/store/actions.js';
+import type { Endpoint } from '../../core/store/state.js';
+import { isPortFree, nextFreePort, LOCALHOST, describePortOwner } from '../shared/ports.js';
+import type { CloudRunMetrics } from './metrics.js';
+import { startProxy, type Proxy } from './proxy.js';
+import { Revision, type RevisionDeps, type RevisionSnapshot } from './revision.js';
+import type { CloudRunSpec, RevisionTemplate, ScalingSettings, TrafficTarget } from './types.js';
+
+export const PLUGIN = 'devloop:cloud-run';
+
+/** The revision a traffic entry resolved to. */
+interface Split {
+  revision: Revision;
+  percent: number;
+  tag?: string;
+  latest: boolean;
+}
+
+export interface RevisionRequest {
+  spec: CloudRunSpec;
+  /** What runs: identical keys (same image digest, same template) make no new revision. */
+  key: string;
+  deps: Omit<RevisionDeps, 'changed' | 'env' | 'logger' | 'service' | 'onColdStart' | 'onRejected'> & { env: Record<string, string> };
+  /** Aborts the wait for the new revision to become ready. */
+  signal: AbortSignal;
+}
+
+export interface ServiceOptions {
+  /** The devloop service name (store key, log prefix). */
+  service: string;
+  /** Wanted port for the service URL; the next free one is used when it is taken. */
+  port: number;
+  settings: ScalingSettings;
+  logger: Logger;
+  dispatch(action: Action): void;
+  metrics?: CloudRunMetrics;
+  /** Revisions kept (oldest without traffic or tag removed first). Cloud Run keeps up to 1000. */
+  keepRevisions?: number;
+}
+
+export class CloudRunService implements Deployment {
+  readonly runtime = 'cloud-run';
+  endpoints: Endpoint[] = [];
+  private readonly revisions: Revision[] = [];
+  private splits: Split[] = [];
+  private proxies = new Map<string, Proxy>();
+  /** Tag -> port, kept for the session so a tag URL stays the same across deploys. */
+  private tagPorts = new Map<string, number>();
+  private mainPort?: number;
+  private generation = 0;
+  private spec?: CloudRunSpec;
+  private wrr: number[] = [];
+  private pending?: Promise<void>;
+  private publishTimer?: NodeJS.Timeout;
+  private stopped = false;
+  backend = '';
+
+  constructor(private readonly options: ServiceOptions) {}
+
+  get name(): string {
+    return this.spec?.name ?? this.options.service;
+  }
+
+  /** The details `devloop status --output json` shows. */
+  get details(): Record<string, unknown> {
+    return { service: this.name, backend: this.backend, url: this.endpoints[0]?.url, traffic: this.trafficView(), revisions: this.revisions.map((r) => r.snapshot()) };
+  }
+
+  /**
+   * Applies a deploy: a new revision when what runs changed, then the traffic block. Returns
+   * once the proxy listens; `ready()` waits for the new revision.
+   */
+  async deploy(req: RevisionRequest): Promise<void> {
+    const { spec } = req;
+    const latest = this.revisions.at(-1);
+    let revision: Revision | undefined;
+    if (latest && latest.key === req.key && !latest.failed && (!spec.template.name || spec.template.name === latest.name)) {
+      this.options.logger.info(`nothing changed in what runs; ${latest.name} stays the latest revision`);
+    } else {
+      revision = this.createRevision(spec, req);
+    }
+    this.spec = spec;
+    await this.ensureProxies(spec);
+    if (!revision) {
+      this.applyTraffic(spec.traffic, this.latestReady());
+      return;
+    }
+    const rev = revision;
+    // Cloud Run starts the new revision once to prove it serves before it gets any traffic.
+    this.pending = (async () => {
+      try {
+        await rev.start(true, req.signal);
+      } catch (err) {
+        rev.failed = err instanceof Error ? err.message : String(err);
+        await rev.stop();
+        this.publish();
+        const serving = this.latestReady();
+        throw new DevloopError(`revision ${rev.name} is not ready: ${rev.failed}`, {
+          code: 'REVISION_FAILED', service: this.options.service, cause: err,
+          hint: serving
+            ? `traffic stays on ${serving.name}; fix the container (it must listen on $PORT, ${spec.template.port.containerPort} here) and save to deploy again`
+            : `the container must start and listen on $PORT (${spec.template.port.containerPort}); its log above says why it did not`,
+        });
+      }
+      this.applyTraffic(spec.traffic, rev);
+    })();
+    this.pending.catch(() => {});
+  }
+
+  async ready(signal: AbortSignal): Promise<void> {
+    if (!this.pending) return;
+    await Promise.race([this.pending, new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))]);
+  }
+
+  private createRevision(spec: CloudRunSpec, req: RevisionRequest): Revision {
+    const generation = ++this.generation;
+    const name = spec.template.name ?? `${spec.name}-${String(generation).padStart(5, '0')}-${suffix()}`;
+    if (this.revisions.some((r) => r.name === name)) {
+      throw new DevloopError(`revision ${name} already exists with a different configuration`, {
+        code: 'REVISION_EXISTS', service: this.options.service,
+        hint: 'change spec.template.metadata.name (or remove it to let devloop name revisions), as Cloud Run requires a new name for a changed revision',
+      });
+    }
+    const env = { ...req.deps.env, K_SERVICE: spec.name, K_REVISION: name, K_CONFIGURATION: spec.name };
+    const metrics = this.options.metrics;
+    const rev = new Revision(name, generation, spec.template, req.key, {
+      ...req.deps,
+      env,
+      service: this.options.service,
+      logger: this.options.logger,
+      changed: () => this.schedulePublish(),
+      onColdStart: (ms) => metrics?.coldStart(this.options.service, name, ms / 1000),
+      onRejected: (status) => metrics?.rejected(this.options.service, name, status),
+    });
+    this.revisions.push(rev);
+    this.options.logger.info(`created revision ${name}`);
+    this.pruneRevisions();
+    return rev;
+  }
+
+  private latestReady(): Revision | undefined {
+    for (let i = this.revisions.length - 1; i >= 0; i--) if (!this.revisions[i].failed) return this.revisions[i];
+    return undefined;
+  }
+
+  /** Resolves `spec.traffic` against the revisions that exist, as Cloud Run does on a replace. */
+  private applyTraffic(traffic: TrafficTarget[], latest: Revision | undefined): void {
+    if (!latest) return;
+    const splits: Split[] = [];
+    for (const [i, t] of traffic.entries()) {
+      const revision = t.latestRevision ? latest : this.revisions.find((r) => r.name === t.revisionName);
+      if (!revision) {
+        throw new DevloopError(`spec.traffic[${i}].revisionName: revision ${t.revisionName} does not exist`, {
+          code: 'TRAFFIC_UNKNOWN_REVISION', service: this.options.service,
+          hint: `existing revisions: ${this.revisions.filter((r) => !r.failed).map((r) => r.name).join(', ') || 'none'}; name revisions with spec.template.metadata.name to refer to them`,
+        });
+      }
+      if (revision.failed) {
+        throw new DevloopError(`spec.traffic[${i}].revisionName: revision ${revision.name} failed to start and cannot serve`, { code: 'TRAFFIC_FAILED_REVISION', service: this.options.service });
+      }
+      splits.push({ revision, percent: t.percent, tag: t.tag, latest: Boolean(t.latestRevision) });
+    }
+    this.splits = splits;
+    this.wrr = splits.map(() => 0);
+    for (const r of this.revisions) {
+      const routed = splits.some((s) => s.revision === r && (s.percent > 0 || s.tag));
+      r.setServing(routed);
+    }
+    const view = splits.map((s) => `${s.revision.name}${s.latest ? ' (latest)' : ''} ${s.percent}%${s.tag ? ` tag ${s.tag}` : ''}`).join(', ');
+    this.options.logger.info(`traffic: ${view}`);
+    void this.syncTagProxies();
+    this.publish();
+  }
+
+  private trafficView() {
+    return this.splits.map((s) => ({
+      revisionName: s.revision.name, percent: s.percent, latestRevision: s.latest || undefined, tag: s.tag,
+      url: s.tag && this.tagPorts.has(s.tag) ? `http://${LOCALHOST}:${this.tagPorts.get(s.tag)}` : undefined,
+    }));
+  }
+
+  // ------------------------------------------------------------------ routing
+
+  /**
+   * Picks the revision for a request: a tag port or `TAG---` Host goes to that tag, else the
+   * percent split by smooth weighted round robin (exact proportions over any window of 100).
+   */
+  route(req: http.IncomingMessage, port: number): { revision: Revision; timeoutMs: number } | { status: number; message: string } {
+    if (this.stopped) return { status: 503, message: 'the service is shutting down' };
+    let tag: string | undefined;
+    for (const [t, p] of this.tagPorts) if (p === port && port !== this.mainPort) tag = t;
+    const host = String(req.headers.host ?? '');
+    const m = /^([a-z0-9-]+?)---/.exec(host);
+    if (!tag && m) tag = m[1];
+    let split: Split | undefined;
+    if (tag) {
+      split = this.splits.find((s) => s.tag === tag);
+      if (!split) return { status: 404, message: `no traffic tag "${tag}" on service ${this.name}` };
+    } else {
+      let total = 0;
+      let best = -1;
+      for (const [i, s] of this.splits.entries()) {
+        if (s.percent <= 0) continue;
+        this.wrr[i] += s.percent;
+        total += s.percent;
+        if (best < 0 || this.wrr[i] > this.wrr[best]) best = i;
+      }
+      if (best < 0) return { status: 503, message: `service ${this.name} has no revision serving traffic yet` };
+      this.wrr[best] -= total;
+      split = this.splits[best];
+    }
+    return { revision: split.revision, timeoutMs: split.revision.template.timeoutSeconds * 1000 };
+  }
+
+  private async ensureProxies(spec: CloudRunSpec): Promise<void> {
+    if (this.proxies.has('')) return;
+    const wanted = this.options.port;
+    let port = wanted;
+    if (!(await isPortFree(wanted))) {
+      port = await nextFreePort(wanted + 1);
+      const owner = describePortOwner(wanted);
+      this.options.logger.warn(`port ${wanted} is in use${owner ? ` by ${owner}` : ''}; ${spec.name} is at port ${port} instead`);
+    }
+    this.mainPort = port;
+    this.proxies.set('', await this.openProxy(port));
+    this.updateEndpoints();
+  }
+
+  private async openProxy(port: number): Promise<Proxy> {
+    return startProxy(port, {
+      route: (req, p) => this.route(req, p),
+      finished: (revision, status, seconds) => {
+        if (revision) this.options.metrics?.requestFinished(this.options.service, revision.name, status, seconds);
+      },
+    });
+  }
+
+  /** One port per tag, opened when the tag appears and closed when it goes. */
+  private async syncTagProxies(): Promise<void> {
+    const tags = new Set(this.splits.map((s) => s.tag).filter((t): t is string => Boolean(t)));
+    for (const [key, proxy] of this.proxies) {
+      if (key !== '' && !tags.has(key)) { this.proxies.delete(key); await proxy.close(); }
+    }
+    for (const tag of tags) {
+      if (this.proxies.has(tag)) continue;
+      let port = this.tagPorts.get(tag);
+      if (!port || !(await isPortFree(port))) port = await nextFreePort((this.mainPort ?? 8080) + 1 + this.tagPorts.size);
+      this.tagPorts.set(tag, port);
+      this.proxies.set(tag, await this.openProxy(port));
+    }
+    this.updateEndpoints();
+    this.publish();
+  }
+
+  private updateEndpoints(): void {
+    const eps: Endpoint[] = [{ name: 'url', url: `http://${LOCALHOST}:${this.mainPort}` }];
+    for (const [tag, port] of this.tagPorts) if (this.proxies.has(tag)) eps.push({ name: `tag:${tag}`, url: `http://${LOCALHOST}:${port}` });
+    this.endpoints = eps;
+    this.options.dispatch({ type: 'deploy/finished', service: this.options.service, endpoints: eps });
+  }
+
+  // ------------------------------------------------------------------ state
+
+  private schedulePublish(): void {
+    if (this.publishTimer || this.stopped) return;
+    this.publishTimer = setTimeout(() => { this.publishTimer = undefined; this.publish(); }, 100);
+    this.publishTimer.unref();
+  }
+
+  /** Per-revision figures into the store (TUI, status) and the Prometheus gauges. */
+  publish(): void {
+    const revisions: Array<RevisionSnapshot & { percent: number; tag?: string }> = this.revisions.map((r) => {
+      const split = this.splits.filter((s) => s.revision === r);
+      return { ...r.snapshot(), percent: split.reduce((n, s) => n + s.percent, 0), ...(split.find((s) => s.tag) ? { tag: split.find((s) => s.tag)!.tag } : {}) };
+    });
+    let instances = 0;
+    let queueDepth = 0;
+    let inFlight = 0;
+    for (const r of revisions) {
+      instances += r.instances.ready + r.instances.starting;
+      queueDepth += r.queueDepth;
+      inFlight += r.inFlight;
+      const m = this.options.metrics;
+      if (m) {
+        m.setInstances(this.options.service, r.name, r.instances);
+        m.setInFlight(this.options.service, r.name, r.inFlight);
+        m.setQueueDepth(this.options.service, r.name, r.queueDepth);
+      }
+    }
+    this.options.dispatch({
+      type: 'service/extra', service: this.options.service, plugin: 'cloud-run',
+      data: { service: this.name, backend: this.backend, url: this.endpoints[0]?.url, instances, queueDepth, inFlight, traffic: this.trafficView(), revisions },
+    });
+  }
+
+  private pruneRevisions(): void {
+    const keep = this.options.keepRevisions ?? 20;
+    while (this.revisions.length > keep) {
+      const i = this.revisions.findIndex((r) => !this.splits.some((s) => s.revision === r));
+      if (i < 0 || i === this.revisions.length - 1) return;
+      const [old] = this.revisions.splice(i, 1);
+      this.options.metrics?.removeRevision(this.options.service, old.name);
+      void old.stop();
+    }
+  }
+
+  async stop(reason: string): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.publishTimer);
+    this.options.logger.info(`stopping ${this.name} (${reason})`);
+    await Promise.all([...this.proxies.values()].map((p) => p.close()));
+    this.proxies.clear();
+    await Promise.all(this.revisions.map((r) => r.stop()));
+    for (const r of this.revisions) this.options.metrics?.removeRevision(this.options.service, r.name);
+  }
+}
+
+/** Cloud Run's revision suffix: three lowercase letters. */
+function suffix(): string {
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  return [...randomBytes(3)].map((b) => letters[b % 26]).join('');
+}

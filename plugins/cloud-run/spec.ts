@@ -1,0 +1,1158 @@
+/**
+ * Reads a Cloud Run service into a `CloudRunSpec`: from the Knative `Service` YAML that
+ * `gcloud run services replace` takes (and `gcloud run services describe --format export` prints),
+ * or from a Devfile's inline `cloudRun` options. Both go through the same defaults and the same
+ * checks of Cloud Run's rules (`data.ts` holds the numbers).
+ *
+ * Every field of the file falls in one of four groups:
+ * - read: simulated, checked and defaulted;
+ * - accepted: printed by gcloud but without local effect (`status`, `uid`, client annotations):
+ *   taken silently;
+ * - unsupported: a real Cloud Run field the simulator does not reproduce (volumes, sidecars, VPC
+ *   access): listed in `spec.unsupported` with its path and why, never dropped silently;
+ * - anything else is not part of a Cloud Run Service: an error, with "did you mean" when close.
+ *
+ * All problems are collected in one pass and thrown together as one `ConfigError`, each issue
+ * shaped `service.yaml:12:9 spec.template.spec.containerConcurrency: must be from 1 to 1000, got 2000`.
+ */
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { codeFrame } from '../../core/devfile/frame.js';
+import { describeValue, editDistance } from '../../core/devfile/issues.js';
+import type { CloudRunServiceConfig } from '../../core/devfile/types.js';
+import { ConfigError, type ConfigIssue, type SourceLocation } from '../../core/errors.js';
+import { parseQuantity, toBytes } from '../autopilot/quantity.js';
+import {
+  ANNOTATIONS, API_VERSION, BELOW_ONE_CPU, CONCURRENCY, CPU, DEFAULT_CPU, DEFAULT_MEMORY, DEFAULT_STARTUP_PROBE,
+  DNS_LABEL, DNS_LABEL_MAX, formatBytes, KIND, LOCATION_LABEL, MAX_ENV_VARS, MEMORY, PORT, PROBE_DEFAULTS,
+  PROBE_LIMITS, RESERVED_ENV, rowForCpu, cpuForMemory, SCALE, SERVICE_NAME_MAX, TIMEOUT_SECONDS,
+} from './data.js';
+import type { CloudRunSpec, EnvVar, Probe, SpecNote, TrafficTarget } from './types.js';
+
+/** The Devfile's inline options, with the service's port and env the caller adds. */
+export type InlineOptions = CloudRunServiceConfig & { port?: number; env?: Record<string, string> };
+
+// ---------------------------------------------------------------------------------------------
+// Entry points
+
+/** Parses a Service YAML. Throws `ConfigError` listing every problem, each with file:line:column. */
+export function parseServiceYaml(text: string, file: string): CloudRunSpec {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  const at = (offset: number | undefined): Pos => {
+    const { line, col } = lineCounter.linePos(offset ?? 0);
+    return { line, column: col };
+  };
+  const r = new Reader(file, text);
+  const list = Array.isArray(docs) ? docs : [];
+  for (const doc of list) for (const e of doc.errors) r.error('', e.message.split('\n')[0], at(e.pos[0]));
+  if (r.issues.length > 0) {
+    throw new ConfigError(r.sortedIssues(), { code: 'CLOUD_RUN_YAML_SYNTAX', hint: `fix the YAML syntax in ${file}` });
+  }
+  const filled = list.filter((d) => d.contents !== null && !(isScalar(d.contents) && d.contents.value === null));
+  if (filled.length === 0) {
+    r.error('', `the file is empty; expected a Cloud Run Service (apiVersion: ${API_VERSION}, kind: ${KIND})`, { line: 1, column: 1 });
+  } else if (filled.length > 1) {
+    r.error('', 'expected one Service per file, but another document starts here; put it in a file of its own', at(filled[1].contents?.range?.[0]));
+  }
+  if (r.issues.length > 0) throw invalid(r, file);
+
+  const doc = filled[0];
+  const root = toValue(doc.contents, at(doc.contents?.range?.[0]), doc, at, text, 0);
+  if (!checkKind(r, root)) throw invalid(r, file);
+
+  const draft = readService(r, root as MapValue);
+  const where = yamlWhere(draft.containerPath, draft);
+  const spec = finish(draft, r.notes);
+  r.issues.push(...checkSpec(spec, where, r.failed).map((i) => r.locate(i)));
+  if (r.issues.length > 0) throw invalid(r, file);
+  spec.unsupported = r.sortedNotes();
+  return spec;
+}
+
+/**
+ * The same for a Devfile's inline options (`services.api.cloudRun`). `where` prefixes the paths
+ * in messages; `port` and `env` are the service's own (`services.api.port`, `services.api.env`),
+ * so when `where` ends in `.cloudRun` their paths drop that segment.
+ */
+export function specFromInline(name: string, options: InlineOptions, where: string): CloudRunSpec {
+  const r = new Reader(undefined, undefined);
+  const svc = where.endsWith('.cloudRun') ? where.slice(0, -'.cloudRun'.length) : where;
+  const d = newDraft();
+  d.name = name;
+  const given = new Set<string>();
+  const opt = <K extends keyof InlineOptions>(key: K): InlineOptions[K] | undefined => {
+    const value = options[key];
+    if (value !== undefined) given.add(key === 'port' || key === 'env' ? `${svc}.${key}` : `${where}.${key}`);
+    return value;
+  };
+  const number = (key: 'containerConcurrency' | 'timeoutSeconds' | 'minScale' | 'maxScale'): number | undefined => {
+    const value = opt(key);
+    if (value === undefined || typeof value === 'number') return value;
+    r.error(`${where}.${key}`, `expected a whole number, got ${describeValue(value)}`);
+    return undefined;
+  };
+  d.containerConcurrency = number('containerConcurrency');
+  d.timeoutSeconds = number('timeoutSeconds');
+  d.minScale = number('minScale');
+  d.maxScale = number('maxScale');
+  const cpu = opt('cpu');
+  if (cpu !== undefined) readCpu(r, cpu, String(cpu), `${where}.cpu`, undefined, d);
+  const memory = opt('memory');
+  if (memory !== undefined) readMemory(r, memory, String(memory), `${where}.memory`, undefined, d);
+  const throttling = opt('cpuThrottling');
+  if (throttling !== undefined) {
+    if (typeof throttling === 'boolean') d.cpuThrottling = throttling;
+    else r.error(`${where}.cpuThrottling`, `expected true or false, got ${describeValue(throttling)}`);
+  }
+  const port = opt('port');
+  if (port !== undefined) {
+    if (typeof port === 'number') d.port = { containerPort: port };
+    else r.error(`${svc}.port`, `expected a port number, got ${describeValue(port)}`);
+  }
+  const envPaths: string[] = [];
+  for (const [key, value] of Object.entries(opt('env') ?? {})) {
+    if (typeof value !== 'string') {
+      r.error(`${svc}.env.${key}`, `expected a string, got ${describeValue(value)}`);
+      continue;
+    }
+    d.env.push({ name: key, value });
+    envPaths.push(`${svc}.env.${key}`);
+  }
+
+  const paths: Record<Field, string> = {
+    name: svc, revisionName: where, containerConcurrency: `${where}.containerConcurrency`, timeoutSeconds: `${where}.timeoutSeconds`,
+    cpu: `${where}.cpu`, memory: `${where}.memory`, minScale: `${where}.minScale`, maxScale: `${where}.maxScale`,
+    cpuThrottling: `${where}.cpuThrottling`, executionEnvironment: where, containerPort: `${svc}.port`, portName: `${svc}.port`,
+    env: `${svc}.env`, startupProbe: where, livenessProbe: where, traffic: where,
+  };
+  const whereInline: Where = { paths, envPaths, portHint: 'port', given: (p) => given.has(p) };
+  const spec = finish(d, r.notes);
+  r.issues.push(...checkSpec(spec, whereInline, r.failed));
+  if (r.issues.length > 0) {
+    throw new ConfigError(r.issues, { code: 'CLOUD_RUN_CONFIG_INVALID', hint: `fix ${where} in the Devfile` });
+  }
+  return spec;
+}
+
+/**
+ * Cloud Run's rules on a finished spec (for one built or changed elsewhere): the issues found,
+ * empty when it is valid. Paths are the YAML's (`spec.template.spec.containerConcurrency`).
+ */
+export function validateSpec(spec: CloudRunSpec): ConfigIssue[] {
+  return checkSpec(spec, yamlWhere('spec.template.spec.containers[0]'), new Set());
+}
+
+function invalid(r: Reader, file: string): ConfigError {
+  return new ConfigError(r.sortedIssues(), {
+    code: 'CLOUD_RUN_SPEC_INVALID',
+    hint: `fix ${file}: it must be a Service that "gcloud run services replace" accepts`,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The YAML as a tree with positions
+
+interface Pos { line: number; column: number }
+
+type Value = MapValue | SeqValue | ScalarValue;
+interface MapValue { kind: 'map'; entries: Entry[]; pos: Pos }
+interface SeqValue { kind: 'seq'; items: Value[]; pos: Pos }
+interface ScalarValue {
+  kind: 'scalar';
+  value: unknown;
+  pos: Pos;
+  /** The text as written (`1.10`, not the number 1.1), for messages. */
+  source?: string;
+}
+interface Entry { key: string; keyPos: Pos; value: Value }
+
+function toValue(node: unknown, fallback: Pos, doc: Document, at: (o?: number) => Pos, text: string, depth: number): Value {
+  if (depth > 64) return { kind: 'scalar', value: null, pos: fallback };
+  if (isAlias(node)) return toValue(node.resolve(doc), fallback, doc, at, text, depth + 1);
+  const pos = (n: { range?: [number, number, number] | null }) => (n.range ? at(n.range[0]) : fallback);
+  if (isMap(node)) {
+    const entries = node.items.map((pair): Entry => {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const keyPos = isScalar(pair.key) ? pos(pair.key) : fallback;
+      return { key, keyPos, value: toValue(pair.value, keyPos, doc, at, text, depth + 1) };
+    });
+    return { kind: 'map', entries, pos: pos(node) };
+  }
+  if (isSeq(node)) {
+    const p = pos(node);
+    return { kind: 'seq', items: node.items.map((item) => toValue(item, p, doc, at, text, depth + 1)), pos: p };
+  }
+  if (isScalar(node)) {
+    const source = node.range ? text.slice(node.range[0], node.range[1]).trim() : undefined;
+    return { kind: 'scalar', value: node.value, pos: pos(node), source };
+  }
+  return { kind: 'scalar', value: null, pos: fallback };
+}
+
+const isNull = (v: Value): boolean => v.kind === 'scalar' && (v.value === null || v.value === undefined);
+
+function describe(v: Value): string {
+  if (v.kind === 'map') return 'a mapping';
+  if (v.kind === 'seq') return 'a list';
+  return describeValue(v.value);
+}
+
+/** `a.b` for plain keys, `a['run.googleapis.com/x']` for keys with dots or slashes. */
+function child(path: string, key: string): string {
+  if (/^[A-Za-z_$][\w$-]*$/.test(key)) return path === '' ? key : `${path}.${key}`;
+  return `${path}['${key}']`;
+}
+
+/** The path one level up: `a.b[2]` -> `a.b`, `a['x.y']` -> `a`. */
+function parent(path: string): string {
+  if (path.endsWith("']")) return path.slice(0, path.lastIndexOf("['"));
+  if (path.endsWith(']')) return path.slice(0, path.lastIndexOf('['));
+  const dot = path.lastIndexOf('.');
+  return dot < 0 ? '' : path.slice(0, dot);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Collecting problems
+
+class Reader {
+  readonly issues: ConfigIssue[] = [];
+  readonly notes: SpecNote[] = [];
+  /** Fields already reported: rules involving them are skipped, so one mistake is one message. */
+  readonly failed = new Set<string>();
+  /** Where each field read sits: its value for a scalar, its key for a mapping or list. */
+  readonly positions = new Map<string, Pos>();
+  /** Where each mapping key sits, for problems with the key itself (unknown, misplaced). */
+  readonly keys = new Map<string, Pos>();
+
+  constructor(readonly file: string | undefined, readonly source: string | undefined) {}
+
+  error(path: string, message: string, pos?: Pos): void {
+    this.failed.add(path);
+    this.issues.push({ path, message, location: this.location(pos) });
+  }
+
+  note(path: string, message: string, pos?: Pos): void {
+    this.notes.push({ path, message, ...(pos ? { line: pos.line, column: pos.column } : {}) });
+  }
+
+  location(pos: Pos | undefined): SourceLocation | undefined {
+    if (!pos || this.file === undefined || this.source === undefined) return undefined;
+    return { file: this.file, line: pos.line, column: pos.column, frame: codeFrame(this.source, pos.line, pos.column) };
+  }
+
+  /** The position of `path`, or of its nearest ancestor that the file has. */
+  find(path: string): Pos | undefined {
+    for (let p = path; ; p = parent(p)) {
+      const pos = this.positions.get(p);
+      if (pos) return pos;
+      if (p === '') return undefined;
+    }
+  }
+
+  /** Gives an issue from `checkSpec` its place in the file. */
+  locate(issue: ConfigIssue): ConfigIssue {
+    return { ...issue, location: this.location(this.find(issue.path) ?? { line: 1, column: 1 }) };
+  }
+
+  sortedIssues(): ConfigIssue[] {
+    return stableSort(this.issues, (i) => i.location);
+  }
+
+  sortedNotes(): SpecNote[] {
+    return stableSort(this.notes, (n) => (n.line === undefined ? undefined : { line: n.line, column: n.column ?? 1 }));
+  }
+}
+
+/** Source order; items without a position keep their order, after the rest. */
+function stableSort<T>(items: T[], pos: (t: T) => Pos | undefined): T[] {
+  return items
+    .map((item, i) => ({ item, i, p: pos(item) }))
+    .sort((a, b) => {
+      if (!a.p || !b.p) return a.p ? -1 : b.p ? 1 : a.i - b.i;
+      return a.p.line - b.p.line || a.p.column - b.p.column || a.i - b.i;
+    })
+    .map((x) => x.item);
+}
+
+/** The closest candidate to `word` when close enough to be a typo (the Devfile's rule: a third may differ). */
+function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading fields by shape
+
+interface Shape {
+  /** Simulated fields: the handler reads the value (never null: a null field counts as absent). */
+  read?: Record<string, (v: Value, path: string) => void>;
+  /** Printed by gcloud, no effect locally: taken silently. */
+  accept?: readonly string[];
+  /** Real Cloud Run fields that are not simulated, with why. */
+  unsupported?: Record<string, string>;
+  /** Fields Cloud Run's schema has but refuses: an error with this message. */
+  refused?: Record<string, string>;
+}
+
+/** Every ObjectMeta field gcloud may print besides name, namespace, labels, annotations. */
+const OBJECT_META_ACCEPT = [
+  'generateName', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp',
+  'deletionGracePeriodSeconds', 'ownerReferences', 'finalizers', 'clusterName', 'managedFields',
+];
+
+function walk(r: Reader, v: Value, path: string, shape: Shape): void {
+  if (!isMapValue(r, v, path)) return;
+  const known = [...Object.keys(shape.read ?? {}), ...(shape.accept ?? []), ...Object.keys(shape.unsupported ?? {}), ...Object.keys(shape.refused ?? {})];
+  for (const e of v.entries) {
+    const p = child(path, e.key);
+    r.positions.set(p, e.value.kind === 'scalar' ? e.value.pos : e.keyPos);
+    r.keys.set(p, e.keyPos);
+    const read = shape.read?.[e.key];
+    if (read) {
+      if (!isNull(e.value)) read(e.value, p);
+    } else if (shape.accept?.includes(e.key)) {
+      // printed by gcloud, no local effect
+    } else if (shape.unsupported?.[e.key] !== undefined) {
+      if (!isNull(e.value)) r.note(p, shape.unsupported[e.key], e.keyPos);
+    } else if (shape.refused?.[e.key] !== undefined) {
+      r.error(p, shape.refused[e.key], e.keyPos);
+    } else {
+      const guess = closest(e.key, known);
+      r.error(p, guess ? `unknown field (did you mean "${guess}"?)` : `unknown field; known fields here: ${known.join(', ')}`, e.keyPos);
+    }
+  }
+}
+
+function isMapValue(r: Reader, v: Value, path: string): v is MapValue {
+  if (v.kind === 'map') return true;
+  r.error(path, `expected a mapping, got ${describe(v)}`, v.pos);
+  return false;
+}
+
+function list(r: Reader, v: Value, path: string): Value[] {
+  if (v.kind === 'seq') {
+    v.items.forEach((item, i) => r.positions.set(`${path}[${i}]`, item.pos));
+    return v.items;
+  }
+  r.error(path, `expected a list, got ${describe(v)}`, v.pos);
+  return [];
+}
+
+/** A string; a number or boolean where a string belongs says how to quote it. */
+function str(r: Reader, v: Value, path: string): string | undefined {
+  if (v.kind === 'scalar' && typeof v.value === 'string') return v.value;
+  const hint = v.kind === 'scalar' && (typeof v.value === 'number' || typeof v.value === 'boolean') ? `; quote it: "${v.source ?? String(v.value)}"` : '';
+  r.error(path, `expected a string, got ${describe(v)}${hint}`, v.pos);
+  return undefined;
+}
+
+function num(r: Reader, v: Value, path: string): number | undefined {
+  if (v.kind === 'scalar' && typeof v.value === 'number') return v.value;
+  r.error(path, `expected a whole number, got ${describe(v)}`, v.pos);
+  return undefined;
+}
+
+function bool(r: Reader, v: Value, path: string): boolean | undefined {
+  if (v.kind === 'scalar' && typeof v.value === 'boolean') return v.value;
+  r.error(path, `expected true or false, got ${describe(v)}`, v.pos);
+  return undefined;
+}
+
+function strList(r: Reader, v: Value, path: string): string[] | undefined {
+  const out: string[] = [];
+  let ok = true;
+  list(r, v, path).forEach((item, i) => {
+    const s = str(r, item, `${path}[${i}]`);
+    if (s === undefined) ok = false;
+    else out.push(s);
+  });
+  return ok && v.kind === 'seq' ? out : undefined;
+}
+
+/** Labels and annotations: string to string, as Kubernetes requires. */
+function strMap(r: Reader, v: Value, path: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isMapValue(r, v, path)) return out;
+  for (const e of v.entries) {
+    const p = child(path, e.key);
+    r.positions.set(p, e.value.kind === 'scalar' ? e.value.pos : e.keyPos);
+    r.keys.set(p, e.keyPos);
+    const s = str(r, e.value, p);
+    if (s !== undefined) out[e.key] = s;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The draft: what the file (or the options) said, before defaults
+
+interface DraftProbe {
+  kind?: Probe['kind'];
+  path?: string;
+  port?: number;
+  headers?: Record<string, string>;
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
+}
+
+interface Draft {
+  name?: string;
+  namespace?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  revisionName?: string;
+  templateLabels: Record<string, string>;
+  templateAnnotations: Record<string, string>;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  containerConcurrency?: number;
+  timeoutSeconds?: number;
+  minScale?: number;
+  maxScale?: number;
+  /** Service-level bounds (`run.googleapis.com/minScale` on the Service). */
+  serviceMinScale?: number;
+  serviceMaxScale?: number;
+  cpu?: number;
+  cpuText?: string;
+  memoryBytes?: number;
+  memoryText?: string;
+  cpuThrottling?: boolean;
+  startupCpuBoost?: boolean;
+  executionEnvironment?: 'gen1' | 'gen2';
+  port?: { containerPort?: number; name?: string };
+  env: EnvVar[];
+  /** The path of each env var's name, in `env` order. */
+  envPaths: string[];
+  startupProbe?: DraftProbe;
+  livenessProbe?: DraftProbe;
+  serviceAccountName?: string;
+  traffic?: TrafficTarget[];
+  /** `spec.template.spec.containers[N]`: the ingress container. */
+  containerPath: string;
+  /** Which annotation gave each bound, when one did. */
+  minScalePath?: string;
+  maxScalePath?: string;
+}
+
+const newDraft = (): Draft => ({
+  labels: {}, annotations: {}, templateLabels: {}, templateAnnotations: {}, env: [], envPaths: [],
+  containerPath: 'spec.template.spec.containers[0]',
+});
+
+// ---------------------------------------------------------------------------------------------
+// The Service YAML
+
+function checkKind(r: Reader, root: Value): boolean {
+  if (root.kind !== 'map') {
+    r.error('', `expected a Cloud Run Service (a mapping with apiVersion: ${API_VERSION} and kind: ${KIND}), got ${describe(root)}`, root.pos);
+    return false;
+  }
+  const get = (key: string) => root.entries.find((e) => e.key === key);
+  const apiVersion = get('apiVersion');
+  const kind = get('kind');
+  const notService = 'this file is not a Cloud Run service';
+  if (!apiVersion) r.error('apiVersion', `missing; a Cloud Run service file has apiVersion: ${API_VERSION} and kind: ${KIND}`, root.pos);
+  else if (!(apiVersion.value.kind === 'scalar' && apiVersion.value.value === API_VERSION)) {
+    r.error('apiVersion', `expected "${API_VERSION}", got ${describe(apiVersion.value)}; ${notService}`, apiVersion.value.pos);
+  }
+  if (!kind) r.error('kind', `missing; a Cloud Run service file has apiVersion: ${API_VERSION} and kind: ${KIND}`, root.pos);
+  else if (!(kind.value.kind === 'scalar' && kind.value.value === KIND)) {
+    const job = kind.value.kind === 'scalar' && kind.value.value === 'Job';
+    r.error('kind', `expected "${KIND}", got ${describe(kind.value)}; ${job ? 'Cloud Run jobs are not simulated, only services' : notService}`, kind.value.pos);
+  }
+  return r.issues.length === 0;
+}
+
+function readService(r: Reader, root: MapValue): Draft {
+  const d = newDraft();
+  r.positions.set('', root.pos);
+  walk(r, root, '', {
+    read: {
+      apiVersion: () => {}, // checked by checkKind
+      kind: () => {},
+      metadata: (v, p) => walk(r, v, p, {
+        read: {
+          name: (v, p) => { d.name = str(r, v, p); },
+          // The project number is often written unquoted; it is only shown, so take it as text.
+          namespace: (v, p) => { d.namespace = v.kind === 'scalar' && typeof v.value === 'number' ? String(v.source ?? v.value) : str(r, v, p); },
+          labels: (v, p) => { d.labels = strMap(r, v, p); },
+          annotations: (v, p) => { d.annotations = readAnnotations(r, v, p, 'service', d); },
+        },
+        accept: OBJECT_META_ACCEPT,
+      }),
+      spec: (v, p) => walk(r, v, p, {
+        read: {
+          template: (v, p) => walk(r, v, p, {
+            read: {
+              metadata: (v, p) => walk(r, v, p, {
+                read: {
+                  name: (v, p) => { d.revisionName = str(r, v, p); },
+                  labels: (v, p) => { d.templateLabels = strMap(r, v, p); },
+                  annotations: (v, p) => { d.templateAnnotations = readAnnotations(r, v, p, 'template', d); },
+                },
+                accept: OBJECT_META_ACCEPT,
+              }),
+              spec: (v, p) => readRevisionSpec(r, v, p, d),
+            },
+          }),
+          traffic: (v, p) => { d.traffic = readTraffic(r, v, p); },
+        },
+      }),
+    },
+    accept: ['status'],
+  });
+  if (!root.entries.some((e) => e.key === 'metadata')) r.positions.set('metadata', root.pos);
+  // Template-level bounds win over service-level ones.
+  const tmpl = 'spec.template.metadata.annotations';
+  d.minScalePath = d.templateAnnotations[ANNOTATIONS.minScale] !== undefined ? child(tmpl, ANNOTATIONS.minScale)
+    : d.annotations[ANNOTATIONS.serviceMinScale] !== undefined ? child('metadata.annotations', ANNOTATIONS.serviceMinScale) : undefined;
+  d.maxScalePath = d.templateAnnotations[ANNOTATIONS.maxScale] !== undefined ? child(tmpl, ANNOTATIONS.maxScale)
+    : d.annotations[ANNOTATIONS.serviceMaxScale] !== undefined ? child('metadata.annotations', ANNOTATIONS.serviceMaxScale) : undefined;
+  return d;
+}
+
+interface AnnotationRule {
+  /** Where Cloud Run reads it: the Service's metadata, the revision template's, or both. */
+  level: 'service' | 'template' | 'both';
+  /** `read`: simulated; `accept`: no local effect, taken silently; otherwise the reason it is not simulated. */
+  use: 'read' | 'accept' | { unsupported: string };
+  /** Said when a `read` annotation sits on the wrong level. */
+  instead?: string;
+}
+
+const A = ANNOTATIONS;
+const VPC = 'VPC networking is not simulated; the container reaches the network through the host';
+const CMEK = 'customer-managed encryption keys are not simulated';
+const ANNOTATION_RULES: Record<string, AnnotationRule> = {
+  [A.minScale]: { level: 'template', use: 'read', instead: `use ${A.serviceMinScale} there for a service-wide bound` },
+  [A.maxScale]: { level: 'template', use: 'read', instead: `use ${A.serviceMaxScale} there for a service-wide bound` },
+  [A.serviceMinScale]: { level: 'service', use: 'read', instead: `use ${A.minScale} there for this revision` },
+  [A.serviceMaxScale]: { level: 'service', use: 'read', instead: `use ${A.maxScale} there for this revision` },
+  [A.cpuThrottling]: { level: 'template', use: 'read' },
+  [A.startupCpuBoost]: { level: 'template', use: 'read' },
+  [A.executionEnvironment]: { level: 'template', use: 'read' },
+  // Printed by gcloud; nothing to simulate.
+  'run.googleapis.com/client-name': { level: 'both', use: 'accept' },
+  'run.googleapis.com/client-version': { level: 'both', use: 'accept' },
+  'run.googleapis.com/ingress': { level: 'service', use: 'accept' },
+  'run.googleapis.com/ingress-status': { level: 'service', use: 'accept' },
+  'run.googleapis.com/launch-stage': { level: 'service', use: 'accept' },
+  'run.googleapis.com/operation-id': { level: 'service', use: 'accept' },
+  'run.googleapis.com/urls': { level: 'service', use: 'accept' },
+  'run.googleapis.com/description': { level: 'service', use: 'accept' },
+  'run.googleapis.com/creator': { level: 'service', use: 'accept' },
+  'run.googleapis.com/lastModifier': { level: 'service', use: 'accept' },
+  'serving.knative.dev/creator': { level: 'service', use: 'accept' },
+  'serving.knative.dev/lastModifier': { level: 'service', use: 'accept' },
+  // The local URL has no IAM check, which is what this asks for.
+  'run.googleapis.com/invoker-iam-disabled': { level: 'service', use: 'accept' },
+  'run.googleapis.com/base-images': { level: 'both', use: 'accept' },
+  'client.knative.dev/user-image': { level: 'both', use: 'accept' },
+  // Real settings the simulator does not reproduce.
+  'run.googleapis.com/default-url-disabled': { level: 'service', use: { unsupported: 'not simulated; the local URL is always served' } },
+  'run.googleapis.com/binary-authorization': { level: 'service', use: { unsupported: 'Binary Authorization is not enforced locally' } },
+  'run.googleapis.com/binary-authorization-breakglass': { level: 'service', use: { unsupported: 'Binary Authorization is not enforced locally' } },
+  'run.googleapis.com/custom-audiences': { level: 'service', use: { unsupported: 'ID token audiences are not checked locally' } },
+  'run.googleapis.com/iap-enabled': { level: 'service', use: { unsupported: 'Identity-Aware Proxy is not simulated; requests reach the service directly' } },
+  'run.googleapis.com/scalingMode': { level: 'service', use: { unsupported: 'manual scaling is not simulated; the autoscaler picks the instance count' } },
+  'run.googleapis.com/manualInstanceCount': { level: 'service', use: { unsupported: 'manual scaling is not simulated; the autoscaler picks the instance count' } },
+  'run.googleapis.com/vpc-access-connector': { level: 'template', use: { unsupported: VPC } },
+  'run.googleapis.com/vpc-access-egress': { level: 'template', use: { unsupported: VPC } },
+  'run.googleapis.com/network-interfaces': { level: 'template', use: { unsupported: VPC } },
+  'run.googleapis.com/cloudsql-instances': { level: 'template', use: { unsupported: 'Cloud SQL connections are not simulated; run the Cloud SQL Auth Proxy locally and point the service at it' } },
+  'run.googleapis.com/secrets': { level: 'template', use: { unsupported: 'secret aliases are not simulated; secretKeyRef names are resolved locally as written' } },
+  'run.googleapis.com/sessionAffinity': { level: 'template', use: { unsupported: 'session affinity is not simulated; each request goes to any instance with room' } },
+  'run.googleapis.com/container-dependencies': { level: 'template', use: { unsupported: 'container start order is not simulated; sidecars do not run' } },
+  'run.googleapis.com/encryption-key': { level: 'template', use: { unsupported: CMEK } },
+  'run.googleapis.com/encryption-key-shutdown-hours': { level: 'template', use: { unsupported: CMEK } },
+  'run.googleapis.com/post-key-revocation-action-type': { level: 'template', use: { unsupported: CMEK } },
+  'run.googleapis.com/gpu-zonal-redundancy-disabled': { level: 'template', use: { unsupported: 'GPUs are not simulated' } },
+};
+
+/** Annotation prefixes Google and Knative own: an unknown key there is a typo or a setting devloop does not know. */
+const OWNED_PREFIXES = ['run.googleapis.com/', 'autoscaling.knative.dev/', 'serving.knative.dev/', 'features.knative.dev/', 'client.knative.dev/'];
+/** Set by source deploys (`gcloud run deploy --source`); no local effect. */
+const ACCEPTED_PREFIXES = ['run.googleapis.com/build-'];
+
+function readAnnotations(r: Reader, v: Value, path: string, level: 'service' | 'template', d: Draft): Record<string, string> {
+  const all = strMap(r, v, path);
+  for (const [key, value] of Object.entries(all)) {
+    const p = child(path, key);
+    const pos = r.positions.get(p);
+    const keyPos = r.keys.get(p);
+    const rule = ANNOTATION_RULES[key];
+    if (rule) {
+      if (rule.use === 'read' && rule.level !== 'both' && rule.level !== level) {
+        const there = rule.level === 'template' ? 'spec.template.metadata.annotations (the revision template)' : 'metadata.annotations (the Service)';
+        r.error(p, `belongs on ${there}; move it there${rule.instead ? `, or ${rule.instead}` : ''}`, keyPos);
+      } else if (rule.use === 'read') {
+        readAnnotation(r, key, value, p, pos, d);
+      } else if (rule.use !== 'accept') {
+        r.note(p, rule.use.unsupported, keyPos);
+      }
+      continue;
+    }
+    const prefix = OWNED_PREFIXES.find((x) => key.startsWith(x));
+    if (!prefix || ACCEPTED_PREFIXES.some((x) => key.startsWith(x))) continue; // the user's own: kept as given
+    const known = Object.keys(ANNOTATION_RULES).filter((k) => k.startsWith(prefix));
+    const guess = closest(key.slice(prefix.length), known.map((k) => k.slice(prefix.length)));
+    if (guess) r.error(p, `unknown annotation (did you mean "${prefix}${guess}"?)`, keyPos);
+    else r.note(p, 'not an annotation devloop knows; it has no effect locally', keyPos);
+  }
+  return all;
+}
+
+function readAnnotation(r: Reader, key: string, value: string, path: string, pos: Pos | undefined, d: Draft): void {
+  const flag = (): boolean | undefined => {
+    if (value === 'true' || value === 'false') return value === 'true';
+    r.error(path, `must be "true" or "false", got ${JSON.stringify(value)}`, pos);
+    return undefined;
+  };
+  const count = (): number | undefined => {
+    if (/^\d+$/.test(value.trim())) return Number(value.trim());
+    r.error(path, `must be a whole number of instances (0 or more), got ${JSON.stringify(value)}`, pos);
+    return undefined;
+  };
+  switch (key) {
+    case A.minScale: d.minScale = count(); break;
+    case A.maxScale: d.maxScale = count(); break;
+    case A.serviceMinScale: d.serviceMinScale = count(); break;
+    case A.serviceMaxScale: d.serviceMaxScale = count(); break;
+    case A.cpuThrottling: d.cpuThrottling = flag(); break;
+    case A.startupCpuBoost: d.startupCpuBoost = flag(); break;
+    case A.executionEnvironment:
+      if (value === 'gen1' || value === 'gen2') d.executionEnvironment = value;
+      else r.error(path, `must be "gen1" or "gen2", got ${JSON.stringify(value)}`, pos);
+      break;
+  }
+}
+
+function readRevisionSpec(r: Reader, v: Value, path: string, d: Draft): void {
+  walk(r, v, path, {
+    read: {
+      containerConcurrency: (v, p) => { d.containerConcurrency = num(r, v, p); },
+      timeoutSeconds: (v, p) => { d.timeoutSeconds = num(r, v, p); },
+      serviceAccountName: (v, p) => { d.serviceAccountName = str(r, v, p); },
+      containers: (v, p) => readContainers(r, v, p, d),
+    },
+    accept: ['enableServiceLinks'],
+    unsupported: {
+      volumes: 'volumes are not simulated; nothing is mounted from secrets, emptyDir or Cloud Storage',
+      nodeSelector: 'GPUs are not simulated; the container runs on the local CPU',
+      imagePullSecrets: 'not simulated; images are pulled with the local Docker credentials',
+      runtimeClassName: 'not simulated',
+    },
+  });
+}
+
+function readContainers(r: Reader, v: Value, path: string, d: Draft): void {
+  const items = list(r, v, path);
+  if (items.length === 0) return; // the Devfile's build gives the image
+  // The ingress container is the one with ports (Cloud Run's rule for sidecars); else the first.
+  const hasPorts = (item: Value) => item.kind === 'map' && item.entries.some((e) => e.key === 'ports' && !isNull(e.value));
+  const withPorts = items.map((item, i) => (hasPorts(item) ? i : -1)).filter((i) => i >= 0);
+  const ingress = withPorts[0] ?? 0;
+  for (const extra of withPorts.slice(1)) {
+    const p = `${path}[${extra}].ports`;
+    const item = items[extra] as MapValue;
+    const key = item.entries.find((e) => e.key === 'ports')?.keyPos ?? item.pos;
+    r.error(p, `only the ingress container may set ports, and containers[${ingress}] already does; remove ports here`, key);
+  }
+  d.containerPath = `${path}[${ingress}]`;
+  items.forEach((item, i) => {
+    if (i !== ingress) r.note(`${path}[${i}]`, `sidecar containers are not simulated; only the ingress container (containers[${ingress}]) runs`, item.pos);
+  });
+  readContainer(r, items[ingress], d.containerPath, d);
+}
+
+function readContainer(r: Reader, v: Value, path: string, d: Draft): void {
+  walk(r, v, path, {
+    read: {
+      image: (v, p) => { d.image = str(r, v, p); },
+      command: (v, p) => { d.command = strList(r, v, p); },
+      args: (v, p) => { d.args = strList(r, v, p); },
+      ports: (v, p) => readPorts(r, v, p, d),
+      env: (v, p) => readEnv(r, v, p, d),
+      resources: (v, p) => walk(r, v, p, {
+        read: {
+          limits: (v, p) => walk(r, v, p, {
+            read: {
+              cpu: (v, p) => {
+                if (v.kind === 'scalar') readCpu(r, v.value, scalarText(v), p, v.pos, d);
+                else r.error(p, `expected a CPU amount such as 1 or 500m, got ${describe(v)}`, v.pos);
+              },
+              memory: (v, p) => {
+                if (v.kind === 'scalar') readMemory(r, v.value, scalarText(v), p, v.pos, d);
+                else r.error(p, `expected a memory amount such as 512Mi, got ${describe(v)}`, v.pos);
+              },
+            },
+            unsupported: { 'nvidia.com/gpu': 'GPUs are not simulated; the container runs on the local CPU' },
+          }),
+        },
+        unsupported: { requests: 'not simulated; Cloud Run sizes instances by limits' },
+      }),
+      startupProbe: (v, p) => { d.startupProbe = readProbe(r, v, p); },
+      livenessProbe: (v, p) => { d.livenessProbe = readProbe(r, v, p); },
+    },
+    accept: ['name', 'terminationMessagePath', 'terminationMessagePolicy', 'imagePullPolicy'],
+    unsupported: {
+      volumeMounts: 'volume mounts are not simulated; nothing is mounted at these paths',
+      workingDir: "not simulated; the image's WORKDIR is used",
+      envFrom: 'not simulated; only the env list is set',
+      readinessProbe: 'readiness probes are not simulated; an instance serves once its startup probe passes',
+      securityContext: 'not simulated',
+    },
+  });
+}
+
+const scalarText = (v: ScalarValue): string => (typeof v.value === 'string' ? v.value : v.source ?? String(v.value));
+
+function readPorts(r: Reader, v: Value, path: string, d: Draft): void {
+  const items = list(r, v, path);
+  if (items.length > 1) {
+    r.error(`${path}[1]`, `Cloud Run allows one container port, got ${items.length}; keep only the port the server listens on`, items[1].pos);
+  }
+  if (items.length === 0) return;
+  const port: NonNullable<Draft['port']> = {};
+  walk(r, items[0], `${path}[0]`, {
+    read: {
+      name: (v, p) => { port.name = str(r, v, p); },
+      containerPort: (v, p) => { port.containerPort = num(r, v, p); },
+      protocol: (v, p) => {
+        if (!(v.kind === 'scalar' && v.value === 'TCP')) r.error(p, `must be "TCP", got ${describe(v)}; Cloud Run serves HTTP over TCP only`, v.pos);
+      },
+    },
+  });
+  d.port = port;
+}
+
+function readEnv(r: Reader, v: Value, path: string, d: Draft): void {
+  list(r, v, path).forEach((item, i) => {
+    const p = `${path}[${i}]`;
+    // Filled by the handlers below.
+    const e: { name?: string; value?: string; ref?: { name?: string; key?: string }; hasValue: boolean; hasFrom: boolean } =
+      { hasValue: false, hasFrom: false };
+    walk(r, item, p, {
+      read: {
+        name: (v, p) => { e.name = str(r, v, p); },
+        value: (v, p) => { e.hasValue = true; e.value = str(r, v, p); },
+        valueFrom: (v, p) => {
+          e.hasFrom = true;
+          walk(r, v, p, {
+            read: {
+              secretKeyRef: (v, p) => {
+                const ref: { name?: string; key?: string } = {};
+                e.ref = ref;
+                walk(r, v, p, {
+                  read: {
+                    name: (v, p) => { ref.name = str(r, v, p); },
+                    key: (v, p) => { ref.key = str(r, v, p); },
+                  },
+                  accept: ['optional'],
+                });
+                if (ref.name === undefined && !r.failed.has(`${p}.name`)) r.error(`${p}.name`, 'missing; name the Secret Manager secret', r.find(p));
+                if (ref.key === undefined && !r.failed.has(`${p}.key`)) r.error(`${p}.key`, 'missing; name the secret version, such as "latest"', r.find(p));
+              },
+            },
+            unsupported: { configMapKeyRef: 'Cloud Run has no ConfigMaps; this variable is not set' },
+          });
+        },
+      },
+    });
+    if (item.kind !== 'map') return;
+    if (e.name === undefined) {
+      if (!r.failed.has(`${p}.name`)) r.error(`${p}.name`, 'missing; every env var needs a name', item.pos);
+      return;
+    }
+    if (e.hasValue && e.hasFrom) {
+      r.error(p, 'set value or valueFrom, not both', item.pos);
+      return;
+    }
+    if (e.hasFrom && !e.ref) return; // only an unsupported source: noted above, the variable is not set
+    if (e.hasFrom) {
+      // After a bad name or key (already reported) the variable stays, so its name is still checked.
+      d.env.push({ name: e.name, secretKeyRef: { name: e.ref?.name ?? '', key: e.ref?.key ?? '' } });
+    } else {
+      d.env.push({ name: e.name, value: e.value ?? '' });
+    }
+    d.envPaths.push(`${p}.name`);
+  });
+}
+
+const HANDLERS = { tcpSocket: 'tcp', httpGet: 'http', grpc: 'grpc' } as const;
+
+function readProbe(r: Reader, v: Value, path: string): DraftProbe {
+  const probe: DraftProbe = {};
+  const handlers: string[] = [];
+  const port = (v: Value, p: string) => { probe.port = num(r, v, p); };
+  const handler = (key: keyof typeof HANDLERS, shape: Shape) => (v: Value, p: string) => {
+    handlers.push(key);
+    probe.kind = HANDLERS[key];
+    walk(r, v, p, shape);
+  };
+  walk(r, v, path, {
+    read: {
+      tcpSocket: handler('tcpSocket', { read: { port }, unsupported: { host: 'not simulated; the probe connects to the instance' } }),
+      httpGet: handler('httpGet', {
+        read: {
+          port,
+          path: (v, p) => { probe.path = str(r, v, p); },
+          httpHeaders: (v, p) => {
+            const headers: Record<string, string> = {};
+            list(r, v, p).forEach((h, i) => {
+              const hp = `${p}[${i}]`;
+              const header: { name?: string; value?: string } = {};
+              walk(r, h, hp, {
+                read: { name: (v, p) => { header.name = str(r, v, p); }, value: (v, p) => { header.value = str(r, v, p); } },
+              });
+              if (h.kind === 'map' && header.name === undefined && !r.failed.has(`${hp}.name`)) r.error(`${hp}.name`, 'missing; every header needs a name', h.pos);
+              if (header.name !== undefined) headers[header.name] = header.value ?? '';
+            });
+            probe.headers = headers;
+          },
+        },
+        unsupported: { host: 'not simulated; the probe calls the instance', scheme: 'not simulated; probes use plain HTTP as on Cloud Run' },
+      }),
+      grpc: handler('grpc', { read: { port }, unsupported: { service: 'not simulated; the probe checks the server\'s overall health' } }),
+      initialDelaySeconds: (v, p) => { probe.initialDelaySeconds = num(r, v, p); },
+      periodSeconds: (v, p) => { probe.periodSeconds = num(r, v, p); },
+      timeoutSeconds: (v, p) => { probe.timeoutSeconds = num(r, v, p); },
+      failureThreshold: (v, p) => { probe.failureThreshold = num(r, v, p); },
+    },
+    accept: ['successThreshold'],
+    unsupported: { terminationGracePeriodSeconds: 'not simulated; a failed instance gets the usual 10 s grace' },
+    refused: { exec: 'exec probes are not supported by Cloud Run; use tcpSocket, httpGet or grpc' },
+  });
+  if (handlers.length > 1) r.error(path, `set only one of tcpSocket, httpGet or grpc; this probe sets ${handlers.join(' and ')}`, r.find(path));
+  return probe;
+}
+
+function readTraffic(r: Reader, v: Value, path: string): TrafficTarget[] {
+  return list(r, v, path).map((item, i) => {
+    const t: TrafficTarget = { percent: 0 };
+    walk(r, item, `${path}[${i}]`, {
+      read: {
+        revisionName: (v, p) => { t.revisionName = str(r, v, p); },
+        latestRevision: (v, p) => { t.latestRevision = bool(r, v, p); },
+        percent: (v, p) => { t.percent = num(r, v, p) ?? 0; },
+        tag: (v, p) => { t.tag = str(r, v, p); },
+      },
+      accept: ['url'],
+      unsupported: { configurationName: 'not simulated; name a revision or use latestRevision: true' },
+    });
+    return t;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU and memory amounts (shared by the YAML and the inline options)
+
+function readCpu(r: Reader, raw: unknown, text: string, path: string, pos: Pos | undefined, d: Draft): void {
+  try {
+    if (typeof raw !== 'string' && typeof raw !== 'number') throw new Error('not a quantity');
+    d.cpu = Number(parseQuantity(raw).nano) / 1e9;
+    d.cpuText = text;
+  } catch {
+    r.error(path, `${JSON.stringify(text)} is not a CPU amount; write vCPUs such as 1, 2 or 500m`, pos);
+  }
+}
+
+function readMemory(r: Reader, raw: unknown, text: string, path: string, pos: Pos | undefined, d: Draft): void {
+  try {
+    if (typeof raw !== 'string' && typeof raw !== 'number') throw new Error('not a quantity');
+    d.memoryBytes = toBytes(parseQuantity(raw));
+    d.memoryText = text;
+  } catch {
+    r.error(path, `${JSON.stringify(text)} is not a memory amount; write it with Mi or Gi, such as 512Mi or 2Gi`, pos);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Defaults
+
+function finish(d: Draft, notes: SpecNote[]): CloudRunSpec {
+  const cpu = d.cpu ?? Number(DEFAULT_CPU);
+  const containerPort = d.port?.containerPort ?? PORT.default;
+  const probe = (p: DraftProbe | undefined): Probe | undefined => p && {
+    kind: p.kind ?? 'tcp', // a probe with no handler is a TCP probe, as in Knative
+    ...(p.kind === 'http' ? { path: p.path ?? '/' } : {}),
+    port: p.port ?? containerPort,
+    ...(p.headers && Object.keys(p.headers).length > 0 ? { headers: p.headers } : {}),
+    initialDelaySeconds: p.initialDelaySeconds ?? PROBE_DEFAULTS.initialDelaySeconds,
+    periodSeconds: p.periodSeconds ?? PROBE_DEFAULTS.periodSeconds,
+    timeoutSeconds: p.timeoutSeconds ?? PROBE_DEFAULTS.timeoutSeconds,
+    failureThreshold: p.failureThreshold ?? PROBE_DEFAULTS.failureThreshold,
+  };
+  const livenessProbe = probe(d.livenessProbe);
+  return {
+    name: d.name ?? '',
+    ...(d.namespace !== undefined ? { namespace: d.namespace } : {}),
+    labels: d.labels,
+    annotations: d.annotations,
+    ...(d.labels[LOCATION_LABEL] !== undefined ? { region: d.labels[LOCATION_LABEL] } : {}),
+    template: {
+      ...(d.revisionName !== undefined ? { name: d.revisionName } : {}),
+      ...(d.image !== undefined ? { image: d.image } : {}),
+      ...(d.command !== undefined ? { command: d.command } : {}),
+      ...(d.args !== undefined ? { args: d.args } : {}),
+      containerConcurrency: d.containerConcurrency ?? (cpu < 1 ? CONCURRENCY.defaultBelowOneCpu : CONCURRENCY.default),
+      timeoutSeconds: d.timeoutSeconds ?? TIMEOUT_SECONDS.default,
+      minScale: d.minScale ?? d.serviceMinScale ?? SCALE.minDefault,
+      maxScale: d.maxScale ?? d.serviceMaxScale ?? SCALE.maxDefault,
+      cpu,
+      memoryBytes: d.memoryBytes ?? toBytes(parseQuantity(DEFAULT_MEMORY)),
+      cpuText: d.cpuText ?? DEFAULT_CPU,
+      memoryText: d.memoryText ?? DEFAULT_MEMORY,
+      cpuThrottling: d.cpuThrottling ?? true,
+      startupCpuBoost: d.startupCpuBoost ?? false,
+      ...(d.executionEnvironment !== undefined ? { executionEnvironment: d.executionEnvironment } : {}),
+      // The name is checked by checkSpec before the spec is returned.
+      port: { containerPort, name: (d.port?.name ?? PORT.defaultName) as 'http1' | 'h2c' },
+      env: d.env,
+      startupProbe: probe(d.startupProbe) ?? { ...DEFAULT_STARTUP_PROBE, port: containerPort },
+      ...(livenessProbe ? { livenessProbe } : {}),
+      labels: d.templateLabels,
+      annotations: d.templateAnnotations,
+      ...(d.serviceAccountName !== undefined ? { serviceAccountName: d.serviceAccountName } : {}),
+    },
+    traffic: d.traffic && d.traffic.length > 0 ? d.traffic : [{ latestRevision: true, percent: 100 }],
+    unsupported: notes,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cloud Run's rules
+
+/** The fields the rules name; each source (YAML, inline options) says where they are. */
+type Field =
+  | 'name' | 'revisionName' | 'containerConcurrency' | 'timeoutSeconds' | 'cpu' | 'memory' | 'minScale' | 'maxScale'
+  | 'cpuThrottling' | 'executionEnvironment' | 'containerPort' | 'portName' | 'env' | 'startupProbe' | 'livenessProbe' | 'traffic';
+
+interface Where {
+  paths: Record<Field, string>;
+  /** The path of each env var's name, in `template.env` order (default `env[i].name`). */
+  envPaths: string[];
+  /** How the message for a user-set PORT names the port setting. */
+  portHint: string;
+  /** Whether the author wrote this field (else it is a default). */
+  given: (path: string) => boolean;
+}
+
+function yamlWhere(container: string, d?: Draft): Where {
+  const tmpl = 'spec.template.metadata.annotations';
+  const paths: Record<Field, string> = {
+    name: 'metadata.name',
+    revisionName: 'spec.template.metadata.name',
+    containerConcurrency: 'spec.template.spec.containerConcurrency',
+    timeoutSeconds: 'spec.template.spec.timeoutSeconds',
+    cpu: `${container}.resources.limits.cpu`,
+    memory: `${container}.resources.limits.memory`,
+    minScale: d?.minScalePath ?? child(tmpl, A.minScale),
+    maxScale: d?.maxScalePath ?? child(tmpl, A.maxScale),
+    cpuThrottling: child(tmpl, A.cpuThrottling),
+    executionEnvironment: child(tmpl, A.executionEnvironment),
+    containerPort: `${container}.ports[0].containerPort`,
+    portName: `${container}.ports[0].name`,
+    env: `${container}.env`,
+    startupProbe: `${container}.startupProbe`,
+    livenessProbe: `${container}.livenessProbe`,
+    traffic: 'spec.traffic',
+  };
+  const given = new Set<string>();
+  if (d) {
+    if (d.maxScalePath) given.add(d.maxScalePath);
+    if (d.minScalePath) given.add(d.minScalePath);
+  }
+  return { paths, envPaths: d?.envPaths ?? [], portHint: 'ports[0].containerPort', given: d ? (p) => given.has(p) : () => true };
+}
+
+const isWhole = (n: number): boolean => Number.isInteger(n);
+const PROBE_KEYS: Record<Probe['kind'], string> = { tcp: 'tcpSocket', http: 'httpGet', grpc: 'grpc' };
+const DNS_RULE = 'must use only lowercase letters, digits and dashes, start with a letter and not end with a dash';
+
+/** Every rule, on the finished spec. Fields in `failed` were reported while reading and are skipped. */
+function checkSpec(spec: CloudRunSpec, w: Where, failed: ReadonlySet<string>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const P = w.paths;
+  const bad = (path: string, message: string) => issues.push({ path, message });
+  const ok = (...paths: string[]) => paths.every((p) => !failed.has(p));
+  const t = spec.template;
+
+  // The service and revision names.
+  if (ok(P.name)) {
+    if (spec.name === '') bad(P.name, 'missing; name the service');
+    else if (!DNS_LABEL.test(spec.name)) bad(P.name, `${DNS_RULE}, got ${JSON.stringify(spec.name)}`);
+    else if (spec.name.length > SERVICE_NAME_MAX) bad(P.name, `must be at most ${SERVICE_NAME_MAX} characters, got ${spec.name.length}`);
+  }
+  const prefix = `${spec.name}-`;
+  const checkRevision = (path: string, name: string) => {
+    if (!name.startsWith(prefix)) bad(path, `must start with the service name and a dash (${JSON.stringify(prefix)}), got ${JSON.stringify(name)}`);
+    else if (!DNS_LABEL.test(name)) bad(path, `${DNS_RULE}, got ${JSON.stringify(name)}`);
+    else if (name.length > DNS_LABEL_MAX) bad(path, `must be at most ${DNS_LABEL_MAX} characters, got ${name.length}`);
+  };
+  if (t.name !== undefined && ok(P.revisionName, P.name)) checkRevision(P.revisionName, t.name);
+
+  // Requests.
+  const cpuOk = ok(P.cpu) && checkCpu();
+  function checkCpu(): boolean {
+    const milli = t.cpu * 1000;
+    const inRange = (t.cpu >= CPU.fractionMin && t.cpu <= CPU.fractionMax && Math.abs(milli - Math.round(milli)) < 1e-6) || CPU.whole.includes(t.cpu);
+    if (!inRange) bad(P.cpu, `must be from ${CPU.fractionMin} to ${CPU.fractionMax} (in steps of 0.001), or ${CPU.whole.slice(0, -1).join(', ')} or ${CPU.whole.at(-1)}, got ${t.cpuText}`);
+    return inRange;
+  }
+  const belowOne = cpuOk && t.cpu < 1;
+  if (ok(P.containerConcurrency)) {
+    const c = t.containerConcurrency;
+    if (!isWhole(c)) bad(P.containerConcurrency, `must be a whole number, got ${c}`);
+    else if (c < CONCURRENCY.min || c > CONCURRENCY.max) bad(P.containerConcurrency, `must be from ${CONCURRENCY.min} to ${CONCURRENCY.max}, got ${c}`);
+    else if (belowOne && c !== BELOW_ONE_CPU.concurrency) {
+      bad(P.containerConcurrency, `must be 1 when cpu is below 1 (cpu is ${t.cpuText}), got ${c}; set containerConcurrency to 1 or cpu to 1`);
+    }
+  }
+  if (ok(P.timeoutSeconds)) {
+    const s = t.timeoutSeconds;
+    if (!isWhole(s)) bad(P.timeoutSeconds, `must be a whole number of seconds, got ${s}`);
+    else if (s < TIMEOUT_SECONDS.min || s > TIMEOUT_SECONDS.max) bad(P.timeoutSeconds, `must be from ${TIMEOUT_SECONDS.min} to ${TIMEOUT_SECONDS.max} seconds, got ${s}`);
+  }
+
+  // Memory, alone and against the CPU.
+  const gen2 = t.executionEnvironment === 'gen2';
+  if (ok(P.memory) && ok(P.executionEnvironment)) {
+    const m = t.memoryBytes;
+    const min = gen2 ? MEMORY.minGen2 : MEMORY.minGen1;
+    if (m > MEMORY.max) bad(P.memory, `must be at most ${formatBytes(MEMORY.max)}, got ${t.memoryText}`);
+    else if (m < min) {
+      bad(P.memory, gen2
+        ? `must be at least ${formatBytes(min)} with the gen2 execution environment, got ${t.memoryText}; raise it or use gen1`
+        : `must be at least ${formatBytes(min)}, got ${t.memoryText}`);
+    } else if (cpuOk) {
+      const row = rowForCpu(t.cpu);
+      if (m > row.max) {
+        const need = cpuForMemory(m);
+        bad(P.memory, `${t.memoryText} needs at least ${need} CPU, but cpu is ${t.cpuText} (at most ${formatBytes(row.max)}); raise cpu to ${need} or lower memory to ${formatBytes(row.max)}`);
+      } else if (row.min !== undefined && m < row.min) {
+        bad(P.memory, `${t.cpuText} CPU needs at least ${formatBytes(row.min)} of memory, got ${t.memoryText}; raise memory to ${formatBytes(row.min)} or lower cpu`);
+      }
+    }
+  }
+
+  // Below 1 CPU: request-based CPU and gen1 only (concurrency is checked above).
+  if (belowOne && ok(P.cpuThrottling) && !t.cpuThrottling) {
+    bad(P.cpuThrottling, `CPU must be allocated only during requests when cpu is below 1 (cpu is ${t.cpuText}); remove this setting or set cpu to 1 or more`);
+  }
+  if (belowOne && gen2 && ok(P.executionEnvironment)) {
+    bad(P.executionEnvironment, `cpu below 1 needs the gen1 execution environment (cpu is ${t.cpuText}); use gen1 or set cpu to 1 or more`);
+  }
+
+  // Instance bounds.
+  const minOk = ok(P.minScale) && checkScale(P.minScale, t.minScale, 0);
+  const maxOk = ok(P.maxScale) && checkScale(P.maxScale, t.maxScale, 1);
+  function checkScale(path: string, n: number, least: number): boolean {
+    if (isWhole(n) && n >= least) return true;
+    bad(path, least === 0 ? `must be a whole number of instances (0 or more), got ${n}` : `must be a whole number of instances, at least ${least}, got ${n}`);
+    return false;
+  }
+  if (minOk && maxOk && t.minScale > t.maxScale) {
+    const max = w.given(P.maxScale) ? `maxScale (${t.maxScale})` : `the default maxScale (${t.maxScale})`;
+    bad(P.minScale, `is ${t.minScale}, more than ${max}; lower minScale or raise maxScale`);
+  }
+
+  // The port.
+  if (ok(P.containerPort)) {
+    const n = t.port.containerPort;
+    if (!isWhole(n) || n < PORT.min || n > PORT.max) bad(P.containerPort, `must be from ${PORT.min} to ${PORT.max}, got ${n}`);
+  }
+  if (ok(P.portName) && !(PORT.names as readonly string[]).includes(t.port.name)) {
+    bad(P.portName, `must be "http1" (HTTP/1) or "h2c" (end-to-end HTTP/2), got ${JSON.stringify(t.port.name)}`);
+  }
+
+  // Env.
+  if (t.env.length > MAX_ENV_VARS) bad(P.env, `has ${t.env.length} variables; Cloud Run allows at most ${MAX_ENV_VARS}`);
+  const seen = new Map<string, string>();
+  t.env.forEach((e, i) => {
+    const path = w.envPaths[i] ?? `${P.env}[${i}].name`;
+    if (e.name === '') bad(path, 'must not be empty');
+    else if (e.name.includes('=')) bad(path, `must not contain "=", got ${JSON.stringify(e.name)}`);
+    else if (e.name === 'PORT') bad(path, `PORT is set by Cloud Run from the container port; remove it and set ${w.portHint} instead`);
+    else if (RESERVED_ENV.includes(e.name)) bad(path, `${e.name} is set by Cloud Run; remove it`);
+    else if (seen.has(e.name)) bad(path, `${JSON.stringify(e.name)} is set twice (also at ${seen.get(e.name)}); remove one`);
+    if (!seen.has(e.name)) seen.set(e.name, path);
+  });
+
+  // Probes.
+  checkProbe('startupProbe', t.startupProbe, PROBE_LIMITS.startup);
+  if (t.livenessProbe) checkProbe('livenessProbe', t.livenessProbe, PROBE_LIMITS.liveness);
+  function checkProbe(which: 'startupProbe' | 'livenessProbe', p: Probe, limits: { maxSeconds: number; kinds: readonly string[] }): void {
+    const base = P[which];
+    if (!ok(base)) return;
+    const handler = `${base}.${PROBE_KEYS[p.kind]}`;
+    if (!limits.kinds.includes(p.kind)) {
+      bad(base, `${which === 'livenessProbe' ? 'liveness' : 'startup'} probes use ${limits.kinds.map((k) => PROBE_KEYS[k as Probe['kind']]).join(' or ')} on Cloud Run; ${PROBE_KEYS[p.kind]} is for startup probes`);
+    }
+    const range = (field: keyof Probe, least: number) => {
+      const n = p[field] as number;
+      const path = `${base}.${field}`;
+      if (!ok(path)) return false;
+      if (isWhole(n) && n >= least && n <= limits.maxSeconds) return true;
+      bad(path, `must be a whole number from ${least} to ${limits.maxSeconds}, got ${n}`);
+      return false;
+    };
+    range('initialDelaySeconds', 0);
+    const period = range('periodSeconds', 1);
+    const timeout = range('timeoutSeconds', 1);
+    if (period && timeout && p.timeoutSeconds > p.periodSeconds) {
+      bad(`${base}.timeoutSeconds`, `must not be more than periodSeconds (${p.periodSeconds}), got ${p.timeoutSeconds}`);
+    }
+    if (ok(`${base}.failureThreshold`) && !(isWhole(p.failureThreshold) && p.failureThreshold >= 1)) {
+      bad(`${base}.failureThreshold`, `must be a whole number, at least 1, got ${p.failureThreshold}`);
+    }
+    // A probe on the container port (the default) is covered by the containerPort rule.
+    if (p.port !== t.port.containerPort && ok(`${handler}.port`) && !(isWhole(p.port) && p.port >= PORT.min && p.port <= PORT.max)) {
+      bad(`${handler}.port`, `must be from ${PORT.min} to ${PORT.max}, got ${p.port}`);
+    }
+    if (p.kind === 'http') {
+      if (p.path !== undefined && ok(`${handler}.path`) && !p.path.startsWith('/')) bad(`${handler}.path`, `must start with "/", got ${JSON.stringify(p.path)}`);
+      if (t.port.name === 'h2c') bad(handler, 'HTTP probes need an HTTP/1 port, but the port is h2c; use a grpc or tcpSocket probe, or name the port http1');
+    }
+  }
+
+  // Traffic.
+  const tags = new Map<string, string>();
+  let sum = 0;
+  let sumOk = ![...failed].some((p) => p.startsWith(`${P.traffic}[`));
+  spec.traffic.forEach((target, i) => {
+    const base = `${P.traffic}[${i}]`;
+    const latest = target.latestRevision === true;
+    const named = target.revisionName !== undefined;
+    if (ok(`${base}.latestRevision`, `${base}.revisionName`) && latest === named) {
+      bad(base, 'set exactly one of revisionName or latestRevision: true');
+    } else if (named && ok(`${base}.revisionName`, P.name)) {
+      checkRevision(`${base}.revisionName`, target.revisionName!);
+    }
+    if (ok(`${base}.percent`)) {
+      if (!isWhole(target.percent) || target.percent < 0 || target.percent > 100) {
+        bad(`${base}.percent`, `must be a whole number from 0 to 100, got ${target.percent}`);
+        sumOk = false;
+      }
+    }
+    sum += target.percent;
+    if (target.tag !== undefined && ok(`${base}.tag`)) {
+      const path = `${base}.tag`;
+      if (!DNS_LABEL.test(target.tag)) bad(path, `${DNS_RULE}, got ${JSON.stringify(target.tag)}`);
+      else if (target.tag.length > DNS_LABEL_MAX) bad(path, `must be at most ${DNS_LABEL_MAX} characters, got ${target.tag.length}`);
+      else if (tags.has(target.tag)) bad(path, `tag ${JSON.stringify(target.tag)} is used twice (also at ${tags.get(target.tag)}); tags must be unique`);
+      else tags.set(target.tag, path);
+    }
+  });
+  if (sumOk && sum !== 100) bad(P.traffic, `percents add up to ${sum}; they must add up to exactly 100`);
+
+  return issues;
+}

@@ -1,0 +1,356 @@
+// The Cloud Run simulator against real containers (and real processes): scaling, queueing,
+// errors, revisions and traffic, the instance contract, streaming and shutdown.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { DevfileConfig, ServiceConfig } from '../core/devfile/types.js';
+import { Engine } from '../core/engine/engine.js';
+import type { DevloopPlugin } from '../core/plugins/types.js';
+import { cloudRunPlugin, type CloudRunPluginOptions } from '../plugins/cloud-run/index.js';
+import { dockerPlugin, LABEL_PROJECT, projectId } from '../plugins/docker/index.js';
+import { processPlugin } from '../plugins/local-process/index.js';
+import { registryPlugin } from '../plugins/registry/index.js';
+import { copyFixture, repoRoot, until } from './helpers.js';
+
+const PREFIX = 'dltest-cr';
+
+interface Reply { status: number; body: string; headers: http.IncomingHttpHeaders; ms: number; json?: any }
+
+function request(url: string, options: { headers?: Record<string, string>; agent?: http.Agent | false; method?: string; body?: string } = {}): Promise<Reply> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? 'GET', agent: options.agent ?? false, headers: options.headers, timeout: 30_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => {
+        let json: unknown;
+        try { json = JSON.parse(body); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode ?? 0, body, headers: res.headers, ms: Date.now() - start, json });
+      });
+    });
+    req.once('timeout', () => req.destroy(new Error(`${url} timed out`)));
+    req.once('error', reject);
+    req.end(options.body);
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+const engines: Engine[] = [];
+const roots: string[] = [];
+
+/** Fast windows so scaling happens within a test; the rules are the same as the presets'. */
+const FAST: CloudRunPluginOptions['scaling'] = { tickMs: 200, stableWindowMs: 2000, panicWindowMs: 1000, idleTimeoutMs: 600, scaleToZeroAfterMs: 800 };
+
+async function start(name: string, service: Partial<ServiceConfig>, opts: { scaling?: CloudRunPluginOptions['scaling']; sim?: Record<string, unknown>; plugins?: DevloopPlugin[]; root?: string } = {}) {
+  const root = opts.root ?? copyFixture('cloud-run-app');
+  roots.push(root);
+  const port = await freePort();
+  const devfile: DevfileConfig = {
+    name: `${PREFIX}-${name}`,
+    simulation: { cloudRun: { enabled: true, metricsPort: await freePort(), ...opts.sim } as never },
+    services: { web: { build: { type: 'docker' }, port, ...service } as ServiceConfig },
+  };
+  const engine = new Engine({ root, devfile, plugins: [dockerPlugin(), registryPlugin(), processPlugin(), cloudRunPlugin({ scaling: { ...FAST, ...opts.scaling } }), ...(opts.plugins ?? [])] });
+  engines.push(engine);
+  await engine.start();
+  await engine.idle();
+  const s = engine.getState().services.web;
+  assert.equal(s.phase, 'healthy', `web is healthy: ${s.error?.message ?? ''}\n${s.logTail.map((l) => l.message).join('\n')}`);
+  const url = s.endpoints[0].url;
+  return { engine, root, url, port };
+}
+
+function cr(engine: Engine): any {
+  return engine.getState().services.web.extra['cloud-run'];
+}
+
+function revisions(engine: Engine): any[] {
+  return cr(engine)?.revisions ?? [];
+}
+
+function liveInstances(engine: Engine): number {
+  return revisions(engine).reduce((n: number, r: any) => n + r.instances.ready + r.instances.starting, 0);
+}
+
+function logText(engine: Engine): string {
+  return engine.getState().services.web.logTail.map((l) => l.message).join('\n');
+}
+
+before(() => {
+  try {
+    docker('info');
+    docker('image', 'inspect', 'devloop-test/node:20');
+  } catch {
+    execFileSync('bash', [path.join(repoRoot, 'test', 'infra', 'up.sh')], { stdio: 'inherit' });
+  }
+});
+
+after(async () => {
+  await Promise.all(engines.map((e) => e.stop()));
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+describe('cloud run simulator (containers)', () => {
+  it('gives instances the env contract and forwards Cloud Run headers, dropping hop-by-hop ones', async () => {
+    const { engine, url, port } = await start('env', { env: { GREETING: 'hello' } });
+    const r = await request(url, { headers: { connection: 'keep-alive, x-drop-me', 'x-drop-me': '1', 'keep-alive': 'timeout=5', 'x-kept': 'yes', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
+    assert.equal(r.status, 200);
+    assert.match(r.json.revision, /^web-00001-[a-z]{3}$/);
+    assert.equal(r.json.service, 'web');
+    assert.equal(r.json.configuration, 'web');
+    assert.equal(r.json.port, String(port), 'PORT is the container port');
+    assert.equal(r.json.greeting, 'hello');
+    const h = r.json.headers;
+    assert.equal(h['x-kept'], 'yes');
+    assert.equal(h['x-drop-me'], undefined, 'a header named in Connection is not forwarded');
+    assert.equal(h['keep-alive'], undefined);
+    assert.equal(h['x-forwarded-proto'], 'http');
+    assert.equal(h['x-forwarded-for'], '127.0.0.1');
+    assert.match(h.traceparent, /^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/, 'the incoming trace is continued');
+    assert.notEqual(h.traceparent, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'with the front end\'s own span');
+    const [trace, rest] = String(h['x-cloud-trace-context']).split('/');
+    assert.equal(trace, '0af7651916cd43dd8448eb211c80319c');
+    assert.equal(rest, `${BigInt(`0x${h.traceparent.split('-')[2]}`)};o=1`);
+    const m = await request(`${url}/metadata`);
+    assert.deepEqual(m.json, { status: 200, body: 'local-project' }, 'the metadata server answers the instance');
+    const extra = cr(engine);
+    assert.equal(extra.backend, 'docker');
+    assert.equal(extra.traffic[0].percent, 100);
+  });
+
+  it('scales from zero on a request with a measured cold start, and back to zero when idle', async () => {
+    const { engine, url } = await start('zero', {});
+    await until(() => liveInstances(engine) === 0, 10_000, 'scale to zero after the deploy check');
+    const coldBefore = revisions(engine)[0].coldStarts;
+    const r = await request(url);
+    assert.equal(r.status, 200);
+    const rev = revisions(engine)[0];
+    await until(() => revisions(engine)[0].coldStarts === coldBefore + 1, 2_000, 'the cold start recorded');
+    const cold = revisions(engine)[0].lastColdStartMs;
+    assert.ok(cold > 0 && cold <= r.ms, `cold start ${cold} ms is part of the request's ${r.ms} ms`);
+    assert.ok(rev.instances.ready + rev.instances.starting >= 1);
+    await until(() => liveInstances(engine) === 0, 10_000, 'scale to zero after idle');
+  });
+
+  it('concurrency 1 gives N instances under N parallel slow requests', async () => {
+    const { engine, url } = await start('cc1', { cloudRun: { containerConcurrency: 1, maxScale: 10 } });
+    const replies = await Promise.all(Array.from({ length: 4 }, () => request(`${url}/slow?ms=1500`)));
+    assert.deepEqual(replies.map((r) => r.status), [200, 200, 200, 200]);
+    const ids = new Set(replies.map((r) => r.json.instance));
+    assert.equal(ids.size, 4, 'each request had an instance to itself');
+    assert.ok(replies.every((r) => r.json.maxInFlight === 1), 'no instance ever saw two requests at once');
+    assert.ok(revisions(engine)[0].coldStarts >= 4);
+  });
+
+  it('maxScale caps instances: requests queue, then get 429 after the queue wait', async () => {
+    const { engine, url } = await start('cap', { cloudRun: { containerConcurrency: 1, maxScale: 1 } }, { scaling: { queueWaitMinMs: 1000, queueWaitStartupFactor: 0 } });
+    // Queued and served in turn: each waits less than the bound.
+    const quick = await Promise.all(Array.from({ length: 3 }, () => request(`${url}/slow?ms=200`)));
+    assert.deepEqual(quick.map((r) => r.status), [200, 200, 200]);
+    assert.equal(new Set(quick.map((r) => r.json.instance)).size, 1, 'one instance served them all');
+    // Longer than the bound: the first is served, the others are refused with 429.
+    const slow = await Promise.all(Array.from({ length: 3 }, () => request(`${url}/slow?ms=2500`)));
+    assert.deepEqual(slow.map((r) => r.status).sort(), [200, 429, 429]);
+    const refused = slow.filter((r) => r.status === 429);
+    assert.ok(refused.every((r) => r.ms >= 900 && r.ms < 2400), `refused after about the 1 s bound: ${refused.map((r) => r.ms)}`);
+    await until(() => revisions(engine)[0].errors[429] === 2, 2_000, 'two 429s counted');
+    assert.ok(liveInstances(engine) <= 1, 'never above maxScale');
+  });
+
+  it('a request past timeoutSeconds gets 504 and the instance keeps serving', async () => {
+    const { engine, url } = await start('timeout', { cloudRun: { timeoutSeconds: 1 } });
+    const r = await request(`${url}/slow?ms=3000`);
+    assert.equal(r.status, 504);
+    assert.ok(r.ms >= 950 && r.ms < 2500, `answered at the 1 s timeout, not later: ${r.ms} ms`);
+    const ok = await request(url);
+    assert.equal(ok.status, 200);
+    await until(() => revisions(engine)[0].errors[504] === 1, 2_000, 'the 504 counted');
+  });
+
+  it('a crashed instance gives 503 and is replaced', async () => {
+    const { engine, url } = await start('crash', {});
+    const first = await request(url);
+    const crash = await request(`${url}/crash`);
+    assert.equal(crash.status, 503);
+    const next = await request(url);
+    assert.equal(next.status, 200);
+    assert.notEqual(next.json.instance, first.json.instance, 'a new instance served the next request');
+    assert.match(logText(engine), /exited with code 1/);
+    await until(() => revisions(engine)[0].errors[503] === 1, 2_000, 'the 503 counted');
+  });
+
+  it('minScale keeps warm instances when idle', async () => {
+    const { engine } = await start('min', { cloudRun: { minScale: 2 } });
+    await until(() => revisions(engine)[0].instances.ready === 2, 10_000, 'two warm instances');
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(revisions(engine)[0].instances.ready, 2, 'still two after the idle and scale-to-zero delays');
+  });
+
+  it('streams server-sent events as they are written', async () => {
+    const { url } = await start('sse', {});
+    const arrivals: number[] = [];
+    const began = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      http.get(`${url}/sse`, { agent: false }, (res) => {
+        assert.equal(res.headers['content-type'], 'text/event-stream');
+        res.on('data', () => arrivals.push(Date.now() - began));
+        res.on('end', resolve);
+      }).once('error', reject);
+    });
+    assert.ok(arrivals.length >= 3, `three events arrived separately: ${arrivals}`);
+    assert.ok(arrivals.at(-1)! - arrivals[0] >= 250, `spread over time, not buffered: ${arrivals}`);
+  });
+
+  it('streams a large request body through', async () => {
+    const { url } = await start('body', {});
+    const body = 'x'.repeat(5 * 1024 * 1024);
+    const r = await request(`${url}/echo`, { method: 'POST', body });
+    assert.equal(r.json.bytes, body.length);
+  });
+
+  it('passes WebSocket upgrades through', async () => {
+    const { url } = await start('ws', {});
+    const echoed = await new Promise<string>((resolve, reject) => {
+      const req = http.request(url, { agent: false, headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } });
+      req.once('upgrade', (res, socket) => {
+        assert.equal(res.statusCode, 101);
+        assert.equal(res.headers['sec-websocket-accept'], 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+        socket.once('data', (d) => { resolve(d.toString()); socket.destroy(); });
+        socket.write('ping-123');
+      });
+      req.once('error', reject);
+      req.end();
+    });
+    assert.equal(echoed, 'ping-123');
+  });
+
+  it('stops instances with SIGTERM and leaves no container behind', async () => {
+    const { engine, root, url } = await start('term', {});
+    await request(url);
+    await engine.stop();
+    assert.match(logText(engine), /SIGTERM received by [0-9a-f]{8}/);
+    assert.equal(docker('ps', '-a', '-q', '--filter', `label=${LABEL_PROJECT}=${projectId(root)}`), '', 'no container left');
+    await assert.rejects(request(url), 'the URL is closed');
+  });
+});
+
+describe('cloud run revisions and traffic', () => {
+  it('splits 90/10 over 1,000 requests, serves the tag URL, and keeps the split across deploys', async () => {
+    const root = copyFixture('cloud-run-app');
+    const yaml = (name: string, traffic: string) => `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: web
+spec:
+  template:
+    metadata:
+      name: ${name}
+    spec:
+      containers:
+        - image: unused
+          env:
+            - name: GREETING
+              value: ${name}
+${traffic}`;
+    writeFileSync(path.join(root, 'service.yaml'), yaml('web-v1', ''));
+    const { engine, url } = await start('traffic', { cloudRun: { service: 'service.yaml' } }, { root });
+    assert.equal((await request(url)).json.revision, 'web-v1');
+
+    writeFileSync(path.join(root, 'service.yaml'), yaml('web-v2', `  traffic:
+    - revisionName: web-v1
+      percent: 90
+    - latestRevision: true
+      percent: 10
+      tag: canary
+`));
+    engine.trigger('web', { reason: 'manual', files: [] });
+    await engine.idle();
+    assert.equal(engine.getState().services.web.phase, 'healthy', logText(engine));
+
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const counts: Record<string, number> = {};
+    for (let batch = 0; batch < 10; batch++) {
+      const replies = await Promise.all(Array.from({ length: 100 }, () => request(url, { agent })));
+      for (const r of replies) counts[r.json.revision] = (counts[r.json.revision] ?? 0) + 1;
+    }
+    agent.destroy();
+    assert.ok(Math.abs(counts['web-v1'] - 900) <= 30 && Math.abs(counts['web-v2'] - 100) <= 30, JSON.stringify(counts));
+
+    const tagUrl = engine.getState().services.web.endpoints.find((e) => e.name === 'tag:canary')?.url;
+    assert.ok(tagUrl, 'the tag has its own URL');
+    for (let i = 0; i < 5; i++) assert.equal((await request(tagUrl!)).json.revision, 'web-v2');
+    assert.equal((await request(url, { headers: { host: 'canary---web.localhost' } })).json.revision, 'web-v2', 'TAG--- host routing');
+
+    // A later deploy: the pinned 90% stays on web-v1; latestRevision (10% + tag) follows web-v3.
+    writeFileSync(path.join(root, 'service.yaml'), yaml('web-v3', `  traffic:
+    - revisionName: web-v1
+      percent: 90
+    - latestRevision: true
+      percent: 10
+      tag: canary
+`));
+    engine.trigger('web', { reason: 'manual', files: [] });
+    await engine.idle();
+    assert.equal((await request(tagUrl!)).json.revision, 'web-v3');
+    const traffic = cr(engine).traffic;
+    assert.deepEqual(traffic.map((t: any) => [t.revisionName, t.percent]), [['web-v1', 90], ['web-v3', 10]]);
+  });
+
+  it('a revision that fails to start gets no traffic: the last good one keeps serving', async () => {
+    const { engine, url, root } = await start('broken', {});
+    const before = await request(url);
+    // The same image with a command that exits at once: the new revision never becomes ready.
+    writeFileSync(path.join(root, 'service.yaml'), `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - image: unused
+          command: ["node", "-e", "process.exit(4)"]
+`);
+    await engine.reload({ ...engine.devfile, services: { web: { ...engine.devfile.services.web, cloudRun: { service: 'service.yaml' } } } });
+    await engine.idle();
+    const s = engine.getState().services.web;
+    assert.equal(s.phase, 'failed');
+    assert.match(s.error!.message, /revision web-00002-[a-z]{3} is not ready/);
+    assert.match(s.error!.hint ?? '', /traffic stays on web-00001-/);
+    const after = await request(url);
+    assert.equal(after.status, 200);
+    assert.equal(after.json.revision, before.json.revision);
+  });
+});
+
+describe('cloud run simulator (processes)', () => {
+  it('runs instances as processes with the same contract when asked', async () => {
+    const { engine, url, port } = await start('proc', { build: undefined, command: 'node server.js', cloudRun: { containerConcurrency: 1, maxScale: 3 } }, { sim: { instances: 'process' } });
+    const replies = await Promise.all(Array.from({ length: 3 }, () => request(`${url}/slow?ms=800`)));
+    assert.deepEqual(replies.map((r) => r.status), [200, 200, 200]);
+    assert.equal(new Set(replies.map((r) => r.json.instance)).size, 3);
+    const r = await request(url);
+    assert.match(r.json.revision, /^web-00001-[a-z]{3}$/);
+    assert.notEqual(r.json.port, String(port), 'each process instance has its own PORT');
+    assert.equal(cr(engine).backend, 'process');
+    await engine.stop();
+    assert.match(logText(engine), /SIGTERM received by/);
+  });
+});
