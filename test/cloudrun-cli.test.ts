@@ -1,0 +1,196 @@
+// `devloop cloudrun validate|replace`, and a Devfile service on the Cloud Run runtime through
+// `devloop ci`: the CLI end to end, with a real Docker daemon.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LABEL_PROJECT, projectId } from '../plugins/docker/index.js';
+import { copyFixture, repoRoot, runCli, startCli, until } from './helpers.js';
+
+const IMAGE = 'devloop-test/cloud-run-app:cli';
+const fixtures = path.join(repoRoot, 'test', 'fixtures', 'cloud-run');
+const roots: string[] = [];
+
+function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; json: any; body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { agent: false, headers, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => { let json; try { json = JSON.parse(body); } catch { /* text */ } resolve({ status: res.statusCode ?? 0, json, body }); });
+    }).once('error', reject);
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+before(() => {
+  try { docker('info'); } catch { execFileSync('bash', [path.join(repoRoot, 'test', 'infra', 'up.sh')], { stdio: 'inherit' }); }
+  docker('build', '-q', '-t', IMAGE, path.join(repoRoot, 'test', 'fixtures', 'cloud-run-app'));
+});
+
+after(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+  try { docker('rmi', '-f', IMAGE); } catch { /* in use or gone */ }
+});
+
+describe('devloop cloudrun validate', () => {
+  it('accepts a valid service and says what it deploys', async () => {
+    const r = await runCli(['cloudrun', 'validate', 'service.yaml'], { cwd: fixtures });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /service\.yaml: service hello is valid/);
+    assert.match(r.stdout, /port 8080 \(http1\), 1 vCPU, 512Mi/);
+    assert.match(r.stdout, /concurrency 80, timeout 300 s/);
+    assert.match(r.stdout, /traffic\s+latest 100%/);
+  });
+
+  it('rejects CPU/memory pairs with file:line:col, field path and the fix', async () => {
+    const r = await runCli(['cloudrun', 'validate', 'bad-cpu-memory.yaml'], { cwd: fixtures });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^bad-cpu-memory\.yaml:19:21 spec\.template\.spec\.containers\[0\]\.resources\.limits\.memory: 2Gi needs at least 1 CPU, but cpu is 500m \(at most 1Gi\); raise cpu to 1 or lower memory to 1Gi$/m);
+    assert.match(r.stderr, /^bad-cpu-memory\.yaml:13:29 spec\.template\.spec\.containerConcurrency: must be 1 when cpu is below 1/m);
+    assert.match(r.stderr, /^bad-cpu-memory\.yaml:11:44 spec\.template\.metadata\.annotations\['run\.googleapis\.com\/cpu-throttling'\]: /m);
+  });
+
+  it('rejects ports and env Cloud Run refuses, each with its own line', async () => {
+    const r = await runCli(['cloudrun', 'validate', 'bad-port-env.yaml'], { cwd: fixtures });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^bad-port-env\.yaml:13:17 spec\.template\.spec\.containers\[0\]\.ports\[0\]\.name: must be "http1" \(HTTP\/1\) or "h2c"/m);
+    assert.match(r.stderr, /^bad-port-env\.yaml:15:11 spec\.template\.spec\.containers\[0\]\.ports\[1\]: Cloud Run allows one container port, got 2/m);
+    assert.match(r.stderr, /^bad-port-env\.yaml:18:17 spec\.template\.spec\.containers\[0\]\.env\[0\]\.name: PORT is set by Cloud Run/m);
+    assert.match(r.stderr, /^bad-port-env\.yaml:22:17 .*"LOG_LEVEL" is set twice/m);
+  });
+
+  it('rejects traffic that does not add up to 100', async () => {
+    const r = await runCli(['cloudrun', 'validate', 'bad-traffic.yaml'], { cwd: fixtures });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^bad-traffic\.yaml:12:3 spec\.traffic: percents add up to 110; they must add up to exactly 100$/m);
+  });
+
+  it('reports a YAML syntax error and a missing file plainly', async () => {
+    const dir = copyFixture('cloud-run');
+    roots.push(dir);
+    writeFileSync(path.join(dir, 'broken.yaml'), 'apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: [unclosed\n');
+    const r = await runCli(['cloudrun', 'validate', 'broken.yaml', 'nope.yaml'], { cwd: dir });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^broken\.yaml:\d+:\d+ /m);
+    assert.match(r.stderr, /cannot read nope\.yaml: no such file/);
+  });
+
+  it('prints JSON with -o json', async () => {
+    const r = await runCli(['cloudrun', 'validate', '--output', 'json', 'service.yaml', 'bad-traffic.yaml'], { cwd: fixtures });
+    assert.equal(r.code, 2);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out[0].valid, true);
+    assert.equal(out[0].spec.template.containerConcurrency, 80);
+    assert.equal(out[1].valid, false);
+    assert.ok(out[1].error.issues.some((i: any) => i.path === 'spec.traffic'));
+  });
+});
+
+describe('devloop cloudrun replace', () => {
+  it('serves the YAML\'s image, makes a new revision on save, and leaves nothing behind on Ctrl-C', async () => {
+    const dir = copyFixture('cloud-run');
+    roots.push(dir);
+    const port = await freePort();
+    const yaml = (greeting: string) => `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: hello
+spec:
+  template:
+    spec:
+      containerConcurrency: 1
+      containers:
+        - image: ${IMAGE}
+          env:
+            - name: GREETING
+              value: ${greeting}
+            - name: API_KEY
+              valueFrom:
+                secretKeyRef:
+                  name: api-key
+                  key: latest
+`;
+    writeFileSync(path.join(dir, 'hello.yaml'), yaml('one'));
+    writeFileSync(path.join(dir, 'secrets.local.yaml'), 'api-key:\n  "1": old-value\n  "2": s3cr3t-value-2\n');
+    const cli = startCli(['cloudrun', 'replace', 'hello.yaml', '--port', String(port), '--output', 'json'], { cwd: dir });
+    try {
+      await cli.waitFor((e) => e.type === 'service/health' && e.health === 'healthy', 60_000, 'hello healthy');
+      const url = `http://127.0.0.1:${port}`;
+      const first = await get(url);
+      assert.equal(first.status, 200);
+      assert.match(first.json.revision, /^hello-00001-[a-z]{3}$/);
+      assert.equal(first.json.greeting, 'one');
+      assert.equal(first.json.secret, 's3cr3t-value-2', 'secretKeyRef latest resolves to the highest version');
+
+      writeFileSync(path.join(dir, 'hello.yaml'), yaml('two'));
+      const second = await until(async () => {
+        const r = await get(url);
+        return r.json?.greeting === 'two' ? r : undefined;
+      }, 30_000, 'the new revision to serve');
+      assert.match(second.json.revision, /^hello-00002-[a-z]{3}$/);
+
+      const status = await runCli(['status', '--output', 'json'], { cwd: dir });
+      const svc = JSON.parse(status.stdout).services.hello;
+      assert.equal(svc.target, 'cloud-run');
+      assert.equal(svc.extra['cloud-run'].revisions.length, 2);
+    } finally {
+      cli.child.kill('SIGINT');
+      assert.equal(await cli.exited, 0, cli.stderr());
+    }
+    const out = cli.events.map((e) => JSON.stringify(e)).join('\n');
+    assert.ok(!out.includes('s3cr3t-value-2'), 'the secret value never reaches the output');
+    assert.equal(docker('ps', '-a', '-q', '--filter', `label=${LABEL_PROJECT}=${projectId(dir)}`), '', 'no container left');
+    await assert.rejects(get(`http://127.0.0.1:${port}`), 'the port is closed');
+  });
+
+  it('refuses a file without an image, saying how to build one', async () => {
+    const dir = copyFixture('cloud-run');
+    roots.push(dir);
+    writeFileSync(path.join(dir, 'noimage.yaml'), 'apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: hello\nspec:\n  template:\n    spec:\n      containers:\n        - env: []\n');
+    const r = await runCli(['cloudrun', 'replace', 'noimage.yaml'], { cwd: dir });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /spec\.template\.spec\.containers\[0\]\.image is not set/);
+  });
+});
+
+describe('devloop ci with a Cloud Run service', () => {
+  it('builds, deploys behind the simulator, runs the tests against its URL and exits 0', async () => {
+    const dir = copyFixture('cloud-run-app');
+    roots.push(dir);
+    const port = await freePort();
+    writeFileSync(path.join(dir, 'service.yaml'), readFileSync(path.join(fixtures, 'service.yaml'), 'utf8').replace('name: hello', 'name: api'));
+    writeFileSync(path.join(dir, 'Devfile.ts'), `import { defineDevfile } from 'devloop';
+export default defineDevfile({
+  name: 'dltest-cr-ci',
+  simulation: { cloudRun: { enabled: true, metricsPort: ${await freePort()} } },
+  services: { api: { build: { type: 'docker' }, port: ${port}, cloudRun: { service: 'service.yaml', maxScale: 3 } } },
+  tests: [{ name: 'revision', command: 'node -e "fetch(\\'http://127.0.0.1:${port}/\\').then(r => r.json()).then(j => process.exit(/^api-00001-/.test(j.revision) ? 0 : 1))"' }],
+});
+`);
+    const snapshot = path.join(dir, 'snap.json');
+    const r = await runCli(['ci', '--snapshot', snapshot], { cwd: dir, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const snap = JSON.parse(readFileSync(snapshot, 'utf8'));
+    const api = snap.services.api;
+    assert.equal(api.target, 'cloud-run');
+    assert.equal(api.extra['cloud-run'].revisions[0].name.startsWith('api-00001-'), true);
+    assert.equal(api.extra['cloud-run'].traffic[0].percent, 100);
+    assert.equal(docker('ps', '-a', '-q', '--filter', `label=${LABEL_PROJECT}=${projectId(dir)}`), '', 'ci tears everything down');
+  });
+});
