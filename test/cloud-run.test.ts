@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -337,6 +338,56 @@ spec:
     const after = await request(url);
     assert.equal(after.status, 200);
     assert.equal(after.json.revision, before.json.revision);
+  });
+});
+
+describe('cloud run h2c', () => {
+  it('serves an h2c container to HTTP/1.1 and HTTP/2 clients, passing gRPC trailers through', async () => {
+    const root = copyFixture('cloud-run-app');
+    writeFileSync(path.join(root, 'service.yaml'), `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - image: unused
+          command: ["node", "h2c.js"]
+          ports:
+            - name: h2c
+              containerPort: 8080
+`);
+    const { url } = await start('h2c', { cloudRun: { service: 'service.yaml' } }, { root });
+    const viaH1 = await request(url);
+    assert.equal(viaH1.status, 200);
+    assert.equal(viaH1.json.httpVersion, '2.0', 'the instance is reached over HTTP/2');
+    assert.match(viaH1.json.revision, /^web-00001-/);
+
+    const session = http2.connect(url);
+    try {
+      const call = (p: string, headers: Record<string, string> = {}) => new Promise<{ status: number; body: string; trailers: Record<string, unknown> }>((resolve, reject) => {
+        const stream = session.request({ ':path': p, te: 'trailers', ...headers });
+        let status = 0;
+        let body = '';
+        let trailers: Record<string, unknown> = {};
+        stream.on('response', (h) => { status = Number(h[':status']); });
+        stream.on('trailers', (t) => { trailers = t; });
+        stream.setEncoding('utf8');
+        stream.on('data', (c) => { body += c; });
+        stream.on('end', () => resolve({ status, body, trailers }));
+        stream.on('error', reject);
+        stream.end();
+      });
+      const plain = await call('/');
+      assert.equal(plain.status, 200);
+      assert.equal(JSON.parse(plain.body).te, 'trailers');
+      const grpc = await call('/grpc');
+      assert.equal(grpc.body, 'payload');
+      assert.equal(grpc.trailers['grpc-status'], '0', 'trailers reach the client');
+    } finally {
+      session.close();
+    }
   });
 });
 

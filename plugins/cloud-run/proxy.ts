@@ -14,7 +14,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http2 from 'node:http2';
+import net, { type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { NoInstance, type Instance, type Revision } from './revision.js';
 
@@ -40,20 +41,37 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'p
 
 export async function startProxy(port: number, deps: ProxyDeps, host = '127.0.0.1'): Promise<Proxy> {
   const sockets = new Set<Duplex>();
-  const server = http.createServer({ keepAliveTimeout: 620_000, requestTimeout: 0, headersTimeout: 60_000 });
-  server.on('connection', (s) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
-  server.on('request', (req, res) => { void handle(req, res, deps, listenPort()); });
-  server.on('upgrade', (req, socket, head) => { sockets.add(socket); socket.once('close', () => sockets.delete(socket)); void handleUpgrade(req, socket, head, deps, listenPort()); });
-  server.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n'); });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port, host, exclusive: true }, () => { server.off('error', reject); resolve(); });
+  const track = (s: Duplex) => { sockets.add(s); s.once('close', () => sockets.delete(s)); };
+  const h1 = http.createServer({ keepAliveTimeout: 620_000, requestTimeout: 0, headersTimeout: 60_000 });
+  h1.on('request', (req, res) => { void handle(req, res, deps, listenPort()); });
+  h1.on('upgrade', (req, socket, head) => { track(socket); void handleUpgrade(req, socket, head, deps, listenPort()); });
+  h1.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n'); });
+  // HTTP/2 with prior knowledge (h2c), as gRPC clients speak it; Google's front end takes HTTP/2 too.
+  const h2 = http2.createServer({});
+  h2.on('request', (req, res) => { void handle(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse, deps, listenPort()); });
+  h2.on('sessionError', () => {});
+  // One port for both: the first bytes of a connection say which protocol it speaks.
+  const front = net.createServer({ noDelay: true }, (socket) => {
+    track(socket);
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      socket.unshift(chunk);
+      (chunk.length >= 3 && chunk.toString('latin1', 0, 3) === 'PRI' ? h2 : h1).emit('connection', socket);
+      process.nextTick(() => socket.resume());
+    });
+    socket.on('error', () => {});
   });
-  const listenPort = () => (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve, reject) => {
+    front.once('error', reject);
+    front.listen({ port, host, exclusive: true }, () => { front.off('error', reject); resolve(); });
+  });
+  const listenPort = () => (front.address() as AddressInfo).port;
   return {
     port: listenPort(),
     close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
+      front.close(() => resolve());
+      h1.close();
+      h2.close();
       for (const s of sockets) s.destroy();
     }),
   };
@@ -64,10 +82,11 @@ export function forwardHeaders(req: http.IncomingMessage, keepUpgrade = false): 
   const listed = new Set(String(req.headers.connection ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
   const out: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
+    if (value === undefined || name.startsWith(':')) continue;
     if ((HOP_BY_HOP.has(name) || listed.has(name)) && !(keepUpgrade && (name === 'upgrade' || name === 'connection'))) continue;
     out[name] = value;
   }
+  if (!out.host && req.headers[':authority']) out.host = String(req.headers[':authority']);
   if (keepUpgrade) { out.connection = 'Upgrade'; out.upgrade = req.headers.upgrade; }
   const client = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
   out['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${String(req.headers['x-forwarded-for'])}, ${client}` : client;
@@ -105,11 +124,11 @@ export function traceHeaders(headers: http.IncomingHttpHeaders): { traceparent: 
   };
 }
 
-function responseHeaders(upstream: http.IncomingMessage): http.OutgoingHttpHeaders {
-  const listed = new Set(String(upstream.headers.connection ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+function responseHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const listed = new Set(String(headers.connection ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
   const out: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(upstream.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || listed.has(name)) continue;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || name.startsWith(':') || HOP_BY_HOP.has(name) || listed.has(name)) continue;
     out[name] = value;
   }
   return out;
@@ -156,9 +175,11 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
   // The request timeout counts from arrival, queueing and cold start included.
   const waiting = new AbortController();
   let upstream: http.ClientRequest | undefined;
+  let upstreamStream: http2.ClientHttp2Stream | undefined;
   const timer = setTimeout(() => {
     waiting.abort();
     upstream?.destroy(new Error('timeout'));
+    upstreamStream?.close(http2.constants.NGHTTP2_CANCEL);
     fail(504, `the request exceeded the ${Math.round(route.timeoutMs / 1000)} s timeout (timeoutSeconds)`);
   }, route.timeoutMs);
   timer.unref();
@@ -167,6 +188,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
     if (done) return;
     waiting.abort();
     upstream?.destroy();
+    upstreamStream?.close(http2.constants.NGHTTP2_CANCEL);
     finish(499);
   });
 
@@ -202,8 +224,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
     upstream = up;
     up.on('response', (upRes) => {
       if (done) { upRes.resume(); release(); return; }
-      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, responseHeaders(upRes));
-      res.flushHeaders();
+      writeHead(res, upRes.statusCode ?? 502, upRes.statusMessage, responseHeaders(upRes.headers));
       upRes.pipe(res);
       upRes.once('end', () => { release(); finish(upRes.statusCode ?? 502); });
       upRes.once('error', () => { release(); if (!done) { res.destroy(); finish(502); } });
@@ -234,7 +255,53 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
     up.once('close', release);
     if (bodiless) up.end(); else req.pipe(up);
   };
-  forward(instance, 0);
+  if (revision.template.port.name === 'h2c') forwardH2c(instance); else forward(instance, 0);
+
+  /** To an instance that speaks HTTP/2 cleartext (port named h2c): one session per instance, a stream per request. */
+  function forwardH2c(instance: Instance): void {
+    let released = false;
+    const release = () => { if (!released) { released = true; revision.release(instance); } };
+    let session: http2.ClientHttp2Session;
+    try {
+      session = instance.h2Session();
+    } catch (err) {
+      release();
+      fail(503, `cannot reach the instance over h2c (${err instanceof Error ? err.message : String(err)})`);
+      return;
+    }
+    const headers: http2.OutgoingHttpHeaders = { ...forwardHeaders(req) };
+    const authority = String(headers.host ?? `${instance.handle!.host}:${instance.handle!.port}`);
+    delete headers.host;
+    // gRPC needs `te: trailers`; it is the one value HTTP/2 allows.
+    if (/\btrailers\b/i.test(String(req.headers.te ?? ''))) headers.te = 'trailers';
+    const stream = session.request({ ...headers, ':method': req.method ?? 'GET', ':path': req.url ?? '/', ':authority': authority, ':scheme': 'http' }, { endStream: bodiless });
+    upstreamStream = stream;
+    stream.once('response', (h) => {
+      if (done) { stream.close(); release(); return; }
+      writeHead(res, Number(h[':status'] ?? 502), undefined, responseHeaders(h as http.IncomingHttpHeaders));
+      stream.pipe(res);
+    });
+    stream.once('trailers', (t) => { if (!done) res.addTrailers(responseHeaders(t as http.IncomingHttpHeaders) as Record<string, string>); });
+    stream.once('end', () => { release(); finish(res.statusCode); });
+    stream.once('error', (err: NodeJS.ErrnoException) => {
+      release();
+      if (done) return;
+      revision.suspect(instance);
+      fail(503, `the instance failed while handling the request (${err.code ?? err.message})`);
+    });
+    stream.once('close', () => {
+      release();
+      if (!done && res.headersSent) { res.destroy(); finish(502); }
+    });
+    if (!bodiless) req.pipe(stream);
+  }
+}
+
+/** HTTP/1 keeps the reason phrase; HTTP/2 has none. Headers go out at once (server-sent events). */
+function writeHead(res: http.ServerResponse, status: number, message: string | undefined, headers: http.OutgoingHttpHeaders): void {
+  if ((res.req as http.IncomingMessage | undefined)?.httpVersionMajor === 2 || message === undefined) res.writeHead(status, headers);
+  else res.writeHead(status, message, headers);
+  (res as { flushHeaders?: () => void }).flushHeaders?.();
 }
 
 async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, deps: ProxyDeps, listenPort: number): Promise<void> {

@@ -15,6 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { Logger } from '../../core/engine/contexts.js';
 import { Autoscaler, type ScaleDecision } from './autoscaler.js';
 import { waitStartup, type InstanceExit, type InstanceHandle, type InstanceLauncher } from './instances.js';
@@ -34,8 +35,27 @@ export class Instance {
   exit?: InstanceExit;
   /** Taken out of rotation by the proxy (it refused a connection); its exit is still reported. */
   broken = false;
+  private h2?: http2.ClientHttp2Session;
   constructor(readonly id: string, concurrency: number) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, keepAliveMsecs: 1000, scheduling: 'lifo' });
+  }
+
+  /** The HTTP/2 cleartext session to this instance (h2c ports), opened on first use. */
+  h2Session(): http2.ClientHttp2Session {
+    if (!this.handle) throw new Error('the instance has not started');
+    if (!this.h2 || this.h2.closed || this.h2.destroyed) {
+      const session = http2.connect(`http://${this.handle.host}:${this.handle.port}`);
+      session.on('error', () => {});
+      session.once('close', () => { if (this.h2 === session) this.h2 = undefined; });
+      this.h2 = session;
+    }
+    return this.h2;
+  }
+
+  /** Drops the connections to the instance. */
+  disconnect(): void {
+    this.agent.destroy();
+    this.h2?.destroy();
   }
 }
 
@@ -427,7 +447,7 @@ export class Revision {
     if (!this.instances.has(inst.id)) return;
     inst.state = 'stopping';
     this.instances.delete(inst.id);
-    inst.agent.destroy();
+    inst.disconnect();
     void this.closers.get(inst.id)?.();
     this.closers.delete(inst.id);
     void inst.handle?.stop(0);
@@ -444,7 +464,7 @@ export class Revision {
       await inst.handle?.stop(this.deps.settings.shutdownGraceSeconds);
     } finally {
       this.instances.delete(inst.id);
-      inst.agent.destroy();
+      inst.disconnect();
       await this.closers.get(inst.id)?.();
       this.closers.delete(inst.id);
       this.deps.changed();
