@@ -63,9 +63,10 @@ async function start(name: string, service: Partial<ServiceConfig>, opts: { scal
   const root = opts.root ?? copyFixture('cloud-run-app');
   roots.push(root);
   const port = await freePort();
+  const metricsPort = await freePort();
   const devfile: DevfileConfig = {
     name: `${PREFIX}-${name}`,
-    simulation: { cloudRun: { enabled: true, metricsPort: await freePort(), ...opts.sim } as never },
+    simulation: { cloudRun: { enabled: true, metricsPort, ...opts.sim } as never },
     services: { web: { build: { type: 'docker' }, port, ...service } as ServiceConfig },
   };
   const engine = new Engine({ root, devfile, plugins: [dockerPlugin(), registryPlugin(), processPlugin(), cloudRunPlugin({ scaling: { ...FAST, ...opts.scaling } }), ...(opts.plugins ?? [])] });
@@ -75,7 +76,7 @@ async function start(name: string, service: Partial<ServiceConfig>, opts: { scal
   const s = engine.getState().services.web;
   assert.equal(s.phase, 'healthy', `web is healthy: ${s.error?.message ?? ''}\n${s.logTail.map((l) => l.message).join('\n')}`);
   const url = s.endpoints[0].url;
-  return { engine, root, url, port };
+  return { engine, root, url, port, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
 }
 
 function cr(engine: Engine): any {
@@ -148,6 +149,50 @@ describe('cloud run simulator (containers)', () => {
     assert.ok(cold > 0 && cold <= r.ms, `cold start ${cold} ms is part of the request's ${r.ms} ms`);
     assert.ok(rev.instances.ready + rev.instances.starting >= 1);
     await until(() => liveInstances(engine) === 0, 10_000, 'scale to zero after idle');
+  });
+
+  it('replaces an instance that fails its liveness probe', async () => {
+    const root = copyFixture('cloud-run-app');
+    writeFileSync(path.join(root, 'service.yaml'), `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: web
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/minScale: '1'
+    spec:
+      containers:
+        - image: unused
+          livenessProbe:
+            httpGet:
+              path: /healthz
+            periodSeconds: 1
+            failureThreshold: 2
+`);
+    const { engine, url } = await start('liveness', { cloudRun: { service: 'service.yaml' } }, { root });
+    const sick = await request(`${url}/make-sick`);
+    assert.equal(sick.json.sick, true);
+    const next = await until(async () => {
+      const r = await request(url);
+      return r.status === 200 && r.json.instance !== sick.json.instance ? r : undefined;
+    }, 15_000, 'a new instance after the liveness failures');
+    assert.ok(next);
+    assert.match(logText(engine), /failed its liveness probe 2 times \(status 500\); replacing it/);
+  });
+
+  it('exports Prometheus metrics per service and revision', async () => {
+    const { engine, url, metricsUrl } = await start('metrics', {});
+    for (let i = 0; i < 3; i++) assert.equal((await request(url)).status, 200);
+    const rev = revisions(engine)[0].name;
+    const text = await until(async () => {
+      const m = await request(metricsUrl);
+      return m.body.includes(`devloop_cloudrun_requests_total{service="web",revision="${rev}",code_class="2xx",code="200"} 3`) ? m.body : undefined;
+    }, 5_000, 'three requests counted');
+    assert.match(text, new RegExp(`devloop_cloudrun_request_latency_seconds_count\\{service="web",revision="${rev}"\\} 3`));
+    assert.match(text, new RegExp(`devloop_cloudrun_cold_starts_total\\{service="web",revision="${rev}"\\} [1-9]`));
+    assert.match(text, /devloop_cloudrun_instances\{service="web",revision="[^"]+",state="ready"\} \d/);
   });
 
   it('concurrency 1 gives N instances under N parallel slow requests', async () => {

@@ -253,6 +253,13 @@ export async function waitStartup(host: string, probe: Probe, exited: Promise<un
   }
 }
 
+/** One liveness check: an HTTP GET (200..399 passes), or a TCP connect for gRPC probes (not spoken here). */
+export async function probeOnce(host: string, probe: Probe, signal: AbortSignal): Promise<{ ok: boolean; why: string }> {
+  if (probe.kind === 'http') return httpProbe(host, probe, signal);
+  const ok = await tcpOpen(host, probe.port, probe.timeoutSeconds * 1000);
+  return { ok, why: ok ? 'connected' : `no connection to port ${probe.port}` };
+}
+
 export function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });

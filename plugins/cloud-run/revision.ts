@@ -18,7 +18,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { Logger } from '../../core/engine/contexts.js';
 import { Autoscaler, type ScaleDecision } from './autoscaler.js';
-import { waitStartup, type InstanceExit, type InstanceHandle, type InstanceLauncher } from './instances.js';
+import { probeOnce, waitStartup, type InstanceExit, type InstanceHandle, type InstanceLauncher } from './instances.js';
 import type { RevisionTemplate, ScalingSettings } from './types.js';
 
 export type InstanceState = 'starting' | 'ready' | 'stopping';
@@ -405,6 +405,7 @@ export class Revision {
       this.autoscaler.recordStartup(ms);
       this.deps.onColdStart?.(ms);
       this.deps.logger.info(`${this.name}: instance ${id.slice(0, 6)} ready in ${ms} ms (${handle.describe})`);
+      this.watchLiveness(inst);
       this.drain();
       this.deps.changed();
       return inst;
@@ -422,6 +423,42 @@ export class Revision {
       if (this.counts().ready + this.counts().starting === 0) this.failQueue(`The instance failed to start: ${why}`);
       throw err;
     }
+  }
+
+  /**
+   * Liveness, when the template has a probe: it starts once startup passed, runs every
+   * periodSeconds, and after failureThreshold failures in a row the instance is replaced (its
+   * in-flight requests get 503), as Cloud Run restarts a container that fails it.
+   */
+  private watchLiveness(inst: Instance): void {
+    const probe = this.template.livenessProbe;
+    if (!probe || !inst.handle) return;
+    const handle = inst.handle;
+    const spec = { ...probe, port: probe.port === this.template.port.containerPort ? handle.port : probe.port };
+    let failures = 0;
+    const life = new AbortController();
+    const check = async () => {
+      if (inst.state !== 'ready' || !this.instances.has(inst.id)) { life.abort(); return; }
+      const result = await probeOnce(handle.host, spec, life.signal).catch((err: Error) => ({ ok: false, why: err.message }));
+      if (inst.state !== 'ready') return;
+      if (result.ok) { failures = 0; return; }
+      failures++;
+      if (failures < spec.failureThreshold) return;
+      clearInterval(timer);
+      timer = undefined;
+      this.deps.logger.error(`${this.name}: instance ${inst.id.slice(0, 6)} failed its liveness probe ${failures} times (${result.why}); replacing it`);
+      this.forget(inst);
+      this.tick();
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const first = setTimeout(() => {
+      if (life.signal.aborted) return;
+      timer = setInterval(() => { void check(); }, spec.periodSeconds * 1000);
+      timer.unref();
+      void check();
+    }, spec.initialDelaySeconds * 1000);
+    first.unref();
+    void handle.exited.then(() => { clearInterval(timer); clearTimeout(first); life.abort(); });
   }
 
   private failQueue(message: string): void {
