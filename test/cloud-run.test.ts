@@ -195,6 +195,38 @@ spec:
     assert.match(text, /devloop_cloudrun_instances\{service="web",revision="[^"]+",state="ready"\} \d/);
   });
 
+  it('throttles CPU between requests unless cpu-throttling is off', async () => {
+    const yaml = (throttling: string) => `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: web
+spec:
+  template:
+    metadata:
+      annotations:
+        run.googleapis.com/cpu-throttling: '${throttling}'
+        autoscaling.knative.dev/minScale: '1'
+    spec:
+      containers:
+        - image: unused
+`;
+    const throttledRoot = copyFixture('cloud-run-app');
+    writeFileSync(path.join(throttledRoot, 'service.yaml'), yaml('true'));
+    const freeRoot = copyFixture('cloud-run-app');
+    writeFileSync(path.join(freeRoot, 'service.yaml'), yaml('false'));
+    const throttled = await start('throttle-on', { cloudRun: { service: 'service.yaml' } }, { root: throttledRoot });
+    const free = await start('throttle-off', { cloudRun: { service: 'service.yaml' } }, { root: freeRoot });
+    await request(`${throttled.url}/bg`);
+    await request(`${free.url}/bg`);
+    // 400 ms of CPU: done within seconds with CPU allocated, far from done at 0.01 CPU.
+    await until(async () => (await request(`${free.url}/bg-status`)).json.done, 15_000, 'the unthrottled work to finish');
+    await new Promise((r) => setTimeout(r, 1500));
+    const steps = (await request(`${throttled.url}/bg-status`)).json.steps;
+    assert.ok(steps < 60, `throttled background work advanced only ${steps} of 80 steps`);
+    await until(() => revisions(throttled.engine)[0].throttled === 1, 5_000, 'the idle instance shown as throttled');
+    assert.equal(revisions(free.engine)[0].throttled, 0);
+  });
+
   it('concurrency 1 gives N instances under N parallel slow requests', async () => {
     const { engine, url } = await start('cc1', { cloudRun: { containerConcurrency: 1, maxScale: 10 } });
     const replies = await Promise.all(Array.from({ length: 4 }, () => request(`${url}/slow?ms=1500`)));

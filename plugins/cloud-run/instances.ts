@@ -9,8 +9,10 @@
  * (172.17.x.y:PORT), so every instance listens on the same container port as on Cloud Run and no
  * docker-proxy sits in the request path. Processes share the host, so each gets its own PORT.
  */
-import net from 'node:net';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
 import type Docker from 'dockerode';
 import { DevloopError } from '../../core/errors.js';
 import { daemonMessage, statusOf } from '../docker/client.js';
@@ -42,7 +44,19 @@ export interface InstanceHandle {
   exited: Promise<InstanceExit>;
   /** SIGTERM, up to `graceSeconds`, SIGKILL; removes the container. Idempotent. */
   stop(graceSeconds: number): Promise<void>;
+  /** Changes the CPU the instance may use (containers only): CPU throttling and startup boost. */
+  setCpu?(cpu: number): Promise<void>;
+  /** CPU time used so far, in seconds, when it can be read (cgroup or /proc). */
+  cpuSeconds?(): number | undefined;
 }
+
+/** Docker refuses more CPUs than the machine has; instances get at most that. */
+export function hostCpus(): number {
+  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+}
+
+/** Docker's smallest CPU quota (0.01 CPU): what a throttled instance gets between requests. */
+export const THROTTLED_CPU = 0.01;
 
 export interface LaunchRequest {
   service: string;
@@ -112,7 +126,7 @@ export class DockerLauncher implements InstanceLauncher {
           Init: true,
           Memory: req.memoryBytes,
           MemorySwap: req.memoryBytes,
-          NanoCpus: Math.round(req.cpu * 1e9),
+          NanoCpus: Math.round(Math.min(req.cpu, hostCpus()) * 1e9),
           ExtraHosts: [`metadata.google.internal:${gateway}`],
           RestartPolicy: { Name: 'no' },
         },
@@ -141,7 +155,10 @@ export class DockerLauncher implements InstanceLauncher {
         () => ({ code: null, signal: null }),
       );
       let stopping: Promise<void> | undefined;
+      const cgroupFile = cgroupCpuFile(container.id);
       return {
+        setCpu: async (cpu) => { await container.update({ NanoCpus: Math.round(Math.max(THROTTLED_CPU, Math.min(cpu, hostCpus())) * 1e9) }).catch(() => {}); },
+        cpuSeconds: () => readCgroupCpu(cgroupFile),
         host: ip,
         port: req.containerPort,
         describe: `container ${info.Name.replace(/^\//, '')}`,
@@ -197,6 +214,7 @@ export class ProcessLauncher implements InstanceLauncher {
     });
     let stopping: Promise<void> | undefined;
     return {
+      cpuSeconds: () => processCpuSeconds(proc.pid),
       host: LOCALHOST,
       port,
       describe: `pid ${proc.pid}`,
@@ -206,6 +224,48 @@ export class ProcessLauncher implements InstanceLauncher {
         await proc.exited;
       })()),
     };
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// CPU usage
+
+/** The cgroup file with a container's CPU time: cgroup v1 (cpuacct.usage, ns) or v2 (cpu.stat, usage_usec). */
+function cgroupCpuFile(id: string): string | undefined {
+  const candidates = [
+    `/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`,
+    `/sys/fs/cgroup/cpu,cpuacct/docker/${id}/cpuacct.usage`,
+    `/sys/fs/cgroup/cpuacct/system.slice/docker-${id}.scope/cpuacct.usage`,
+    `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`,
+    `/sys/fs/cgroup/docker/${id}/cpu.stat`,
+  ];
+  for (const c of candidates) {
+    try { readFileSync(c); return c; } catch { /* not this layout */ }
+  }
+  return undefined;
+}
+
+function readCgroupCpu(file: string | undefined): number | undefined {
+  if (!file) return undefined;
+  try {
+    const text = readFileSync(file, 'utf8');
+    if (file.endsWith('cpuacct.usage')) return Number(text.trim()) / 1e9;
+    const m = /usage_usec (\d+)/.exec(text);
+    return m ? Number(m[1]) / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime + stime of a process and its waited-for children, from /proc (clock ticks of 1/100 s). */
+function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command: state(0) ... utime(11) stime(12) cutime(13) cstime(14).
+    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return undefined;
   }
 }
 

@@ -18,7 +18,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { Logger } from '../../core/engine/contexts.js';
 import { Autoscaler, type ScaleDecision } from './autoscaler.js';
-import { probeOnce, waitStartup, type InstanceExit, type InstanceHandle, type InstanceLauncher } from './instances.js';
+import { probeOnce, THROTTLED_CPU, waitStartup, type InstanceExit, type InstanceHandle, type InstanceLauncher } from './instances.js';
 import type { RevisionTemplate, ScalingSettings } from './types.js';
 
 export type InstanceState = 'starting' | 'ready' | 'stopping';
@@ -35,6 +35,11 @@ export class Instance {
   exit?: InstanceExit;
   /** Taken out of rotation by the proxy (it refused a connection); its exit is still reported. */
   broken = false;
+  /** CPU throttled between requests (`run.googleapis.com/cpu-throttling`, the default). */
+  throttled = false;
+  throttleTimer?: NodeJS.Timeout;
+  /** Startup CPU boost lasts until then (ms since epoch). */
+  boostUntil = 0;
   private h2?: http2.ClientHttp2Session;
   constructor(readonly id: string, concurrency: number) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, keepAliveMsecs: 1000, scheduling: 'lifo' });
@@ -91,6 +96,9 @@ export interface RevisionSnapshot {
   requests: number;
   desired: number;
   panic: boolean;
+  /** vCPU used by the ready instances (stable-window average), when measurable. */
+  cpuUsed: number;
+  throttled: number;
   failed?: string;
 }
 
@@ -112,6 +120,10 @@ export interface RevisionDeps {
 }
 
 const MAX_COLD_STARTS_KEPT = 50;
+/** How long an instance must be idle before its CPU is throttled: steady traffic never pays for it. */
+const THROTTLE_AFTER_MS = 100;
+/** Startup CPU boost lasts this long after the instance is ready (Cloud Run: 10 s). */
+const STARTUP_BOOST_AFTER_READY_MS = 10_000;
 
 export class Revision {
   readonly instances = new Map<string, Instance>();
@@ -124,6 +136,10 @@ export class Revision {
   private nextStartAfter = 0;
   readonly coldStartMs: number[] = [];
   coldStarts = 0;
+  private readonly cpuSeen = new Map<string, { t: number; s: number }>();
+  private readonly cpuSamples: Array<{ t: number; used: number }> = [];
+  /** vCPU the ready instances used, averaged over the stable window. */
+  cpuUsed = 0;
   requests = 0;
   readonly errors = { 429: 0, 500: 0, 503: 0, 504: 0 };
   private readonly closers = new Map<string, () => Promise<void>>();
@@ -212,6 +228,7 @@ export class Revision {
   release(instance: Instance): void {
     instance.inFlight = Math.max(0, instance.inFlight - 1);
     instance.lastActive = Date.now();
+    this.throttleWhenIdle(instance);
     if (instance.state === 'ready') this.drain();
     this.recordConcurrency();
     this.deps.changed();
@@ -231,6 +248,28 @@ export class Revision {
     this.tick();
   }
 
+  /** The CPU an instance runs with when not throttled: its limit, doubled while a startup boost lasts. */
+  private cpuOf(instance: Instance): number {
+    return instance.boostUntil > Date.now() ? this.template.cpu * 2 : this.template.cpu;
+  }
+
+  /**
+   * With CPU throttling on (Cloud Run's default), an instance gets CPU only while it handles
+   * requests: shortly after its last request ends, its container drops to 0.01 CPU, so
+   * background work after the response crawls locally as it does on Cloud Run.
+   */
+  private throttleWhenIdle(instance: Instance): void {
+    if (!this.template.cpuThrottling || !instance.handle?.setCpu || instance.inFlight > 0 || instance.throttled) return;
+    clearTimeout(instance.throttleTimer);
+    instance.throttleTimer = setTimeout(() => {
+      if (instance.inFlight > 0 || instance.state !== 'ready' || instance.throttled) return;
+      instance.throttled = true;
+      void instance.handle?.setCpu?.(THROTTLED_CPU);
+      this.deps.changed();
+    }, THROTTLE_AFTER_MS);
+    instance.throttleTimer.unref();
+  }
+
   private freeInstance(): Instance | undefined {
     let best: Instance | undefined;
     for (const i of this.instances.values()) {
@@ -241,6 +280,11 @@ export class Revision {
   }
 
   private take(instance: Instance): void {
+    clearTimeout(instance.throttleTimer);
+    if (instance.throttled) {
+      instance.throttled = false;
+      void instance.handle?.setCpu?.(this.cpuOf(instance));
+    }
     instance.inFlight++;
     instance.lastActive = Date.now();
     this.recordConcurrency();
@@ -335,6 +379,9 @@ export class Revision {
       return;
     }
     let desired = decision.desired;
+    // The second driver: CPU utilisation against the same target; the larger wish wins.
+    const cpuWanted = this.cpuDesired(now);
+    if (cpuWanted > desired) desired = Math.min(cpuWanted, this.template.maxScale);
     // Scale from zero happens on a request: a queued request always gets an instance coming.
     if (this.queue.length > 0) desired = Math.max(desired, 1);
     const active = counts.ready + counts.starting;
@@ -344,6 +391,31 @@ export class Revision {
       this.retireIdle(counts.ready - desired, now);
     }
     this.deps.changed();
+  }
+
+  /**
+   * Instances the measured CPU asks for: vCPU used by the ready instances, averaged over the
+   * stable window, divided by (cpu limit x target utilisation). 0 when CPU cannot be read.
+   */
+  private cpuDesired(now: number): number {
+    let used = 0;
+    let measured = false;
+    for (const inst of this.instances.values()) {
+      if (inst.state !== 'ready' || !inst.handle?.cpuSeconds) continue;
+      const seconds = inst.handle.cpuSeconds();
+      if (seconds === undefined) continue;
+      const prev = this.cpuSeen.get(inst.id);
+      this.cpuSeen.set(inst.id, { t: now, s: seconds });
+      if (prev && now > prev.t) { used += (seconds - prev.s) / ((now - prev.t) / 1000); measured = true; }
+    }
+    for (const id of this.cpuSeen.keys()) if (!this.instances.has(id)) this.cpuSeen.delete(id);
+    if (measured) this.cpuSamples.push({ t: now, used });
+    while (this.cpuSamples.length && this.cpuSamples[0].t < now - this.deps.settings.stableWindowMs) this.cpuSamples.shift();
+    if (this.cpuSamples.length === 0) return 0;
+    const avg = this.cpuSamples.reduce((n, x) => n + x.used, 0) / this.cpuSamples.length;
+    this.cpuUsed = avg;
+    if (avg < 0.01) return 0;
+    return Math.ceil(avg / (this.template.cpu * this.deps.settings.targetUtilization) - 1e-9);
   }
 
   private retireIdle(excess: number, now: number): void {
@@ -382,7 +454,7 @@ export class Revision {
         instanceId: id,
         containerPort: this.template.port.containerPort,
         env: this.deps.env,
-        cpu: this.template.cpu,
+        cpu: this.template.startupCpuBoost ? this.template.cpu * 2 : this.template.cpu,
         memoryBytes: this.template.memoryBytes,
         metadata: metadataAddress,
         onLine: (line, stream) => this.deps.logger.output(`[${id.slice(0, 6)}] ${line}`, stream),
@@ -406,6 +478,12 @@ export class Revision {
       this.deps.onColdStart?.(ms);
       this.deps.logger.info(`${this.name}: instance ${id.slice(0, 6)} ready in ${ms} ms (${handle.describe})`);
       this.watchLiveness(inst);
+      if (this.template.startupCpuBoost && handle.setCpu) {
+        // Cloud Run keeps the boost for 10 s after the instance started serving.
+        inst.boostUntil = Date.now() + STARTUP_BOOST_AFTER_READY_MS;
+        setTimeout(() => { if (!inst.throttled && inst.state === 'ready') void handle.setCpu?.(this.template.cpu); }, STARTUP_BOOST_AFTER_READY_MS).unref();
+      }
+      this.throttleWhenIdle(inst);
       this.drain();
       this.deps.changed();
       return inst;
@@ -497,6 +575,9 @@ export class Revision {
     inst.state = 'stopping';
     this.deps.changed();
     if (wasReady) this.deps.logger.info(`${this.name}: stopping instance ${inst.id.slice(0, 6)} (${why})`);
+    clearTimeout(inst.throttleTimer);
+    // Cloud Run gives a stopping instance CPU for its SIGTERM handler.
+    if (inst.throttled) { inst.throttled = false; await inst.handle?.setCpu?.(this.template.cpu); }
     try {
       await inst.handle?.stop(this.deps.settings.shutdownGraceSeconds);
     } finally {
@@ -530,6 +611,8 @@ export class Revision {
       requests: this.requests,
       desired: this.decision?.desired ?? 0,
       panic: this.decision?.panic ?? false,
+      cpuUsed: Math.round(this.cpuUsed * 1000) / 1000,
+      throttled: [...this.instances.values()].filter((i) => i.throttled).length,
       ...(this.failed ? { failed: this.failed } : {}),
     };
   }
