@@ -155,6 +155,7 @@ spec:
     }
     const out = cli.events.map((e) => JSON.stringify(e)).join('\n');
     assert.ok(!out.includes('s3cr3t-value-2'), 'the secret value never reaches the output');
+    assert.match(out, /using api key \[redacted\]/, 'the line the service printed is there, redacted');
     assert.equal(docker('ps', '-a', '-q', '--filter', `label=${LABEL_PROJECT}=${projectId(dir)}`), '', 'no container left');
     await assert.rejects(get(`http://127.0.0.1:${port}`), 'the port is closed');
   });

@@ -418,18 +418,24 @@ export class Revision {
     return Math.ceil(avg / (this.template.cpu * this.deps.settings.targetUtilization) - 1e-9);
   }
 
+  /**
+   * Stops idle instances beyond what the autoscaler wants: each once it has been idle for the
+   * idle timeout, and the revision's last one once it has been idle for the scale-to-zero delay.
+   */
   private retireIdle(excess: number, now: number): void {
     const idle = [...this.instances.values()]
       .filter((i) => i.state === 'ready' && i.inFlight === 0)
       .sort((a, b) => a.lastActive - b.lastActive);
-    const total = this.counts().ready;
+    let remaining = this.counts().ready;
     for (const inst of idle) {
       if (excess <= 0) break;
-      // The last instance goes by the scale-to-zero rule (the autoscaler said 0); others by idle time.
-      const lastOne = total - (idle.indexOf(inst)) <= 1;
-      if (!lastOne && now - inst.lastActive < this.deps.settings.idleTimeoutMs) continue;
+      const lastOne = remaining <= 1;
+      const needed = lastOne ? this.deps.settings.scaleToZeroAfterMs : this.deps.settings.idleTimeoutMs;
+      const idleFor = now - inst.lastActive;
+      if (idleFor < needed) continue;
       excess--;
-      void this.stopInstance(inst, lastOne ? 'scale to zero' : `idle for ${Math.round((now - inst.lastActive) / 1000)} s`);
+      remaining--;
+      void this.stopInstance(inst, lastOne ? `scale to zero after ${Math.round(idleFor / 1000)} s idle` : `idle for ${Math.round(idleFor / 1000)} s`);
     }
   }
 

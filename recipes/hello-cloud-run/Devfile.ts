@@ -1,0 +1,20 @@
+import { defineDevfile } from 'devloop';
+
+// A TypeScript service served the way Cloud Run would serve it, on this machine: the simulator
+// in front (http://127.0.0.1:8080), instances started on demand with Cloud Run's env contract,
+// containerConcurrency 2 and at most 4 instances (service.yaml), scale to zero when idle, a new
+// revision for every save. No Docker needed: without an image, instances are local processes.
+export default defineDevfile({
+  name: 'hello-cloud-run',
+  simulation: { cloudRun: { enabled: true } },
+  services: {
+    hello: {
+      src: ['src', 'service.yaml'],
+      build: { type: 'esbuild', entry: 'src/server.ts' },
+      port: 8080,
+      cloudRun: { service: 'service.yaml' },
+      env: { GREETING: 'hello' },
+    },
+  },
+  tests: [{ name: 'serves its revision', command: 'node -e "fetch(\'http://127.0.0.1:8080/\').then(r => r.json()).then(j => { console.log(j); process.exit(/^hello-\\d{5}-/.test(j.revision) ? 0 : 1) })"' }],
+});

@@ -1,0 +1,49 @@
+// The Cloud Run quickstart: `devloop up` on recipes/hello-cloud-run serves through the simulator,
+// an edit becomes a new revision that takes the traffic, Ctrl-C frees the port; `devloop ci` on
+// the same recipe exits 0.
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { it } from 'node:test';
+import { repoRoot, runCli, startCli, until } from './helpers.js';
+
+function copyRecipe(port: number): string {
+  const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'devloop-hello-cr-')));
+  cpSync(path.join(repoRoot, 'recipes', 'hello-cloud-run'), dir, { recursive: true, filter: (src) => !src.includes('.devloop') });
+  const devfile = path.join(dir, 'Devfile.ts');
+  // A port unlikely to clash with other suites; metrics on a free one too.
+  writeFileSync(devfile, readFileSync(devfile, 'utf8').replaceAll('8080', String(port)).replace('cloudRun: { enabled: true }', `cloudRun: { enabled: true, metricsPort: ${port + 1} }`));
+  return dir;
+}
+
+it('recipes/hello-cloud-run: up serves through the simulator, an edit becomes a new revision, Ctrl-C frees the port', async () => {
+  const dir = copyRecipe(18180);
+  const up = startCli(['up', '--output', 'json'], { cwd: dir });
+  try {
+    const healthy = await up.waitFor((e) => e.type === 'service/health' && e.service === 'hello' && e.health === 'healthy', 30_000, 'hello healthy');
+    const url = healthy.state.endpoints[0].url as string;
+    assert.equal(url, 'http://127.0.0.1:18180');
+    const first = await (await fetch(url)).json() as { message: string; revision: string };
+    assert.equal(first.message, 'hello from hello');
+    assert.match(first.revision, /^hello-00001-[a-z]{3}$/);
+    writeFileSync(path.join(dir, 'src', 'server.ts'), readFileSync(path.join(dir, 'src', 'server.ts'), 'utf8').replace("?? 'hello'} from", "?? 'hello'} again from"));
+    const second = await until(async () => {
+      const body = await (await fetch(url)).json() as { message: string; revision: string };
+      return body.message === 'hello again from hello' ? body : undefined;
+    }, 15_000, 'the edited revision');
+    assert.match(second.revision, /^hello-00002-[a-z]{3}$/);
+    assert.equal(up.child.exitCode, null, 'devloop itself kept running');
+  } finally {
+    up.child.kill('SIGINT');
+  }
+  assert.equal(await up.exited, 0, up.stderr());
+  await assert.rejects(fetch('http://127.0.0.1:18180'), 'the port is free again');
+});
+
+it('recipes/hello-cloud-run: devloop ci exits 0 with its test passing', async () => {
+  const dir = copyRecipe(18190);
+  const r = await runCli(['ci'], { cwd: dir, timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /ci: all 1 services healthy, 1 tests passed/);
+});
