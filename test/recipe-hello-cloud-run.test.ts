@@ -33,6 +33,13 @@ it('recipes/hello-cloud-run: up serves through the simulator, an edit becomes a 
       return body.message === 'hello again from hello' ? body : undefined;
     }, 15_000, 'the edited revision');
     assert.match(second.revision, /^hello-00002-[a-z]{3}$/);
+    // service.yaml is watched too (it is not under src/): a save applies it as a new revision.
+    writeFileSync(path.join(dir, 'service.yaml'), readFileSync(path.join(dir, 'service.yaml'), 'utf8').replace('timeoutSeconds: 30', 'timeoutSeconds: 31'));
+    const third = await until(async () => {
+      const body = await (await fetch(url)).json() as { revision: string };
+      return /^hello-00003-/.test(body.revision) ? body : undefined;
+    }, 15_000, 'the revision from the edited service.yaml');
+    assert.ok(third);
     assert.equal(up.child.exitCode, null, 'devloop itself kept running');
   } finally {
     up.child.kill('SIGINT');

@@ -17,3 +17,13 @@ it('derives watch paths from src, docker context or the root, and excludes the D
     { name: 'job', paths: ['/p'], ignore: ['**/*.log'], dockerContext: undefined, ignorePaths: ['/p/Devfile.ts', '/p/shared.ts', '/p/job/bin/job'] },
   ]);
 });
+
+it('watches a Cloud Run service.yaml outside the service\'s sources, once', () => {
+  const targets = watchTargets({
+    services: {
+      api: { src: ['src'], build: { type: 'esbuild', entry: 'src/index.ts' }, cloudRun: { service: 'deploy/api.yaml' } },
+      web: { cloudRun: { service: 'web.yaml' } },
+    },
+  }, '/p', []);
+  assert.deepEqual(targets.map((t) => t.paths), [['/p/src', '/p/deploy/api.yaml'], ['/p']]);
+});

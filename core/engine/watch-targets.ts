@@ -21,6 +21,11 @@ export function watchTargets(devfile: DevfileConfig, root: string, devfileFiles:
     const src = svc.src === undefined ? undefined : Array.isArray(svc.src) ? svc.src : [svc.src];
     const dockerContext = build?.type === 'docker' ? path.resolve(root, build.context ?? '.') : undefined;
     const paths = (src ?? [dockerContext ?? root]).map((p) => path.resolve(root, p));
+    // A Cloud Run service.yaml redeploys its service when saved, wherever it lives.
+    if (svc.cloudRun?.service) {
+      const yaml = path.resolve(root, svc.cloudRun.service);
+      if (!paths.some((p) => yaml === p || yaml.startsWith(p + path.sep))) paths.push(yaml);
+    }
     const ignorePaths = [...devfileFiles];
     if (build?.type === 'esbuild' && build.outfile) ignorePaths.push(path.resolve(root, build.outfile));
     if (build?.type === 'command') for (const o of build.outputs ?? []) ignorePaths.push(path.resolve(root, build.cwd ?? '.', o));

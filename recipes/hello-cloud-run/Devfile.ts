@@ -9,7 +9,7 @@ export default defineDevfile({
   simulation: { cloudRun: { enabled: true } },
   services: {
     hello: {
-      src: ['src', 'service.yaml'],
+      src: ['src'],
       build: { type: 'esbuild', entry: 'src/server.ts' },
       port: 8080,
       cloudRun: { service: 'service.yaml' },
