@@ -469,6 +469,16 @@ spec:
 });
 
 describe('cloud run simulator (processes)', () => {
+  it('adds the configured cold start delay to every cold start', async () => {
+    const { engine, url } = await start('delay', { build: undefined, command: 'node server.js' }, { sim: { instances: 'process', coldStartDelay: '400ms' } });
+    await until(() => revisions(engine)[0]?.lastColdStartMs, 5_000, 'the first cold start published');
+    assert.ok(revisions(engine)[0].lastColdStartMs >= 400, `the deploy check took ${revisions(engine)[0].lastColdStartMs} ms`);
+    await until(() => liveInstances(engine) === 0, 10_000, 'scale to zero');
+    const r = await request(url);
+    assert.equal(r.status, 200);
+    assert.ok(r.ms >= 400, `the request paid the cold start: ${r.ms} ms`);
+  });
+
   it('runs instances as processes with the same contract when asked', async () => {
     const { engine, url, port } = await start('proc', { build: undefined, command: 'node server.js', cloudRun: { containerConcurrency: 1, maxScale: 3 } }, { sim: { instances: 'process' } });
     const replies = await Promise.all(Array.from({ length: 3 }, () => request(`${url}/slow?ms=800`)));

@@ -161,7 +161,7 @@ export function loadSpec(ctx: Pick<DeployContext, 'root' | 'service' | 'config'>
   return specFromInline(ctx.service, { ...cr, port: ctx.config.port }, `services.${ctx.service}.cloudRun`);
 }
 
-function scalingSettings(sim: SimulationSettings, overrides: Partial<ScalingSettings> | undefined): ScalingSettings {
+export function scalingSettings(sim: SimulationSettings, overrides: Partial<ScalingSettings> | undefined): ScalingSettings {
   const base = { ...SCALING_PRESETS[sim.preset ?? 'dev'] };
   if (sim.idleTimeout !== undefined) base.idleTimeoutMs = durationMs(sim.idleTimeout, base.idleTimeoutMs, 'simulation.cloudRun.idleTimeout');
   if (sim.scaleToZeroAfter !== undefined) base.scaleToZeroAfterMs = durationMs(sim.scaleToZeroAfter, base.scaleToZeroAfterMs, 'simulation.cloudRun.scaleToZeroAfter');
@@ -210,7 +210,7 @@ async function chooseLauncher(ctx: DeployContext, spec: CloudRunSpec, sim: Simul
 }
 
 /** The env an instance gets: the Devfile's, then the spec's (secrets resolved). PORT and K_* are added later. */
-async function instanceEnv(ctx: DeployContext, spec: CloudRunSpec, sim: SimulationSettings, secret: (value: string) => void): Promise<Record<string, string>> {
+export async function instanceEnv(ctx: DeployContext, spec: CloudRunSpec, sim: SimulationSettings, secret: (value: string) => void): Promise<Record<string, string>> {
   const env: Record<string, string> = { ...ctx.env };
   if ('PORT' in env) {
     throw new DevloopError(`services.${ctx.service}.env.PORT: PORT is reserved on Cloud Run`, {
