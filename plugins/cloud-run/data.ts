@@ -176,6 +176,12 @@ export const LOCATION_LABEL = 'cloud.googleapis.com/location';
 /** Seconds between SIGTERM and SIGKILL when an instance stops. [ref] */
 export const SHUTDOWN_GRACE_SECONDS = 10;
 
+/**
+ * Requests one revision holds waiting for an instance; one more is refused with 429 at once.
+ * [ref] Knative's activator queues up to 10,000 requests; Cloud Run's own bound is not published.
+ */
+export const MAX_QUEUED_REQUESTS = 10_000;
+
 /** Idle instances above minScale are kept up to 15 minutes (*configurable* in [ref]). */
 export const IDLE_TIMEOUT_MS = 15 * 60_000;
 

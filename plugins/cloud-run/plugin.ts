@@ -67,12 +67,19 @@ export function cloudRunPlugin(options: CloudRunPluginOptions = {}): DevloopPlug
         const env = await instanceEnv(ctx, spec, sim, (value) => engine.redactor.add(value));
 
         let service = ctx.previous instanceof CloudRunService ? ctx.previous : services.get(ctx.service);
+        const wantedPort = ctx.config.port ?? spec.template.port.containerPort;
+        if (service && ctx.previous === service && service.wantedPort !== wantedPort) {
+          // The URL's port changed in the Devfile: the service starts over on the new one.
+          ctx.logger.info(`port changed from ${service.wantedPort} to ${wantedPort}; restarting ${spec.name} there (revisions start over)`);
+          await service.stop('its port changed');
+          service = undefined;
+        }
         if (!service || ctx.previous !== service) {
           // Another runtime's deployment holds the service's port: it goes first.
           if (ctx.previous && ctx.previous !== service) await ctx.previous.stop('replaced by the Cloud Run simulator');
           service = new CloudRunService({
             service: ctx.service,
-            port: ctx.config.port ?? spec.template.port.containerPort,
+            port: wantedPort,
             settings,
             logger: ctx.logger,
             dispatch: ctx.dispatch,

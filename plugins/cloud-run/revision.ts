@@ -19,6 +19,7 @@ import http2 from 'node:http2';
 import type { Logger } from '../../core/engine/contexts.js';
 import { Autoscaler, type ScaleDecision } from './autoscaler.js';
 import { probeOnce, THROTTLED_CPU, waitStartup, type InstanceExit, type InstanceHandle, type InstanceLauncher } from './instances.js';
+import { MAX_QUEUED_REQUESTS } from './data.js';
 import type { RevisionTemplate, ScalingSettings } from './types.js';
 
 export type InstanceState = 'starting' | 'ready' | 'stopping';
@@ -204,6 +205,9 @@ export class Revision {
     if (free) {
       this.take(free);
       return Promise.resolve(free);
+    }
+    if (this.queue.length >= MAX_QUEUED_REQUESTS) {
+      return Promise.reject(new NoInstance(429, `Rate exceeded: ${MAX_QUEUED_REQUESTS} requests are already waiting for an instance`));
     }
     return new Promise<Instance>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, enqueuedAt: now };

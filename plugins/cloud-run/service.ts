@@ -73,6 +73,11 @@ export class CloudRunService implements Deployment {
 
   constructor(private readonly options: ServiceOptions) {}
 
+  /** The port asked for the service URL (a Devfile edit that changes it needs a new front end). */
+  get wantedPort(): number {
+    return this.options.port;
+  }
+
   get name(): string {
     return this.spec?.name ?? this.options.service;
   }
