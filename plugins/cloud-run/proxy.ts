@@ -12,7 +12,7 @@
  * instance crashed or never became ready, 504 when it ran past `timeoutSeconds` (which includes
  * the time spent waiting for an instance to start).
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
@@ -65,7 +65,8 @@ export async function startProxy(port: number, deps: ProxyDeps, host = '127.0.0.
     front.once('error', reject);
     front.listen({ port, host, exclusive: true }, () => { front.off('error', reject); resolve(); });
   });
-  const listenPort = () => (front.address() as AddressInfo).port;
+  const boundPort = (front.address() as AddressInfo).port;
+  const listenPort = () => boundPort;
   return {
     port: listenPort(),
     close: () => new Promise<void>((resolve) => {
@@ -78,12 +79,20 @@ export async function startProxy(port: number, deps: ProxyDeps, host = '127.0.0.
 }
 
 /** Copies request headers for the instance: hop-by-hop ones out, Cloud Run's in. */
+/** Header names a `Connection` header lists (beyond keep-alive/close/upgrade): hop-by-hop too. */
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value).toLowerCase();
+  if (text === 'keep-alive' || text === 'close' || text === 'upgrade') return undefined;
+  return new Set(text.split(',').map((t) => t.trim()).filter(Boolean));
+}
+
 export function forwardHeaders(req: http.IncomingMessage, keepUpgrade = false): http.OutgoingHttpHeaders {
-  const listed = new Set(String(req.headers.connection ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+  const listed = connectionTokens(req.headers.connection);
   const out: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name.startsWith(':')) continue;
-    if ((HOP_BY_HOP.has(name) || listed.has(name)) && !(keepUpgrade && (name === 'upgrade' || name === 'connection'))) continue;
+    if ((HOP_BY_HOP.has(name) || listed?.has(name)) && !(keepUpgrade && (name === 'upgrade' || name === 'connection'))) continue;
     out[name] = value;
   }
   if (!out.host && req.headers[':authority']) out.host = String(req.headers[':authority']);
@@ -114,21 +123,33 @@ export function traceHeaders(headers: http.IncomingHttpHeaders): { traceparent: 
       if (xc[3] !== undefined) sampled = xc[3] === '1';
     }
   }
-  traceId ??= randomBytes(16).toString('hex');
-  let span = randomBytes(8);
-  if (span.every((b) => b === 0)) span = Buffer.from('0000000000000001', 'hex');
-  const spanHex = span.toString('hex');
+  traceId ??= randomHex(16);
+  let spanHex = randomHex(8);
+  if (/^0+$/.test(spanHex)) spanHex = '0000000000000001';
   return {
     traceparent: `00-${traceId}-${spanHex}-${sampled ? '01' : '00'}`,
     'x-cloud-trace-context': `${traceId}/${BigInt(`0x${spanHex}`).toString()};o=${sampled ? 1 : 0}`,
   };
 }
 
+/**
+ * Random ids for trace headers from a pool filled 64 KiB at a time: one `randomBytes` call per
+ * request (two per request here) cost more than the rest of the header work together.
+ */
+const pool = Buffer.alloc(65_536);
+let poolOffset = pool.length;
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > pool.length) { randomFillSync(pool); poolOffset = 0; }
+  const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return hex;
+}
+
 function responseHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const listed = new Set(String(headers.connection ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+  const listed = connectionTokens(headers.connection);
   const out: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || name.startsWith(':') || HOP_BY_HOP.has(name) || listed.has(name)) continue;
+    if (value === undefined || name.startsWith(':') || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
     out[name] = value;
   }
   return out;
@@ -172,12 +193,13 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
     finish(status);
   };
 
-  // The request timeout counts from arrival, queueing and cold start included.
-  const waiting = new AbortController();
+  // The request timeout counts from arrival, queueing and cold start included. The controller
+  // that ends a wait in the queue is made only when the request has to wait.
+  let waiting: AbortController | undefined;
   let upstream: http.ClientRequest | undefined;
   let upstreamStream: http2.ClientHttp2Stream | undefined;
   const timer = setTimeout(() => {
-    waiting.abort();
+    waiting?.abort();
     upstream?.destroy(new Error('timeout'));
     upstreamStream?.close(http2.constants.NGHTTP2_CANCEL);
     fail(504, `the request exceeded the ${Math.round(route.timeoutMs / 1000)} s timeout (timeoutSeconds)`);
@@ -186,22 +208,25 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
   // The client gave up: stop waiting and stop the instance's work on it.
   res.once('close', () => {
     if (done) return;
-    waiting.abort();
+    waiting?.abort();
     upstream?.destroy();
     upstreamStream?.close(http2.constants.NGHTTP2_CANCEL);
     finish(499);
   });
 
-  let instance: Instance;
-  try {
-    instance = await revision.acquire(waiting.signal);
-  } catch (err) {
-    if (err instanceof NoInstance) {
-      if (!waiting.signal.aborted) fail(err.status, err.message);
-    } else {
-      fail(503, err instanceof Error ? err.message : String(err));
+  let instance = revision.tryAcquire();
+  if (!instance) {
+    waiting = new AbortController();
+    try {
+      instance = await revision.acquire(waiting.signal);
+    } catch (err) {
+      if (err instanceof NoInstance) {
+        if (!waiting.signal.aborted) fail(err.status, err.message);
+      } else {
+        fail(503, err instanceof Error ? err.message : String(err));
+      }
+      return;
     }
-    return;
   }
   if (done || !instance.handle) {
     revision.release(instance);
@@ -241,11 +266,11 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
       if (refused) revision.broken(instance, `refused a connection (${err.code})`);
       else revision.suspect(instance);
       if ((refused || staleSocket) && attempt === 0 && bodiless) {
-        revision.acquire(waiting.signal).then((next) => {
+        (waiting ??= new AbortController(), revision.acquire(waiting.signal)).then((next) => {
           if (done || !next.handle) { revision.release(next); return; }
           forward(next, 1);
         }, (e: unknown) => {
-          if (e instanceof NoInstance) { if (!waiting.signal.aborted) fail(e.status, e.message); } else fail(503, String(e));
+          if (e instanceof NoInstance) { if (!waiting?.signal.aborted) fail(e.status, e.message); } else fail(503, String(e));
         });
         return;
       }
@@ -301,7 +326,11 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
 function writeHead(res: http.ServerResponse, status: number, message: string | undefined, headers: http.OutgoingHttpHeaders): void {
   if ((res.req as http.IncomingMessage | undefined)?.httpVersionMajor === 2 || message === undefined) res.writeHead(status, headers);
   else res.writeHead(status, message, headers);
-  (res as { flushHeaders?: () => void }).flushHeaders?.();
+  // A response of known length goes out with its first body chunk (one write, not two); one
+  // that streams (chunked, server-sent events) shows its headers at once.
+  if (headers['content-length'] === undefined || String(headers['content-type'] ?? '').startsWith('text/event-stream')) {
+    (res as { flushHeaders?: () => void }).flushHeaders?.();
+  }
 }
 
 async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, deps: ProxyDeps, listenPort: number): Promise<void> {

@@ -198,14 +198,11 @@ export class Revision {
   /** A slot on an instance: resolves at once when one is free, else after waiting in the queue. */
   acquire(signal: AbortSignal): Promise<Instance> {
     if (this.stopped) return Promise.reject(new NoInstance(503, `revision ${this.name} is shut down`));
+    const free = this.tryAcquire();
+    if (free) return Promise.resolve(free);
     const now = Date.now();
     this.requests++;
     this.autoscaler.requestArrived(now);
-    const free = this.freeInstance();
-    if (free) {
-      this.take(free);
-      return Promise.resolve(free);
-    }
     if (this.queue.length >= MAX_QUEUED_REQUESTS) {
       return Promise.reject(new NoInstance(429, `Rate exceeded: ${MAX_QUEUED_REQUESTS} requests are already waiting for an instance`));
     }
@@ -227,6 +224,17 @@ export class Revision {
       // The activator's poke: a queued request is seen by the autoscaler now, not at the next tick.
       this.tick();
     });
+  }
+
+  /** The fast path: a slot on a ready instance with room, taken now, or undefined (then `acquire` queues). */
+  tryAcquire(): Instance | undefined {
+    if (this.stopped) return undefined;
+    const free = this.freeInstance();
+    if (!free) return undefined;
+    this.requests++;
+    this.autoscaler.requestArrived(Date.now());
+    this.take(free);
+    return free;
   }
 
   release(instance: Instance): void {
