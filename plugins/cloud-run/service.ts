@@ -274,7 +274,7 @@ export class CloudRunService implements Deployment {
   }
 
   private updateEndpoints(): void {
-    const eps: Endpoint[] = [{ name: 'url', url: `http://${LOCALHOST}:${this.mainPort}` }];
+    const eps: Endpoint[] = [{ name: 'http', url: `http://${LOCALHOST}:${this.mainPort}` }];
     for (const [tag, port] of this.tagPorts) if (this.proxies.has(tag)) eps.push({ name: `tag:${tag}`, url: `http://${LOCALHOST}:${port}` });
     this.endpoints = eps;
     this.options.dispatch({ type: 'deploy/finished', service: this.options.service, endpoints: eps });
@@ -308,9 +308,20 @@ export class CloudRunService implements Deployment {
         m.setQueueDepth(this.options.service, r.name, r.queueDepth);
       }
     }
+    const details = revisions.filter((r) => r.percent > 0 || r.tag || r.instances.ready + r.instances.starting > 0 || r === revisions.at(-1)).map((r) => {
+      const i = r.instances;
+      const errors = Object.entries(r.errors).filter(([, n]) => n > 0).map(([code, n]) => `${code}×${n}`).join(' ');
+      return [
+        r.name, `${r.percent}%${r.tag ? ` tag ${r.tag}` : ''}`,
+        `${i.ready} ready (${i.busy} busy)${i.starting ? ` ${i.starting} starting` : ''}${r.throttled ? ` ${r.throttled} throttled` : ''}`,
+        `${r.inFlight} in flight`, `queue ${r.queueDepth}`,
+        `cold starts ${r.coldStarts}${r.lastColdStartMs !== undefined ? ` (last ${r.lastColdStartMs} ms)` : ''}`,
+        r.panic ? 'PANIC' : '', errors, r.failed ? `failed: ${r.failed}` : '',
+      ].filter(Boolean).join('  ');
+    });
     this.options.dispatch({
       type: 'service/extra', service: this.options.service, plugin: 'cloud-run',
-      data: { service: this.name, backend: this.backend, url: this.endpoints[0]?.url, instances, queueDepth, inFlight, traffic: this.trafficView(), revisions },
+      data: { service: this.name, backend: this.backend, url: this.endpoints[0]?.url, instances, queueDepth, inFlight, traffic: this.trafficView(), revisions, details },
     });
   }
 

@@ -269,7 +269,7 @@ describe('keys', () => {
     const h = await mount([
       loaded(svc('api')),
       ...healthy('api', 'http://localhost:8080', 'reg/api:abc'),
-      { type: 'service/extra', service: 'api', plugin: 'cloud-run', data: { instances: 2, revision: 'api-00007' } },
+      { type: 'service/extra', service: 'api', plugin: 'cloud-run', data: { instances: 2, revision: 'api-00007', revisions: [{ name: 'api-00007' }], details: ['api-00007  100%  1 ready'] } },
       { type: 'service/restarted', service: 'api', reason: 'crash' },
     ]);
     await h.press(KEY.enter);
@@ -280,7 +280,9 @@ describe('keys', () => {
     assert.match(f, /last build\s+#1 .* 1\.2s · ok · file-change src\/server\.ts \+1/);
     assert.match(f, /src\/server\.ts, src\/db\.ts/);
     assert.match(f, /restarts\s+1/);
-    assert.match(f, /cloud-run\s+instances=2 {2}revision=api-00007/);
+    assert.match(f, /cloud-run\s+instances=2 {2}revision=api-00007\n/);
+    assert.match(f, /┃ {5,}api-00007 {2}100% {2}1 ready/, 'the plugin\'s detail lines, one per line');
+    assert.doesNotMatch(f, /revisions=/, 'structured values are left to status -o json');
     await h.press(KEY.enter);
     assert.match(h.frame(), /SERVICE/);
   });

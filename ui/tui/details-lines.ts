@@ -27,9 +27,16 @@ export function detailsLines(s: ServiceState, now: number): Line[] {
     if (s.error.hint) lines.push(...field('try', s.error.hint, { colour: 'yellow' }));
     if (s.error.plugin || s.error.hook) lines.push(...field('from', [s.error.plugin, s.error.hook].filter(Boolean).join(' · '), { dim: true }));
   }
+  // A plugin's figures: scalars (and lists of strings) as key=value; `details` (lines the plugin
+  // wrote for people) one per line; structured values (lists of objects) are left to
+  // `devloop status -o json`, where they stay readable.
   for (const [plugin, data] of Object.entries(s.extra)) {
-    const pairs = Object.entries(data).map(([k, v]) => `${k}=${value(v, 4)}`).join('  ');
+    const pairs = Object.entries(data)
+      .filter(([k, v]) => k !== 'details' && !(typeof v === 'object' && v !== null && !(Array.isArray(v) && v.every((x) => typeof x !== 'object'))))
+      .map(([k, v]) => `${k}=${value(v, 4)}`).join('  ');
     lines.push(...field(plugin.slice(0, W - 1), pairs, { dim: false }));
+    const details = (data as { details?: unknown }).details;
+    if (Array.isArray(details)) for (const d of details) if (typeof d === 'string') lines.push(...field('', d));
   }
   return lines;
 }
