@@ -95,6 +95,23 @@ function logText(engine: Engine): string {
   return engine.getState().services.web.logTail.map((l) => l.message).join('\n');
 }
 
+/** A Knative Service named web (image from the Devfile build); `container` lines go under its one container. */
+function serviceYaml(o: { revision?: string; annotations?: Record<string, string>; container?: string[]; traffic?: string[] } = {}): string {
+  const lines = ['apiVersion: serving.knative.dev/v1', 'kind: Service', 'metadata:', '  name: web', 'spec:', '  template:'];
+  if (o.revision || o.annotations) {
+    lines.push('    metadata:');
+    if (o.revision) lines.push(`      name: ${o.revision}`);
+    if (o.annotations) {
+      lines.push('      annotations:');
+      for (const [k, v] of Object.entries(o.annotations)) lines.push(`        ${k}: '${v}'`);
+    }
+  }
+  lines.push('    spec:', '      containers:', '        - image: unused');
+  for (const l of o.container ?? []) lines.push(`          ${l}`);
+  if (o.traffic) lines.push('  traffic:', ...o.traffic.map((l) => `    ${l}`));
+  return `${lines.join('\n')}\n`;
+}
+
 before(() => {
   try {
     docker('info');
@@ -153,24 +170,10 @@ describe('cloud run simulator (containers)', () => {
 
   it('replaces an instance that fails its liveness probe', async () => {
     const root = copyFixture('cloud-run-app');
-    writeFileSync(path.join(root, 'service.yaml'), `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: web
-spec:
-  template:
-    metadata:
-      annotations:
-        autoscaling.knative.dev/minScale: '1'
-    spec:
-      containers:
-        - image: unused
-          livenessProbe:
-            httpGet:
-              path: /healthz
-            periodSeconds: 1
-            failureThreshold: 2
-`);
+    writeFileSync(path.join(root, 'service.yaml'), serviceYaml({
+      annotations: { 'autoscaling.knative.dev/minScale': '1' },
+      container: ['livenessProbe:', '  httpGet:', '    path: /healthz', '  periodSeconds: 1', '  failureThreshold: 2'],
+    }));
     const { engine, url } = await start('liveness', { cloudRun: { service: 'service.yaml' } }, { root });
     const sick = await request(`${url}/make-sick`);
     assert.equal(sick.json.sick, true);
@@ -196,20 +199,7 @@ spec:
   });
 
   it('throttles CPU between requests unless cpu-throttling is off', async () => {
-    const yaml = (throttling: string) => `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: web
-spec:
-  template:
-    metadata:
-      annotations:
-        run.googleapis.com/cpu-throttling: '${throttling}'
-        autoscaling.knative.dev/minScale: '1'
-    spec:
-      containers:
-        - image: unused
-`;
+    const yaml = (throttling: string) => serviceYaml({ annotations: { 'run.googleapis.com/cpu-throttling': throttling, 'autoscaling.knative.dev/minScale': '1' } });
     const throttledRoot = copyFixture('cloud-run-app');
     writeFileSync(path.join(throttledRoot, 'service.yaml'), yaml('true'));
     const freeRoot = copyFixture('cloud-run-app');
@@ -332,32 +322,13 @@ spec:
 describe('cloud run revisions and traffic', () => {
   it('splits 90/10 over 1,000 requests, serves the tag URL, and keeps the split across deploys', async () => {
     const root = copyFixture('cloud-run-app');
-    const yaml = (name: string, traffic: string) => `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: web
-spec:
-  template:
-    metadata:
-      name: ${name}
-    spec:
-      containers:
-        - image: unused
-          env:
-            - name: GREETING
-              value: ${name}
-${traffic}`;
-    writeFileSync(path.join(root, 'service.yaml'), yaml('web-v1', ''));
+    const yaml = (name: string, traffic?: string[]) => serviceYaml({ revision: name, container: ['env:', '  - name: GREETING', `    value: ${name}`], traffic });
+    const split = ['- revisionName: web-v1', '  percent: 90', '- latestRevision: true', '  percent: 10', '  tag: canary'];
+    writeFileSync(path.join(root, 'service.yaml'), yaml('web-v1'));
     const { engine, url } = await start('traffic', { cloudRun: { service: 'service.yaml' } }, { root });
     assert.equal((await request(url)).json.revision, 'web-v1');
 
-    writeFileSync(path.join(root, 'service.yaml'), yaml('web-v2', `  traffic:
-    - revisionName: web-v1
-      percent: 90
-    - latestRevision: true
-      percent: 10
-      tag: canary
-`));
+    writeFileSync(path.join(root, 'service.yaml'), yaml('web-v2', split));
     engine.trigger('web', { reason: 'manual', files: [] });
     await engine.idle();
     assert.equal(engine.getState().services.web.phase, 'healthy', logText(engine));
@@ -377,13 +348,7 @@ ${traffic}`;
     assert.equal((await request(url, { headers: { host: 'canary---web.localhost' } })).json.revision, 'web-v2', 'TAG--- host routing');
 
     // A later deploy: the pinned 90% stays on web-v1; latestRevision (10% + tag) follows web-v3.
-    writeFileSync(path.join(root, 'service.yaml'), yaml('web-v3', `  traffic:
-    - revisionName: web-v1
-      percent: 90
-    - latestRevision: true
-      percent: 10
-      tag: canary
-`));
+    writeFileSync(path.join(root, 'service.yaml'), yaml('web-v3', split));
     engine.trigger('web', { reason: 'manual', files: [] });
     await engine.idle();
     assert.equal((await request(tagUrl!)).json.revision, 'web-v3');
@@ -395,17 +360,7 @@ ${traffic}`;
     const { engine, url, root } = await start('broken', {});
     const before = await request(url);
     // The same image with a command that exits at once: the new revision never becomes ready.
-    writeFileSync(path.join(root, 'service.yaml'), `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: web
-spec:
-  template:
-    spec:
-      containers:
-        - image: unused
-          command: ["node", "-e", "process.exit(4)"]
-`);
+    writeFileSync(path.join(root, 'service.yaml'), serviceYaml({ container: ['command: ["node", "-e", "process.exit(4)"]'] }));
     await engine.reload({ ...engine.devfile, services: { web: { ...engine.devfile.services.web, cloudRun: { service: 'service.yaml' } } } });
     await engine.idle();
     const s = engine.getState().services.web;
@@ -421,20 +376,7 @@ spec:
 describe('cloud run h2c', () => {
   it('serves an h2c container to HTTP/1.1 and HTTP/2 clients, passing gRPC trailers through', async () => {
     const root = copyFixture('cloud-run-app');
-    writeFileSync(path.join(root, 'service.yaml'), `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: web
-spec:
-  template:
-    spec:
-      containers:
-        - image: unused
-          command: ["node", "h2c.js"]
-          ports:
-            - name: h2c
-              containerPort: 8080
-`);
+    writeFileSync(path.join(root, 'service.yaml'), serviceYaml({ container: ['command: ["node", "h2c.js"]', 'ports:', '  - name: h2c', '    containerPort: 8080'] }));
     const { url } = await start('h2c', { cloudRun: { service: 'service.yaml' } }, { root });
     const viaH1 = await request(url);
     assert.equal(viaH1.status, 200);
