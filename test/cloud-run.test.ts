@@ -309,6 +309,29 @@ describe('cloud run simulator (containers)', () => {
     assert.equal(echoed, 'ping-123');
   });
 
+  for (const when of ['while its container is being created', 'while it waits for the port']) {
+    it(`stopping during a cold start (${when}) leaves no container behind`, async () => {
+      const root = copyFixture('cloud-run-app');
+      roots.push(root);
+      const devfile: DevfileConfig = {
+        name: `${PREFIX}-coldstop`,
+        simulation: { cloudRun: { enabled: true, metricsPort: await freePort() } },
+        services: { web: { build: { type: 'docker' }, port: await freePort(), env: { START_DELAY_MS: '5000' } } },
+      };
+      const engine = new Engine({ root, devfile, plugins: [dockerPlugin(), registryPlugin(), cloudRunPlugin({ scaling: FAST })] });
+      engines.push(engine);
+      void engine.start();
+      const filter = `label=${LABEL_PROJECT}=${projectId(root)}`;
+      if (when.startsWith('while its container')) {
+        await until(() => engine.getState().services.web?.logTail.some((l) => l.message.startsWith('created revision')), 30_000, 'the revision created');
+      } else {
+        await until(() => docker('ps', '-q', '--filter', filter) !== '', 30_000, 'the instance container running');
+      }
+      await engine.stop();
+      assert.equal(docker('ps', '-a', '-q', '--filter', filter), '', 'no container left');
+    });
+  }
+
   it('stops instances with SIGTERM and leaves no container behind', async () => {
     const { engine, root, url } = await start('term', {});
     await request(url);

@@ -144,6 +144,7 @@ export class Revision {
   requests = 0;
   readonly errors = { 429: 0, 500: 0, 503: 0, 504: 0 };
   private readonly closers = new Map<string, () => Promise<void>>();
+  private readonly launches = new Set<Promise<unknown>>();
   /** False when the revision carries no traffic and no tag: its min instances are not kept. */
   serving = true;
   failed?: string;
@@ -466,7 +467,7 @@ export class Revision {
         this.closers.set(id, () => server.close());
         metadataAddress = (host) => server.address(host);
       }
-      const handle = await this.deps.launcher.launch({
+      const launching = this.deps.launcher.launch({
         service: this.deps.service,
         revision: this.name,
         instanceId: id,
@@ -477,6 +478,9 @@ export class Revision {
         metadata: metadataAddress,
         onLine: (line, stream) => this.deps.logger.output(`[${id.slice(0, 6)}] ${line}`, stream),
       });
+      // stop() waits for launches in flight, so a container created during shutdown is removed too.
+      this.launches.add(launching);
+      const handle = await launching.finally(() => this.launches.delete(launching));
       inst.handle = handle;
       void handle.exited.then((exit) => this.instanceExited(inst, exit));
       if (this.stopped || inst.state === 'stopping') throw new Error('the revision stopped');
@@ -587,8 +591,8 @@ export class Revision {
     this.deps.changed();
   }
 
+  /** Idempotent: a second call (the launch finished after the revision stopped) stops what the first could not. */
   private async stopInstance(inst: Instance, why: string): Promise<void> {
-    if (inst.state === 'stopping' && !this.instances.has(inst.id)) return;
     const wasReady = inst.state === 'ready';
     inst.state = 'stopping';
     this.deps.changed();
@@ -612,6 +616,7 @@ export class Revision {
     this.stopped = true;
     clearInterval(this.tickTimer);
     this.failQueue(`revision ${this.name} was shut down`);
+    await Promise.allSettled([...this.launches]);
     await Promise.all([...this.instances.values()].map((i) => this.stopInstance(i, 'revision stopped')));
   }
 
