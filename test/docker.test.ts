@@ -291,6 +291,24 @@ describe('docker runtime', () => {
     await engine.stop();
   });
 
+  it('debug: the container comes back with the Node inspector published on 127.0.0.1', async () => {
+    const root = copyFixture('docker-node');
+    const engine = await started(root, { name: `${PREFIX}-debug`, services: { web: webService({ port: await freePort() }) } });
+    const inspect = await freePort();
+    engine.debug('web', inspect);
+    await until(() => engine.getState().services.web.phase === 'healthy' && engine.getState().services.web.endpoints.some((e) => e.name === 'inspector'), 30_000, 'web back with an inspector');
+    const targets = await until(async () => {
+      const list = JSON.parse((await httpGet(`http://127.0.0.1:${inspect}/json/list`)).body) as Array<{ url: string; webSocketDebuggerUrl: string }>;
+      return list.length ? list : undefined;
+    }, 15_000, 'the inspector to answer');
+    assert.match(targets[0].webSocketDebuggerUrl, new RegExp(`^ws://127\\.0\\.0\\.1:${inspect}/`));
+    assert.match(targets[0].url, /\/app\/server\.js$/);
+    const id = engine.getState().services.web.endpoints.find((e) => e.name === 'inspector')!.url;
+    assert.equal(id, `http://127.0.0.1:${inspect}`);
+    assert.equal((await httpGet(engine.getState().services.web.endpoints[0].url)).body, 'hello v1\n', 'still serving');
+    await engine.stop();
+  });
+
   it('says when a container was OOM-killed, with its limit and the setting to raise', async () => {
     const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'devloop-docker-oom-')));
     const hog: ServiceConfig = {

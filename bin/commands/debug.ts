@@ -1,6 +1,6 @@
 /**
- * `devloop debug <service>`: redeploys a Node service of the running session with the inspector
- * on 127.0.0.1 and prints where to attach. Esbuild bundles carry linked source maps, so the
+ * `devloop debug <service>`: redeploys a Node service of the running session (a process or a
+ * container) with the inspector on 127.0.0.1 and prints where to attach. Esbuild bundles carry linked source maps, so the
  * debugger shows the TypeScript sources.
  */
 import { DevloopError } from '../../core/errors.js';
@@ -18,9 +18,9 @@ export async function debug(opts: GlobalOptions, service: string, requestedPort:
     throw new DevloopError('no devloop session is running for this project', { code: 'NO_SESSION', hint: 'start one with "devloop up", then run "devloop debug" in another terminal' });
   }
   const before = (await sessionState(session)).services[service];
-  if (before?.target !== 'process') {
-    throw new DevloopError(`"devloop debug" supports services on the process runtime; ${service} runs on "${before?.target ?? 'unknown'}"`, {
-      code: 'NOT_SUPPORTED', hint: `for now, set services.${service}.runtime to 'process' to debug it (container debugging is not built yet)`,
+  if (before?.target !== 'process' && before?.target !== 'docker') {
+    throw new DevloopError(`"devloop debug" supports services on the process and docker runtimes; ${service} runs on "${before?.target ?? 'unknown'}"`, {
+      code: 'NOT_SUPPORTED', hint: `for now, set services.${service}.runtime to 'process' or 'docker' to debug it`,
     });
   }
   const port = requestedPort ?? await findFreePort();

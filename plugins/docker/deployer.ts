@@ -85,6 +85,9 @@ export function tapDeployer(engine: Engine, daemon: DockerDaemon, active: Active
 
 class ImageMissing extends Error {}
 
+/** Where the Node inspector listens inside a container being debugged (Node's default port). */
+const INSPECTOR_CONTAINER_PORT = 9229;
+
 interface Replacement {
   /** Host ports the container being replaced holds: free for the new one once it is stopped. */
   held: Set<number>;
@@ -105,9 +108,17 @@ async function runContainer(
   const memory = config.resources?.memory !== undefined ? parseMemory(config.resources.memory, ctx.service) : undefined;
   const nanoCpus = config.resources?.cpu !== undefined ? parseCpu(config.resources.cpu, ctx.service) : undefined;
   const project = projectName(ctx.root, ctx.devfile.name);
-  const env = { ...ctx.env, ...(config.port ? { PORT: String(config.port) } : {}) };
+  // `devloop debug`: the Node inspector listens inside the container and is published on the
+  // host's 127.0.0.1 only, at the port the debug command chose.
+  const inspectPort = ctx.getState().services[ctx.service]?.extra.debug?.inspectPort as number | undefined;
+  const env = {
+    ...ctx.env,
+    ...(config.port ? { PORT: String(config.port) } : {}),
+    ...(inspectPort ? { NODE_OPTIONS: [ctx.env.NODE_OPTIONS, `--inspect=0.0.0.0:${INSPECTOR_CONTAINER_PORT}`].filter(Boolean).join(' ') } : {}),
+  };
   for (let attempt = 0; ; attempt++) {
     const ports = await planPorts(config, ctx.service, ctx.logger, sticky, replace.held);
+    if (inspectPort) ports.push({ name: 'inspector', containerPort: INSPECTOR_CONTAINER_PORT, hostPort: inspectPort, protocol: 'tcp' });
     const { exposed, bindings } = portConfig(ports);
     const name = containerName(project, ctx.service);
     let container: Docker.Container;
