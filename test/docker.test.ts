@@ -145,6 +145,34 @@ describe('docker runtime', () => {
     }
   });
 
+  it('rebuilds when the base image changes under the same name', async () => {
+    const root = copyFixture('docker-node');
+    const base = `${PREFIX}-base:latest`;
+    docker('tag', 'devloop-test/node:20', base);
+    writeFileSync(path.join(root, 'Dockerfile'), `FROM ${base}\nWORKDIR /app\nCOPY . .\nCMD ["node", "server.js"]\n`);
+    const devfile: DevfileConfig = { name: `${PREFIX}-base`, services: { web: webService({ port: await freePort() }) } };
+    const built: string[] = [];
+    try {
+      const first = await started(root, devfile);
+      const before = first.getState().services.web.image!;
+      built.push(before);
+      await first.stop();
+      // The same name now names another image (as after a docker pull of a newer base).
+      execFileSync('docker', ['build', '-q', '-t', base, '-'], { input: 'FROM devloop-test/node:20\nLABEL dev.devloop.test=rebased\n', stdio: ['pipe', 'ignore', 'inherit'] });
+      const second = await started(root, devfile);
+      const s = second.getState().services.web;
+      built.push(s.image!);
+      assert.notEqual(s.image, before, 'a new tag for the new base');
+      assert.equal(s.lastBuild?.cached, false, 'built again, not reused');
+      assert.equal(s.phase, 'healthy');
+      await second.stop();
+    } finally {
+      // The service's images first: an image with children cannot lose its last tag.
+      try { docker('rmi', ...built); } catch { /* gone already */ }
+      try { docker('rmi', base); } catch { /* still in use */ }
+    }
+  });
+
   it('does not rebuild unchanged inputs, even in a new engine, and ignores .dockerignore\'d files', async () => {
     const root = copyFixture('docker-node');
     const devfile: DevfileConfig = { name: `${PREFIX}-cache`, services: { web: webService({ port: await freePort() }) } };

@@ -3,10 +3,12 @@
  * tagged `devloop-<project>-<service>:devloop-<hash16>`, the hash being of the build inputs, so
  * an unchanged service is not rebuilt, even after devloop restarts: the daemon still has the tag.
  */
+import { createHash } from 'node:crypto';
 import type { DockerBuildConfig } from '../../core/devfile/types.js';
 import type { BuildContext, BuildResult } from '../../core/engine/contexts.js';
 import type { Engine } from '../../core/engine/engine.js';
 import { formatMs } from '../shared/time.js';
+import { baseImageIds, baseImageRefs } from './base-images.js';
 import type { DockerDaemon } from './client.js';
 import { collectBuildInputs, contextEntries } from './context.js';
 import { buildOrReuse } from './image-build.js';
@@ -37,11 +39,14 @@ export function tapBuilder(engine: Engine, daemon: DockerDaemon, options: Builde
 export async function buildDockerService(ctx: BuildContext, daemon: DockerDaemon, options: BuilderOptions = {}): Promise<DockerBuildResult> {
   const build = ctx.config.build as DockerBuildConfig;
   const started = Date.now();
-  const inputs = await collectBuildInputs(ctx.root, build, ctx.service);
+  const collected = await collectBuildInputs(ctx.root, build, ctx.service);
   ctx.signal.throwIfAborted();
+  const info = await daemon.connect();
+  // The bases by image ID: a base rebuilt or pulled anew under the same name rebuilds the service.
+  const bases = await baseImageIds(daemon.docker, baseImageRefs(collected.dockerfileText, collected.args));
+  const inputs = { ...collected, hash: createHash('sha256').update(`${collected.hash}\0${bases.join('\0')}`).digest('hex') };
   const repository = imageRepository(projectName(ctx.root, ctx.devfile.name), ctx.service);
   const ref = `${repository}:${imageTag(inputs.hash)}`;
-  const info = await daemon.connect();
   const outcome = await buildOrReuse(daemon, {
     root: ctx.root,
     service: ctx.service,

@@ -1,7 +1,7 @@
 /**
  * An esbuild service on the Docker runtime needs no Dockerfile: after the bundle is built, it is
  * layered on `build.baseImage` with `node --enable-source-maps`, under the same content-hash tag
- * scheme as Dockerfile builds (the hash covers the base image name and the bundle's bytes).
+ * scheme as Dockerfile builds (the hash covers the base image's ID and the bundle's bytes).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { DevloopError } from '../../core/errors.js';
 import { DOCKER_PLUGIN } from './builder.js';
 import type { DockerDaemon } from './client.js';
 import { buildOrReuse } from './image-build.js';
+import { baseImageIds } from './base-images.js';
 import { imageRepository, imageTag, projectName } from './names.js';
 import { runtimeOf } from './runtime-of.js';
 import type { TarEntry } from './tar.js';
@@ -54,7 +55,10 @@ async function wrapBundle(ctx: BuildContext, daemon: DockerDaemon, warned: Set<s
   // The bundle's source map must travel with it, or --enable-source-maps has nothing to read.
   const files = [...new Set(result.artifacts!.flatMap((a) => [a, `${a}.map`]))].filter((f) => existsSync(f));
   const entries: TarEntry[] = [];
-  const hash = createHash('sha256').update(`devloop-esbuild-image/1\0${build.baseImage}\0`);
+  const info = await daemon.connect();
+  // The base by image ID: a base rebuilt or pulled anew under the same name makes a new image.
+  const [base] = await baseImageIds(daemon.docker, [build.baseImage]);
+  const hash = createHash('sha256').update(`devloop-esbuild-image/1\0${base}\0`);
   for (const file of files) {
     const content = await readFile(file);
     const name = path.basename(file);
@@ -70,7 +74,6 @@ async function wrapBundle(ctx: BuildContext, daemon: DockerDaemon, warned: Set<s
 
   const repository = imageRepository(projectName(ctx.root, ctx.devfile.name), ctx.service);
   const ref = `${repository}:${imageTag(digest)}`;
-  const info = await daemon.connect();
   const outcome = await buildOrReuse(daemon, {
     root: ctx.root,
     service: ctx.service,
