@@ -5,7 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { autopilotCheck, autopilotSimulate } from './commands/autopilot.js';
-import { cloudrunReplace, cloudrunValidate } from './commands/cloudrun.js';
+import { cloudrunReplace, cloudrunUpdateTraffic, cloudrunValidate } from './commands/cloudrun.js';
 import { ci } from './commands/ci.js';
 import { debug } from './commands/debug.js';
 import { deploy } from './commands/deploy.js';
@@ -161,6 +161,15 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .addOption(new Option('--instances <kind>', 'instances as containers or processes').choices(['auto', 'docker', 'process']))
     .addOption(new Option('--preset <preset>', 'scaling timings: dev (quick) or parity (Cloud Run\'s)').choices(['dev', 'parity']))
     .action((file: string, o, cmd) => run(() => cloudrunReplace(globals(cmd), file, { port: o.port, instances: o.instances, preset: o.preset }), cmd));
+  cloudrun.command('update-traffic')
+    .description('change a running Cloud Run service\'s traffic (as gcloud run services update-traffic); kept across deploys until its traffic block changes')
+    .argument('<service>', 'the service (its name in Devfile.ts, or in the replaced YAML)')
+    .option('--to-revisions <list>', 'REVISION=PERCENT,... adding up to 100; LATEST is the latest ready revision')
+    .option('--to-latest', 'all traffic to the latest ready revision')
+    .option('--set-tags <list>', 'TAG=REVISION,... (LATEST allowed); each tag gets its own URL')
+    .option('--remove-tags <list>', 'TAG,...')
+    .option('--clear-tags', 'remove every tag')
+    .action((service: string, o, cmd) => run(() => cloudrunUpdateTraffic(globals(cmd), service, { toRevisions: o.toRevisions, toLatest: o.toLatest, setTags: o.setTags, removeTags: o.removeTags, clearTags: o.clearTags }), cmd));
 
   return program;
 }

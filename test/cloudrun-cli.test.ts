@@ -160,6 +160,62 @@ spec:
     await assert.rejects(get(`http://127.0.0.1:${port}`), 'the port is closed');
   });
 
+  it('update-traffic splits a running service, tags a revision, and the split outlives a deploy', async () => {
+    const dir = copyFixture('cloud-run');
+    roots.push(dir);
+    const port = await freePort();
+    const yaml = (greeting: string) => `apiVersion: serving.knative.dev/v1
+kind: Service
+metadata:
+  name: hello
+spec:
+  template:
+    spec:
+      containers:
+        - image: ${IMAGE}
+          env:
+            - name: GREETING
+              value: ${greeting}
+`;
+    writeFileSync(path.join(dir, 'hello.yaml'), yaml('one'));
+    const cli = startCli(['cloudrun', 'replace', 'hello.yaml', '--port', String(port), '--output', 'json'], { cwd: dir });
+    const url = `http://127.0.0.1:${port}`;
+    const greetings = async (n: number) => {
+      const seen: Record<string, number> = {};
+      for (let i = 0; i < n; i++) { const g = (await get(url)).json.greeting as string; seen[g] = (seen[g] ?? 0) + 1; }
+      return seen;
+    };
+    try {
+      await cli.waitFor((e) => e.type === 'service/health' && e.health === 'healthy', 60_000, 'hello healthy');
+      const first = (await get(url)).json.revision as string;
+      writeFileSync(path.join(dir, 'hello.yaml'), yaml('two'));
+      await until(async () => (await get(url)).json.greeting === 'two', 30_000, 'revision 2 serving');
+
+      const bad = await runCli(['cloudrun', 'update-traffic', 'hello', '--to-revisions', `${first}=50,LATEST=40`], { cwd: dir });
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /the percents add up to 90; they must add up to exactly 100/);
+
+      const r = await runCli(['cloudrun', 'update-traffic', 'hello', '--to-revisions', `${first}=50,LATEST=50`, '--set-tags', `old=${first}`], { cwd: dir });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`50%  ${first}  tag old http://127\\.0\\.0\\.1:\\d+`));
+      assert.deepEqual(await greetings(100), { one: 50, two: 50 });
+      const tagUrl = /tag old (http:\S+)/.exec(r.stdout)![1];
+      assert.equal((await get(tagUrl)).json.greeting, 'one');
+
+      // A new revision from a save: the pinned half stays on the first, LATEST moves to the third.
+      writeFileSync(path.join(dir, 'hello.yaml'), yaml('three'));
+      await until(async () => (await greetings(4)).three === 2, 30_000, 'revision 3 taking the LATEST half');
+      assert.deepEqual(await greetings(100), { one: 50, three: 50 });
+
+      const unknown = await runCli(['cloudrun', 'update-traffic', 'hello', '--to-revisions', 'hello-00009-zzz=100'], { cwd: dir });
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /revision hello-00009-zzz does not exist/);
+    } finally {
+      cli.child.kill('SIGINT');
+      assert.equal(await cli.exited, 0, cli.stderr());
+    }
+  });
+
   it('refuses a file without an image, saying how to build one', async () => {
     const dir = copyFixture('cloud-run');
     roots.push(dir);

@@ -36,9 +36,10 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-export function request(socket: string, method: string, path: string, timeoutMs = 10_000): Promise<{ status: number; body: any }> {
+export function request(socket: string, method: string, path: string, timeoutMs = 10_000, body?: unknown): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: socket, method, path, timeout: timeoutMs }, (res) => {
+    const headers = body === undefined ? undefined : { 'content-type': 'application/json' };
+    const req = http.request({ socketPath: socket, method, path, timeout: timeoutMs, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d) => { text += d; });
@@ -48,7 +49,7 @@ export function request(socket: string, method: string, path: string, timeoutMs 
     });
     req.on('timeout', () => req.destroy(new Error(`devloop session did not answer within ${timeoutMs} ms`)));
     req.on('error', reject);
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
 

@@ -57,6 +57,23 @@ export async function startSessionServer(engine: Engine, options: SessionOptions
       engine.setTriggerMode(service, mode);
       return send(200, { service, mode });
     }
+    // A plugin's own command (`devloop cloudrun update-traffic`): the JSON body becomes a
+    // `plugin/custom` action; the plugin answers through the store.
+    if (req.method === 'POST' && url.pathname === '/plugin') {
+      const plugin = url.searchParams.get('plugin');
+      const name = url.searchParams.get('name');
+      if (!plugin || !name) return send(400, { error: 'need ?plugin=ID&name=ACTION' });
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => { body += d; });
+      req.on('end', () => {
+        let payload: unknown;
+        try { payload = body ? JSON.parse(body) : undefined; } catch { return send(400, { error: 'the body is not JSON' }); }
+        engine.dispatch({ type: 'plugin/custom', plugin, name, payload });
+        send(202, { dispatched: name });
+      });
+      return;
+    }
     if (req.method === 'POST' && url.pathname === '/stop') {
       send(202, { stopping: true });
       options.onStop();

@@ -26,8 +26,8 @@ import { startMetadataServer, TokenSigner, type InstanceIdentity } from './metad
 import { CloudRunMetrics, serveMetrics } from './metrics.js';
 import { CloudRunService, PLUGIN } from './service.js';
 import { SCALING_PRESETS } from './data.js';
-import { parseServiceYaml, specFromInline } from './spec.js';
-import type { CloudRunSpec, EnvVar, ScalingSettings } from './types.js';
+import { parseServiceYaml, specFromInline, validateSpec } from './spec.js';
+import type { CloudRunSpec, EnvVar, ScalingSettings, TrafficTarget } from './types.js';
 
 export interface CloudRunPluginOptions {
   /** Overrides of the scaling settings (tests and benches tune windows with this). */
@@ -121,6 +121,30 @@ export function cloudRunPlugin(options: CloudRunPluginOptions = {}): DevloopPlug
         });
         ctx.logger.info(`${spec.name} at ${service.endpoints.map((e) => e.url).join(', ')} (instances: ${launcher.kind === 'docker' ? 'containers' : 'processes'})`);
         return service;
+      });
+
+      // `devloop cloudrun update-traffic` reaches the session as a plugin action; the outcome goes
+      // back through the store (extra['cloud-run'].trafficUpdate) where the command waits for it.
+      engine.subscribe((_state, action) => {
+        if (action.type !== 'plugin/custom' || action.plugin !== PLUGIN || action.name !== 'update-traffic') return;
+        const { service: name, traffic, id } = (action.payload ?? {}) as { service?: string; traffic?: TrafficTarget[]; id?: string };
+        const report = (result: { ok: boolean; error?: string; hint?: string }) => {
+          if (name) engine.dispatch({ type: 'service/extra', service: name, plugin: 'cloud-run-traffic', data: { id, ...result } });
+        };
+        const service = name ? services.get(name) : undefined;
+        if (!service) { report({ ok: false, error: `no Cloud Run service named "${name}" is running` }); return; }
+        const spec = service.currentSpec;
+        const problems = spec && Array.isArray(traffic) ? validateSpec({ ...spec, traffic }).filter((i) => i.path.startsWith('spec.traffic')) : [];
+        if (!spec || !Array.isArray(traffic) || problems.length) {
+          report({ ok: false, error: problems.map((i) => `${i.path}: ${i.message}`).join('\n') || 'no traffic given' });
+          return;
+        }
+        try {
+          service.updateTraffic(traffic);
+          report({ ok: true });
+        } catch (err) {
+          report({ ok: false, error: err instanceof Error ? err.message : String(err), hint: err instanceof DevloopError ? err.hint : undefined });
+        }
       });
 
       engine.hooks.shutdown.tapPromise(PLUGIN, async () => {

@@ -69,6 +69,8 @@ export class CloudRunService implements Deployment {
   private pending?: Promise<void>;
   private publishTimer?: NodeJS.Timeout;
   private stopped = false;
+  /** Traffic set by `devloop cloudrun update-traffic`, kept while the Devfile/YAML traffic stays what it was then. */
+  private override?: { traffic: TrafficTarget[]; base: string };
   backend = '';
 
   constructor(private readonly options: ServiceOptions) {}
@@ -92,7 +94,7 @@ export class CloudRunService implements Deployment {
    * once the proxy listens; `ready()` waits for the new revision.
    */
   async deploy(req: RevisionRequest): Promise<void> {
-    const { spec } = req;
+    const spec = this.withOverride(req.spec);
     const latest = this.revisions.at(-1);
     let revision: Revision | undefined;
     if (latest && latest.key === req.key && !latest.failed && (!spec.template.name || spec.template.name === latest.name)) {
@@ -126,6 +128,40 @@ export class CloudRunService implements Deployment {
       this.applyTraffic(spec.traffic, rev);
     })();
     this.pending.catch(() => {});
+  }
+
+  /**
+   * `update-traffic` outlives deploys, as on Cloud Run: its split stays (latestRevision entries
+   * follow new revisions) until the traffic block of service.yaml or the Devfile itself changes.
+   */
+  private withOverride(spec: CloudRunSpec): CloudRunSpec {
+    if (!this.override) return spec;
+    if (JSON.stringify(spec.traffic) !== this.override.base) {
+      this.options.logger.info('the traffic block changed: it replaces the traffic set by update-traffic');
+      this.override = undefined;
+      return spec;
+    }
+    return { ...spec, traffic: this.override.traffic };
+  }
+
+  /** Applies a new traffic block now, to the revisions that exist (`devloop cloudrun update-traffic`). */
+  updateTraffic(traffic: TrafficTarget[]): void {
+    if (!this.spec) throw new DevloopError(`${this.name} has no revision yet`, { code: 'TRAFFIC_NOT_READY', service: this.options.service });
+    const latest = this.latestReady();
+    if (!latest) throw new DevloopError(`${this.name} has no ready revision to send traffic to`, { code: 'TRAFFIC_NOT_READY', service: this.options.service });
+    const base = this.override?.base ?? JSON.stringify(this.spec.traffic);
+    this.applyTraffic(traffic, latest);
+    this.override = { traffic, base };
+    this.spec = { ...this.spec, traffic };
+  }
+
+  get currentSpec(): CloudRunSpec | undefined {
+    return this.spec;
+  }
+
+  /** Revision names, oldest first, with whether each can serve. */
+  revisionNames(): Array<{ name: string; ready: boolean }> {
+    return this.revisions.map((r) => ({ name: r.name, ready: !r.failed }));
   }
 
   async ready(signal: AbortSignal): Promise<void> {
