@@ -217,6 +217,18 @@ describe('cloud run simulator (containers)', () => {
     assert.equal(revisions(free.engine)[0].throttled, 0);
   });
 
+  it('scales out on CPU utilisation when concurrency alone would not', async () => {
+    // Target 30% (not 60%) so a loaded test machine that gives the container only half a core still counts.
+    const { engine, url } = await start('cpu', { cloudRun: { containerConcurrency: 80, maxScale: 3, cpuThrottling: false } }, { scaling: { targetUtilization: 0.3 } });
+    // One request in flight: concurrency wants 1 instance (1 / (80 x 0.3)); a busy CPU wants 2 or more (> 0.3 / 0.3).
+    const burning = request(`${url}/burn?ms=6000`);
+    await until(() => liveInstances(engine) >= 2, 6_000, 'a second instance started for CPU');
+    const rev = revisions(engine)[0];
+    assert.ok(rev.inFlight <= 1, `still one request in flight (${rev.inFlight})`);
+    assert.ok(rev.cpuUsed > 0.3, `measured CPU ${rev.cpuUsed} vCPU is above the 30% target`);
+    assert.equal((await burning).status, 200);
+  });
+
   it('concurrency 1 gives N instances under N parallel slow requests', async () => {
     const { engine, url } = await start('cc1', { cloudRun: { containerConcurrency: 1, maxScale: 10 } });
     const replies = await Promise.all(Array.from({ length: 4 }, () => request(`${url}/slow?ms=1500`)));
