@@ -199,6 +199,8 @@ spec:
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, new RegExp(`50%  ${first}  tag old http://127\\.0\\.0\\.1:\\d+`));
       assert.deepEqual(await greetings(100), { one: 50, two: 50 });
+      const status = await runCli(['status'], { cwd: dir });
+      assert.match(status.stdout, /hello \(cloud-run\):\n {2}hello-00001-[a-z]{3} {2}50% tag old {2}1 ready/, status.stdout);
       const tagUrl = /tag old (http:\S+)/.exec(r.stdout)![1];
       assert.equal((await get(tagUrl)).json.greeting, 'one');
 

@@ -45,5 +45,14 @@ function table(services: Record<string, unknown>, state: EngineState | undefined
     rows.push([name, s.phase, s.target, build, s.image ?? '', s.endpoints.map((e) => e.url).join(' '), String(s.restarts), note]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());
+  const lines = rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());
+  // Lines a plugin wrote for people (Cloud Run: one per revision), under the table.
+  for (const name of names) {
+    for (const [plugin, data] of Object.entries(state?.services[name]?.extra ?? {})) {
+      const details = (data as { details?: unknown }).details;
+      if (!Array.isArray(details) || details.length === 0) continue;
+      lines.push('', `${name} (${plugin}):`, ...details.filter((d): d is string => typeof d === 'string').map((d) => `  ${d}`));
+    }
+  }
+  return lines;
 }
