@@ -262,6 +262,7 @@ describe('cloud run simulator (containers)', () => {
     const ok = await request(url);
     assert.equal(ok.status, 200);
     await until(() => revisions(engine)[0].errors[504] === 1, 2_000, 'the 504 counted');
+    assert.match(logText(engine), /GET \/slow\?ms=3000 -> 504 \(web-00001-[a-z]{3}\): the request exceeded the 1 s timeout \(timeoutSeconds\)/, 'the log says which request and why');
   });
 
   it('a crashed instance gives 503 and is replaced', async () => {

@@ -29,6 +29,8 @@ export interface ProxyDeps {
   route(req: http.IncomingMessage, listenPort: number): Route | { status: number; message: string };
   /** Every answered request: the revision (when one was chosen), the status and the latency. */
   finished(revision: Revision | undefined, status: number, seconds: number): void;
+  /** A request the simulator itself answered with an error (429/500/503/504), and why. */
+  rejected?(revision: Revision, status: number, req: http.IncomingMessage, message: string): void;
 }
 
 export interface Proxy {
@@ -189,6 +191,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
   const fail = (status: 429 | 500 | 503 | 504, message: string) => {
     if (done) return;
     revision.countError(status);
+    deps.rejected?.(revision, status, req, message);
     answer(res, status, message);
     finish(status);
   };

@@ -71,6 +71,7 @@ export class CloudRunService implements Deployment {
   private stopped = false;
   /** Traffic set by `devloop cloudrun update-traffic`, kept while the Devfile/YAML traffic stays what it was then. */
   private override?: { traffic: TrafficTarget[]; base: string };
+  private rejectWindow = { start: 0, logged: 0, dropped: 0 };
   backend = '';
 
   constructor(private readonly options: ServiceOptions) {}
@@ -289,7 +290,24 @@ export class CloudRunService implements Deployment {
       finished: (revision, status, seconds) => {
         if (revision) this.options.metrics?.requestFinished(this.options.service, revision.name, status, seconds);
       },
+      rejected: (revision, status, req, message) => this.logRejection(revision, status, req, message),
     });
+  }
+
+  /**
+   * The simulator's own error answers go into the service log with their reason, as Cloud Run's
+   * request log would show them: at most 10 a second, the rest counted in one line.
+   */
+  private logRejection(revision: Revision, status: number, req: http.IncomingMessage, message: string): void {
+    const now = Date.now();
+    if (now - this.rejectWindow.start >= 1000) {
+      if (this.rejectWindow.dropped > 0) this.options.logger.warn(`... and ${this.rejectWindow.dropped} more requests answered with an error in that second (see devloop status -o json for counts)`);
+      this.rejectWindow = { start: now, logged: 0, dropped: 0 };
+    }
+    if (this.rejectWindow.logged >= 10) { this.rejectWindow.dropped++; return; }
+    this.rejectWindow.logged++;
+    const path = (req.url ?? '/').length > 80 ? `${(req.url ?? '/').slice(0, 77)}...` : req.url ?? '/';
+    this.options.logger.warn(`${req.method} ${path} -> ${status} (${revision.name}): ${message}`);
   }
 
   /** One port per tag, opened when the tag appears and closed when it goes. */
