@@ -5,7 +5,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { autopilotCheck, autopilotSimulate } from './commands/autopilot.js';
-import { cloudrunReplace, cloudrunUpdateTraffic, cloudrunValidate } from './commands/cloudrun.js';
 import { ci } from './commands/ci.js';
 import { debug } from './commands/debug.js';
 import { deploy } from './commands/deploy.js';
@@ -148,7 +147,7 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .argument('<files...>', 'Knative Service YAML files')
     .action((files: string[], _o, cmd) => run(() => {
       const g = globals(cmd);
-      return cloudrunValidate({ output: g.output, cwd: g.cwd, color: g.color }, files);
+      return import('./commands/cloudrun.js').then((m) => m.cloudrunValidate({ output: g.output, cwd: g.cwd, color: g.color }, files));
     }, cmd));
   cloudrun.command('replace')
     .description('serve the service a YAML file describes (its image) behind the Cloud Run simulator; re-applied on every save')
@@ -160,7 +159,7 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     })
     .addOption(new Option('--instances <kind>', 'instances as containers or processes').choices(['auto', 'docker', 'process']))
     .addOption(new Option('--preset <preset>', 'scaling timings: dev (quick) or parity (Cloud Run\'s)').choices(['dev', 'parity']))
-    .action((file: string, o, cmd) => run(() => cloudrunReplace(globals(cmd), file, { port: o.port, instances: o.instances, preset: o.preset }), cmd));
+    .action((file: string, o, cmd) => run(() => import('./commands/cloudrun.js').then((m) => m.cloudrunReplace(globals(cmd), file, { port: o.port, instances: o.instances, preset: o.preset })), cmd));
   cloudrun.command('update-traffic')
     .description('change a running Cloud Run service\'s traffic (as gcloud run services update-traffic); kept across deploys until its traffic block changes')
     .argument('<service>', 'the service (its name in Devfile.ts, or in the replaced YAML)')
@@ -169,7 +168,7 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .option('--set-tags <list>', 'TAG=REVISION,... (LATEST allowed); each tag gets its own URL')
     .option('--remove-tags <list>', 'TAG,...')
     .option('--clear-tags', 'remove every tag')
-    .action((service: string, o, cmd) => run(() => cloudrunUpdateTraffic(globals(cmd), service, { toRevisions: o.toRevisions, toLatest: o.toLatest, setTags: o.setTags, removeTags: o.removeTags, clearTags: o.clearTags }), cmd));
+    .action((service: string, o, cmd) => run(() => import('./commands/cloudrun.js').then((m) => m.cloudrunUpdateTraffic(globals(cmd), service, { toRevisions: o.toRevisions, toLatest: o.toLatest, setTags: o.setTags, removeTags: o.removeTags, clearTags: o.clearTags })), cmd));
 
   return program;
 }

@@ -17,7 +17,11 @@ import { processPlugin } from '../plugins/local-process/index.js';
 import { registryPlugin } from '../plugins/registry/index.js';
 import { copyFixture, repoRoot, until } from './helpers.js';
 
-const PREFIX = 'dltest-cr';
+/**
+ * Projects here are named `crtest-*`: not `dltest-*`, whose images the Docker suite removes when
+ * it ends, possibly while this suite still runs (the runner runs two files at once).
+ */
+const PREFIX = 'crtest';
 
 interface Reply { status: number; body: string; headers: http.IncomingHttpHeaders; ms: number; json?: any }
 
@@ -124,6 +128,8 @@ before(() => {
 after(async () => {
   await Promise.all(engines.map((e) => e.stop()));
   for (const r of roots) rmSync(r, { recursive: true, force: true });
+  const images = docker('images', '--format', '{{.Repository}}:{{.Tag}}').split('\n').filter((i) => i.startsWith(`devloop-${PREFIX}-`));
+  if (images.length) try { docker('rmi', ...images); } catch { /* in use elsewhere */ }
 });
 
 describe('cloud run simulator (containers)', () => {
@@ -338,7 +344,9 @@ describe('cloud run simulator (containers)', () => {
       if (when.startsWith('while its container')) {
         await until(() => engine.getState().services.web?.logTail.some((l) => l.message.startsWith('created revision')), 30_000, 'the revision created');
       } else {
-        await until(() => docker('ps', '-q', '--filter', filter) !== '', 30_000, 'the instance container running');
+        await until(() => docker('ps', '-q', '--filter', filter) !== '', 30_000, 'the instance container running').catch((err: Error) => {
+          throw new Error(`${err.message}\n${engine.getState().services.web?.logTail.map((l) => l.message).join('\n')}`);
+        });
       }
       await engine.stop();
       assert.equal(docker('ps', '-a', '-q', '--filter', filter), '', 'no container left');

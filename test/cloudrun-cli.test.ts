@@ -46,6 +46,8 @@ before(() => {
 after(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
   try { docker('rmi', '-f', IMAGE); } catch { /* in use or gone */ }
+  const images = docker('images', '--format', '{{.Repository}}:{{.Tag}}').split('\n').filter((i) => i.startsWith('devloop-crtest-ci-'));
+  if (images.length) try { docker('rmi', ...images); } catch { /* in use elsewhere */ }
 });
 
 describe('devloop cloudrun validate', () => {
@@ -236,7 +238,7 @@ describe('devloop ci with a Cloud Run service', () => {
     writeFileSync(path.join(dir, 'service.yaml'), readFileSync(path.join(fixtures, 'service.yaml'), 'utf8').replace('name: hello', 'name: api'));
     writeFileSync(path.join(dir, 'Devfile.ts'), `import { defineDevfile } from 'devloop';
 export default defineDevfile({
-  name: 'dltest-cr-ci',
+  name: 'crtest-ci',
   simulation: { cloudRun: { enabled: true, metricsPort: ${await freePort()} } },
   services: { api: { build: { type: 'docker' }, port: ${port}, cloudRun: { service: 'service.yaml', maxScale: 3 } } },
   tests: [{ name: 'revision', command: 'node -e "fetch(\\'http://127.0.0.1:${port}/\\').then(r => r.json()).then(j => process.exit(/^api-00001-/.test(j.revision) ? 0 : 1))"' }],

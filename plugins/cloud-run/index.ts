@@ -6,6 +6,7 @@
  * | data.ts       | every number Cloud Run documents (limits, defaults, scaling presets)   |
  * | spec.ts       | service.yaml / inline options -> validated CloudRunSpec               |
  * | plugin.ts     | the hooks: resolveRuntime, deploy.for('cloud-run'), shutdown          |
+ * | runtime.ts    | the deploy work (loaded on the first Cloud Run deploy)                |
  * | service.ts    | one service: revisions, traffic, URLs, state for the TUI              |
  * | proxy.ts      | the front end: routing, headers, streaming, WebSockets, 429/503/504   |
  * | revision.ts   | instances, the request queue, scaling actions                         |
@@ -14,7 +15,8 @@
  * | metadata.ts   | the metadata server each instance reaches                             |
  * | metrics.ts    | Prometheus metrics (prom-client)                                      |
  */
-export { cloudRunPlugin, cloudRunPlugin as default, loadSpec, type CloudRunPluginOptions } from './plugin.js';
+export { cloudRunPlugin, cloudRunPlugin as default, type CloudRunPluginOptions } from './plugin.js';
+export { loadSpec } from './runtime.js';
 export { CloudRunService, PLUGIN as CLOUD_RUN_PLUGIN } from './service.js';
 export { parseServiceYaml, specFromInline } from './spec.js';
 export type { CloudRunSpec, RevisionTemplate, TrafficTarget, ScalingSettings } from './types.js';

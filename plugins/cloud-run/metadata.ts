@@ -98,10 +98,9 @@ export function serviceAccountUniqueId(email: string): string {
 }
 
 export class TokenSigner {
-  private readonly key: ProcessKey;
-
-  constructor() {
-    this.key = getProcessKey();
+  /** Made when the first token is signed: RSA key generation takes tens of milliseconds, and most sessions never need one. */
+  private get key(): ProcessKey {
+    return getProcessKey();
   }
 
   /**

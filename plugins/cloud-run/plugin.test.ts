@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { DeployContext } from '../../core/engine/contexts.js';
-import { durationMs, instanceEnv, scalingSettings } from './plugin.js';
+import { durationMs, instanceEnv, scalingSettings } from './runtime.js';
 import { specFromInline } from './spec.js';
 import type { EnvVar } from './types.js';
 

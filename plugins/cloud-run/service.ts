@@ -22,7 +22,7 @@ import { startProxy, type Proxy } from './proxy.js';
 import { Revision, type RevisionDeps, type RevisionSnapshot } from './revision.js';
 import type { CloudRunSpec, RevisionTemplate, ScalingSettings, TrafficTarget } from './types.js';
 
-export const PLUGIN = 'devloop:cloud-run';
+export { PLUGIN } from './id.js';
 
 /** The revision a traffic entry resolved to. */
 interface Split {
