@@ -5,6 +5,8 @@
  * | ------------- | --------------------------------------------------------------------- |
  * | data.ts       | every number Cloud Run documents (limits, defaults, scaling presets)   |
  * | spec.ts       | service.yaml / inline options -> validated CloudRunSpec               |
+ * | yaml-tree.ts  | the YAML with positions, and the reader that records located issues   |
+ * | rules.ts      | Cloud Run's rules (CPU/memory, concurrency, ports, env, traffic, ...)  |
  * | plugin.ts     | the hooks: resolveRuntime, deploy.for('cloud-run'), shutdown          |
  * | runtime.ts    | the deploy work (loaded on the first Cloud Run deploy)                |
  * | service.ts    | one service: revisions, traffic, URLs, state for the TUI              |
