@@ -14,6 +14,8 @@
  * | revision.ts   | instances, the request queue, scaling actions                         |
  * | autoscaler.ts | the KPA-style decision (pure)                                         |
  * | instances.ts  | containers / processes as instances, startup probes                   |
+ * | liveness.ts   | liveness probes of ready instances                                    |
+ * | cpu-meter.ts  | CPU utilisation, the second scaling driver                            |
  * | metadata.ts   | the metadata server each instance reaches                             |
  * | metrics.ts    | Prometheus metrics (prom-client)                                      |
  */

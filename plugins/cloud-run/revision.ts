@@ -18,8 +18,10 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import type { Logger } from '../../core/engine/contexts.js';
 import { Autoscaler, type ScaleDecision } from './autoscaler.js';
-import { probeOnce, THROTTLED_CPU, waitStartup, type InstanceExit, type InstanceHandle, type InstanceLauncher } from './instances.js';
+import { CpuMeter, cpuDesired } from './cpu-meter.js';
+import { THROTTLED_CPU, waitStartup, type InstanceExit, type InstanceHandle, type InstanceLauncher } from './instances.js';
 import { MAX_QUEUED_REQUESTS } from './data.js';
+import { watchLiveness } from './liveness.js';
 import type { RevisionTemplate, ScalingSettings } from './types.js';
 
 export type InstanceState = 'starting' | 'ready' | 'stopping';
@@ -137,10 +139,7 @@ export class Revision {
   private nextStartAfter = 0;
   readonly coldStartMs: number[] = [];
   coldStarts = 0;
-  private readonly cpuSeen = new Map<string, { t: number; s: number }>();
-  private readonly cpuSamples: Array<{ t: number; used: number }> = [];
-  /** vCPU the ready instances used, averaged over the stable window. */
-  cpuUsed = 0;
+  private readonly cpu: CpuMeter;
   requests = 0;
   readonly errors = { 429: 0, 500: 0, 503: 0, 504: 0 };
   private readonly closers = new Map<string, () => Promise<void>>();
@@ -158,6 +157,7 @@ export class Revision {
     private readonly deps: RevisionDeps,
   ) {
     this.autoscaler = new Autoscaler(deps.settings, this.bounds());
+    this.cpu = new CpuMeter(deps.settings.stableWindowMs);
   }
 
   private bounds() {
@@ -406,29 +406,10 @@ export class Revision {
     this.deps.changed();
   }
 
-  /**
-   * Instances the measured CPU asks for: vCPU used by the ready instances, averaged over the
-   * stable window, divided by (cpu limit x target utilisation). 0 when CPU cannot be read.
-   */
+  /** The second driver: instances the measured CPU asks for, against the same target utilisation. */
   private cpuDesired(now: number): number {
-    let used = 0;
-    let measured = false;
-    for (const inst of this.instances.values()) {
-      if (inst.state !== 'ready' || !inst.handle?.cpuSeconds) continue;
-      const seconds = inst.handle.cpuSeconds();
-      if (seconds === undefined) continue;
-      const prev = this.cpuSeen.get(inst.id);
-      this.cpuSeen.set(inst.id, { t: now, s: seconds });
-      if (prev && now > prev.t) { used += (seconds - prev.s) / ((now - prev.t) / 1000); measured = true; }
-    }
-    for (const id of this.cpuSeen.keys()) if (!this.instances.has(id)) this.cpuSeen.delete(id);
-    if (measured) this.cpuSamples.push({ t: now, used });
-    while (this.cpuSamples.length && this.cpuSamples[0].t < now - this.deps.settings.stableWindowMs) this.cpuSamples.shift();
-    if (this.cpuSamples.length === 0) return 0;
-    const avg = this.cpuSamples.reduce((n, x) => n + x.used, 0) / this.cpuSamples.length;
-    this.cpuUsed = avg;
-    if (avg < 0.01) return 0;
-    return Math.ceil(avg / (this.template.cpu * this.deps.settings.targetUtilization) - 1e-9);
+    const ready = [...this.instances.values()].filter((i) => i.state === 'ready');
+    return cpuDesired(this.cpu.sample(now, ready), this.template.cpu, this.deps.settings.targetUtilization);
   }
 
   /**
@@ -525,40 +506,20 @@ export class Revision {
     }
   }
 
-  /**
-   * Liveness, when the template has a probe: it starts once startup passed, runs every
-   * periodSeconds, and after failureThreshold failures in a row the instance is replaced (its
-   * in-flight requests get 503), as Cloud Run restarts a container that fails it.
-   */
+  /** Liveness probes, when the template has one: a failing instance is replaced (its in-flight requests get 503). */
   private watchLiveness(inst: Instance): void {
     const probe = this.template.livenessProbe;
     if (!probe || !inst.handle) return;
-    const handle = inst.handle;
-    const spec = { ...probe, port: probe.port === this.template.port.containerPort ? handle.port : probe.port };
-    let failures = 0;
-    const life = new AbortController();
-    const check = async () => {
-      if (inst.state !== 'ready' || !this.instances.has(inst.id)) { life.abort(); return; }
-      const result = await probeOnce(handle.host, spec, life.signal).catch((err: Error) => ({ ok: false, why: err.message }));
-      if (inst.state !== 'ready') return;
-      if (result.ok) { failures = 0; return; }
-      failures++;
-      if (failures < spec.failureThreshold) return;
-      clearInterval(timer);
-      timer = undefined;
-      this.deps.logger.error(`${this.name}: instance ${inst.id.slice(0, 6)} failed its liveness probe ${failures} times (${result.why}); replacing it`);
-      this.forget(inst);
-      this.tick();
-    };
-    let timer: NodeJS.Timeout | undefined;
-    const first = setTimeout(() => {
-      if (life.signal.aborted) return;
-      timer = setInterval(() => { void check(); }, spec.periodSeconds * 1000);
-      timer.unref();
-      void check();
-    }, spec.initialDelaySeconds * 1000);
-    first.unref();
-    void handle.exited.then(() => { clearInterval(timer); clearTimeout(first); life.abort(); });
+    watchLiveness({
+      handle: inst.handle,
+      probe: { ...probe, port: probe.port === this.template.port.containerPort ? inst.handle.port : probe.port },
+      serving: () => inst.state === 'ready' && this.instances.has(inst.id),
+      failed: (failures, why) => {
+        this.deps.logger.error(`${this.name}: instance ${inst.id.slice(0, 6)} failed its liveness probe ${failures} times (${why}); replacing it`);
+        this.forget(inst);
+        this.tick();
+      },
+    });
   }
 
   private failQueue(message: string): void {
@@ -634,7 +595,7 @@ export class Revision {
       requests: this.requests,
       desired: this.decision?.desired ?? 0,
       panic: this.decision?.panic ?? false,
-      cpuUsed: Math.round(this.cpuUsed * 1000) / 1000,
+      cpuUsed: Math.round(this.cpu.used * 1000) / 1000,
       throttled: [...this.instances.values()].filter((i) => i.throttled).length,
       ...(this.failed ? { failed: this.failed } : {}),
     };
