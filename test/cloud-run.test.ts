@@ -454,6 +454,43 @@ describe('cloud run h2c', () => {
   });
 });
 
+describe('cloud run gRPC probes', () => {
+  const grpcService = (health: string) => serviceYaml({
+    container: [
+      'command: ["node", "h2c.js"]',
+      'ports:', '  - name: h2c', '    containerPort: 8080',
+      'env:', '  - name: GRPC_HEALTH', `    value: ${health}`,
+      'startupProbe:', '  grpc: {}', '  periodSeconds: 1', '  failureThreshold: 1',
+      'livenessProbe:', '  grpc: {}', '  periodSeconds: 1',
+    ],
+  });
+
+  it('a SERVING gRPC health check makes the revision ready', async () => {
+    const root = copyFixture('cloud-run-app');
+    writeFileSync(path.join(root, 'service.yaml'), grpcService('SERVING'));
+    const { url } = await start('grpc-ok', { cloudRun: { service: 'service.yaml' } }, { root });
+    assert.equal((await request(url)).json.httpVersion, '2.0');
+  });
+
+  it('a NOT_SERVING answer keeps the revision from becoming ready, and says so', async () => {
+    const root = copyFixture('cloud-run-app');
+    roots.push(root);
+    writeFileSync(path.join(root, 'service.yaml'), grpcService('NOT_SERVING'));
+    const devfile: DevfileConfig = {
+      name: `${PREFIX}-grpc-bad`,
+      simulation: { cloudRun: { enabled: true, metricsPort: await freePort() } },
+      services: { web: { build: { type: 'docker' }, port: await freePort(), cloudRun: { service: 'service.yaml' } } },
+    };
+    const engine = new Engine({ root, devfile, plugins: [dockerPlugin(), registryPlugin(), cloudRunPlugin({ scaling: FAST })] });
+    engines.push(engine);
+    await engine.start();
+    await engine.idle();
+    const s = engine.getState().services.web;
+    assert.equal(s.phase, 'failed');
+    assert.match(s.error!.message, /revision web-00001-[a-z]{3} is not ready: startup probe grpc\.health\.v1\.Health\/Check failed 1 times: NOT_SERVING/);
+  });
+});
+
 describe('cloud run simulator (processes)', () => {
   it('adds the configured cold start delay to every cold start', async () => {
     const { engine, url } = await start('delay', { build: undefined, command: 'node server.js' }, { sim: { instances: 'process', coldStartDelay: '400ms' } });

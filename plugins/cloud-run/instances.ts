@@ -11,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import os from 'node:os';
 import type Docker from 'dockerode';
@@ -283,7 +284,7 @@ export async function waitStartup(host: string, probe: Probe, exited: Promise<un
   let gone = false;
   void exited.then(() => { gone = true; });
   if (probe.initialDelaySeconds > 0) await sleep(probe.initialDelaySeconds * 1000, signal);
-  if (probe.kind === 'tcp' || probe.kind === 'grpc') {
+  if (probe.kind === 'tcp') {
     // A TCP probe is one long attempt: keep connecting until the period's timeout is spent.
     const deadline = Date.now() + probe.timeoutSeconds * 1000 * Math.max(1, probe.failureThreshold);
     let delay = 5;
@@ -296,28 +297,74 @@ export async function waitStartup(host: string, probe: Probe, exited: Promise<un
       delay = Math.min(delay * 2, 50);
     }
   }
-  // HTTP: Cloud Run runs the probe every periodSeconds; a refused connection before the server
-  // listens is retried quickly rather than waiting a whole period, as no request could be served anyway.
+  // HTTP and gRPC: Cloud Run runs the probe every periodSeconds; a refused connection before the
+  // server listens is retried quickly rather than waiting a whole period, as no request could be served anyway.
   let failures = 0;
   let last = '';
   for (;;) {
     signal.throwIfAborted();
     if (gone) throw new Error('the instance exited before its startup probe passed');
-    const result = await httpProbe(host, probe, signal);
+    const result = probe.kind === 'grpc' ? await grpcProbe(host, probe, signal) : await httpProbe(host, probe, signal);
     if (result.ok) return;
     last = result.why;
     if (result.refused) { await sleep(10, signal); continue; }
     failures++;
-    if (failures >= probe.failureThreshold) throw new Error(`startup probe GET ${probe.path ?? '/'} failed ${failures} times: ${last}`);
+    const what = probe.kind === 'grpc' ? 'grpc.health.v1.Health/Check' : `GET ${probe.path ?? '/'}`;
+    if (failures >= probe.failureThreshold) throw new Error(`startup probe ${what} failed ${failures} times: ${last}`);
     await sleep(probe.periodSeconds * 1000, signal);
   }
 }
 
-/** One liveness check: an HTTP GET (200..399 passes), or a TCP connect for gRPC probes (not spoken here). */
+/** One liveness check: an HTTP GET (200..399 passes), a gRPC health check (SERVING passes), or a TCP connect. */
 export async function probeOnce(host: string, probe: Probe, signal: AbortSignal): Promise<{ ok: boolean; why: string }> {
   if (probe.kind === 'http') return httpProbe(host, probe, signal);
+  if (probe.kind === 'grpc') return grpcProbe(host, probe, signal);
   const ok = await tcpOpen(host, probe.port, probe.timeoutSeconds * 1000);
   return { ok, why: ok ? 'connected' : `no connection to port ${probe.port}` };
+}
+
+/** grpc.health.v1 HealthCheckResponse.ServingStatus values. */
+const SERVING_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
+
+/**
+ * The standard gRPC health check (`grpc.health.v1.Health/Check`, service "" = the whole server)
+ * over h2c, spoken with node:http2: an empty request message, and a pass only for grpc-status 0
+ * with a response whose status field (1, varint) is SERVING.
+ */
+export function grpcProbe(host: string, probe: Probe, signal: AbortSignal): Promise<{ ok: boolean; refused?: boolean; why: string }> {
+  return new Promise((resolve) => {
+    const session = http2.connect(`http://${host}:${probe.port}`);
+    let settled = false;
+    const done = (r: { ok: boolean; refused?: boolean; why: string }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      session.destroy();
+      resolve(r);
+    };
+    const onAbort = () => done({ ok: false, why: 'aborted' });
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => done({ ok: false, why: `no answer within ${probe.timeoutSeconds} s` }), probe.timeoutSeconds * 1000);
+    session.once('error', (err: NodeJS.ErrnoException) => done({ ok: false, refused: err.code === 'ECONNREFUSED', why: err.message }));
+    const stream = session.request({ ':method': 'POST', ':path': '/grpc.health.v1.Health/Check', 'content-type': 'application/grpc', te: 'trailers' });
+    const chunks: Buffer[] = [];
+    let grpcStatus: string | undefined;
+    stream.on('response', (h) => { if (h['grpc-status'] !== undefined) grpcStatus = String(h['grpc-status']); });
+    stream.on('trailers', (t) => { if (t['grpc-status'] !== undefined) grpcStatus = String(t['grpc-status']); });
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    // Before the server listens, the stream fails first, with the refused connection as its cause.
+    stream.on('error', (err: Error & { cause?: NodeJS.ErrnoException }) => done({ ok: false, refused: err.cause?.code === 'ECONNREFUSED', why: err.cause?.message ?? err.message }));
+    stream.on('end', () => {
+      if (grpcStatus !== '0') { done({ ok: false, why: `grpc-status ${grpcStatus ?? 'missing'}` }); return; }
+      const body = Buffer.concat(chunks).subarray(5);
+      // HealthCheckResponse { ServingStatus status = 1; }: tag 0x08, then the value; absent = UNKNOWN.
+      const status = body[0] === 0x08 ? body[1] ?? 0 : 0;
+      done(status === 1 ? { ok: true, why: 'SERVING' } : { ok: false, why: SERVING_STATUS[status] ?? `status ${status}` });
+    });
+    // One uncompressed message of length 0: HealthCheckRequest { service: "" }.
+    stream.end(Buffer.from([0, 0, 0, 0, 0]));
+  });
 }
 
 export function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
