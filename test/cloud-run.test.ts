@@ -502,6 +502,12 @@ describe('cloud run simulator (processes)', () => {
     assert.ok(r.ms >= 400, `the request paid the cold start: ${r.ms} ms`);
   });
 
+  it('logs every request when requestLogs is on', async () => {
+    const { engine, url } = await start('reqlog', { build: undefined, command: 'node server.js' }, { sim: { instances: 'process', requestLogs: true } });
+    assert.equal((await request(`${url}/?from=test`)).status, 200);
+    await until(() => /GET \/\?from=test 200 \d+\.\d ms web-00001-[a-z]{3}/.test(logText(engine)), 5_000, 'the request line in the log');
+  });
+
   it('runs instances as processes with the same contract when asked', async () => {
     const { engine, url, port } = await start('proc', { build: undefined, command: 'node server.js', cloudRun: { containerConcurrency: 1, maxScale: 3 } }, { sim: { instances: 'process' } });
     const replies = await Promise.all(Array.from({ length: 3 }, () => request(`${url}/slow?ms=800`)));

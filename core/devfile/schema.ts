@@ -152,6 +152,7 @@ export const devfileSchema = z.strictObject({
       region: z.string().optional(), projectId: z.string().optional(),
       idleTimeout: z.union([z.string(), z.number().min(0)]).optional(), scaleToZeroAfter: z.union([z.string(), z.number().min(0)]).optional(),
       secretsFile: z.string().optional(), instances: z.enum(['auto', 'docker', 'process']).optional(), metricsPort: port.optional(),
+      requestLogs: z.boolean().optional(),
     }).optional(),
     autopilot: z.strictObject({
       enabled: z.boolean().optional(), nodeAutoProvisioning: z.boolean().optional(), resourceOptimization: z.boolean().optional(),

@@ -189,6 +189,8 @@ export interface SimulationConfig {
     instances?: 'auto' | 'docker' | 'process';
     /** Port of the Prometheus `/metrics` endpoint on 127.0.0.1. Default 9464 (the next free one if taken). */
     metricsPort?: number;
+    /** One log line per request (method, path, status, latency, revision), like Cloud Run's request log. Default false. */
+    requestLogs?: boolean;
   };
   autopilot?: {
     enabled?: boolean;

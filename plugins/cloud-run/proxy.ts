@@ -28,7 +28,7 @@ export interface Route {
 export interface ProxyDeps {
   route(req: http.IncomingMessage, listenPort: number): Route | { status: number; message: string };
   /** Every answered request: the revision (when one was chosen), the status and the latency. */
-  finished(revision: Revision | undefined, status: number, seconds: number): void;
+  finished(revision: Revision | undefined, status: number, seconds: number, req: http.IncomingMessage): void;
   /** A request the simulator itself answered with an error (429/500/503/504), and why. */
   rejected?(revision: Revision, status: number, req: http.IncomingMessage, message: string): void;
 }
@@ -177,7 +177,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
   const route = deps.route(req, listenPort);
   if (!('revision' in route)) {
     answer(res, route.status, route.message);
-    deps.finished(undefined, route.status, seconds());
+    deps.finished(undefined, route.status, seconds(), req);
     return;
   }
   const { revision } = route;
@@ -186,7 +186,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
     if (done) return;
     done = true;
     clearTimeout(timer);
-    deps.finished(revision, status, seconds());
+    deps.finished(revision, status, seconds(), req);
   };
   const fail = (status: 429 | 500 | 503 | 504, message: string) => {
     if (done) return;
@@ -343,7 +343,7 @@ async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Bu
     if (socket.writable) socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(message) + 1}\r\nconnection: close\r\n\r\n${message}\n`);
   };
   const route = deps.route(req, listenPort);
-  if (!('revision' in route)) { refuse(route.status, route.message); deps.finished(undefined, route.status, seconds()); return; }
+  if (!('revision' in route)) { refuse(route.status, route.message); deps.finished(undefined, route.status, seconds(), req); return; }
   const { revision } = route;
   const waiting = new AbortController();
   socket.once('close', () => waiting.abort());
@@ -353,7 +353,7 @@ async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Bu
   } catch (err) {
     const status = err instanceof NoInstance ? err.status : 503;
     if (!waiting.signal.aborted) { revision.countError(status as 503); refuse(status, err instanceof Error ? err.message : String(err)); }
-    deps.finished(revision, status, seconds());
+    deps.finished(revision, status, seconds(), req);
     return;
   }
   let released = false;
@@ -379,7 +379,7 @@ async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Bu
     socket.once('close', () => upSocket.destroy());
     upSocket.once('error', () => socket.destroy());
     socket.once('error', () => upSocket.destroy());
-    deps.finished(revision, 101, seconds());
+    deps.finished(revision, 101, seconds(), req);
   });
   upstream.once('response', (up) => {
     // The instance declined the upgrade: relay its answer as is.
@@ -387,14 +387,14 @@ async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Bu
     for (let i = 0; i < up.rawHeaders.length; i += 2) lines += `${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}\r\n`;
     socket.write(`${lines}\r\n`);
     up.pipe(socket);
-    up.once('end', () => { release(); deps.finished(revision, up.statusCode ?? 502, seconds()); });
+    up.once('end', () => { release(); deps.finished(revision, up.statusCode ?? 502, seconds(), req); });
   });
   upstream.once('error', (err: NodeJS.ErrnoException) => {
     revision.suspect(instance);
     revision.countError(503);
     refuse(503, `the instance failed while handling the upgrade (${err.code ?? err.message})`);
     release();
-    deps.finished(revision, 503, seconds());
+    deps.finished(revision, 503, seconds(), req);
   });
   upstream.end();
 }

@@ -66,6 +66,7 @@ export class CloudRunRuntime {
         logger: ctx.logger,
         dispatch: ctx.dispatch,
         metrics: this.metrics,
+        requestLogs: sim.requestLogs ?? false,
       });
       this.services.set(ctx.service, service);
       const created = service;

@@ -50,6 +50,8 @@ export interface ServiceOptions {
   logger: Logger;
   dispatch(action: Action): void;
   metrics?: CloudRunMetrics;
+  /** Log every request (method, path, status, latency, revision), as Cloud Run's request log does. */
+  requestLogs?: boolean;
   /** Revisions kept (oldest without traffic or tag removed first). Cloud Run keeps up to 1000. */
   keepRevisions?: number;
 }
@@ -287,8 +289,10 @@ export class CloudRunService implements Deployment {
   private async openProxy(port: number): Promise<Proxy> {
     return startProxy(port, {
       route: (req, p) => this.route(req, p),
-      finished: (revision, status, seconds) => {
+      finished: (revision, status, seconds, req) => {
         if (revision) this.options.metrics?.requestFinished(this.options.service, revision.name, status, seconds);
+        // Cloud Run's request log, when asked for: one line per request (499: the client went away).
+        if (this.options.requestLogs) this.options.logger.info(`${req.method} ${req.url} ${status} ${(seconds * 1000).toFixed(1)} ms${revision ? ` ${revision.name}` : ''}`);
       },
       rejected: (revision, status, req, message) => this.logRejection(revision, status, req, message),
     });
