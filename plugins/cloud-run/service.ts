@@ -74,6 +74,7 @@ export class CloudRunService implements Deployment {
   /** Traffic set by `devloop cloudrun update-traffic`, kept while the Devfile/YAML traffic stays what it was then. */
   private override?: { traffic: TrafficTarget[]; base: string };
   private rejectWindow = { start: 0, logged: 0, dropped: 0 };
+  private published = '';
   backend = '';
 
   constructor(private readonly options: ServiceOptions) {}
@@ -377,10 +378,13 @@ export class CloudRunService implements Deployment {
         r.panic ? 'PANIC' : '', errors, r.failed ? `failed: ${r.failed}` : '',
       ].filter(Boolean).join('  ');
     });
-    this.options.dispatch({
-      type: 'service/extra', service: this.options.service, plugin: 'cloud-run',
-      data: { service: this.name, backend: this.backend, url: this.endpoints[0]?.url, instances, queueDepth, inFlight, traffic: this.trafficView(), revisions, details },
-    });
+    const data = { service: this.name, backend: this.backend, url: this.endpoints[0]?.url, instances, queueDepth, inFlight, traffic: this.trafficView(), revisions, details };
+    // Autoscaler ticks call this twice a second: an idle service publishes nothing new (no JSON
+    // event, no TUI render) until something changes.
+    const text = JSON.stringify(data);
+    if (text === this.published) return;
+    this.published = text;
+    this.options.dispatch({ type: 'service/extra', service: this.options.service, plugin: 'cloud-run', data });
   }
 
   private pruneRevisions(): void {
