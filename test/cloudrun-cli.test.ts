@@ -38,6 +38,17 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** The `hello` service running IMAGE with GREETING; `spec` lines go in the revision spec, `env` lines after GREETING. */
+function helloYaml(greeting: string, o: { spec?: string[]; env?: string[] } = {}): string {
+  return [
+    'apiVersion: serving.knative.dev/v1', 'kind: Service', 'metadata:', '  name: hello', 'spec:', '  template:', '    spec:',
+    ...(o.spec ?? []).map((l) => `      ${l}`),
+    '      containers:', `        - image: ${IMAGE}`, '          env:', '            - name: GREETING', `              value: ${greeting}`,
+    ...(o.env ?? []).map((l) => `            ${l}`),
+    '',
+  ].join('\n');
+}
+
 before(() => {
   try { docker('info'); } catch { execFileSync('bash', [path.join(repoRoot, 'test', 'infra', 'up.sh')], { stdio: 'inherit' }); }
   docker('build', '-q', '-t', IMAGE, path.join(repoRoot, 'test', 'fixtures', 'cloud-run-app'));
@@ -109,25 +120,10 @@ describe('devloop cloudrun replace', () => {
     const dir = copyFixture('cloud-run');
     roots.push(dir);
     const port = await freePort();
-    const yaml = (greeting: string) => `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: hello
-spec:
-  template:
-    spec:
-      containerConcurrency: 1
-      containers:
-        - image: ${IMAGE}
-          env:
-            - name: GREETING
-              value: ${greeting}
-            - name: API_KEY
-              valueFrom:
-                secretKeyRef:
-                  name: api-key
-                  key: latest
-`;
+    const yaml = (greeting: string) => helloYaml(greeting, {
+      spec: ['containerConcurrency: 1'],
+      env: ['- name: API_KEY', '  valueFrom:', '    secretKeyRef:', '      name: api-key', '      key: latest'],
+    });
     writeFileSync(path.join(dir, 'hello.yaml'), yaml('one'));
     writeFileSync(path.join(dir, 'secrets.local.yaml'), 'api-key:\n  "1": old-value\n  "2": s3cr3t-value-2\n');
     const cli = startCli(['cloudrun', 'replace', 'hello.yaml', '--port', String(port), '--output', 'json'], { cwd: dir });
@@ -166,19 +162,7 @@ spec:
     const dir = copyFixture('cloud-run');
     roots.push(dir);
     const port = await freePort();
-    const yaml = (greeting: string) => `apiVersion: serving.knative.dev/v1
-kind: Service
-metadata:
-  name: hello
-spec:
-  template:
-    spec:
-      containers:
-        - image: ${IMAGE}
-          env:
-            - name: GREETING
-              value: ${greeting}
-`;
+    const yaml = (greeting: string) => helloYaml(greeting);
     writeFileSync(path.join(dir, 'hello.yaml'), yaml('one'));
     const cli = startCli(['cloudrun', 'replace', 'hello.yaml', '--port', String(port), '--output', 'json'], { cwd: dir });
     const url = `http://127.0.0.1:${port}`;
