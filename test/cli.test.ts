@@ -125,8 +125,11 @@ describe('devloop CLI', { concurrency: false }, () => {
       assert.match(logs.stdout, /serving v2/);
 
       const urls = up.events.filter((e) => e.type === 'deploy/finished').map((e) => e.endpoints[0].url as string);
+      // down works even while the Devfile is broken: the session is found by its folder
+      writeFileSync(devfile, good.replace("env: { GREETING: 'hello' }", "env: { GREETING: 'hello' }, port: '80a'"));
       const down = await runCli(['down'], { cwd: dir });
       assert.equal(down.code, 0, down.stderr);
+      assert.match(down.stderr, /services\.web\.port: expected a number, got "80a"; stopping the session in .* anyway/);
       assert.equal(await up.exited, 0);
       for (const u of urls) await assert.rejects(fetch(u), `${u} no longer answers`);
       assert.ok(!existsSync(path.join(dir, '.devloop', 'session.json')));

@@ -198,9 +198,16 @@ describe('devloop cloudrun replace', () => {
       const unknown = await runCli(['cloudrun', 'update-traffic', 'hello', '--to-revisions', 'hello-00009-zzz=100'], { cwd: dir });
       assert.equal(unknown.code, 2);
       assert.match(unknown.stderr, /revision hello-00009-zzz does not exist/);
-    } finally {
-      cli.child.kill('SIGINT');
+
+      // `devloop down` from another terminal stops a session that has no Devfile.
+      const down = await runCli(['down'], { cwd: dir });
+      assert.equal(down.code, 0, down.stdout + down.stderr);
+      assert.match(down.stdout, /stopping the devloop session/);
       assert.equal(await cli.exited, 0, cli.stderr());
+      assert.equal(docker('ps', '-a', '-q', '--filter', `label=${LABEL_PROJECT}=${projectId(dir)}`), '', 'no container left');
+    } finally {
+      if (cli.child.exitCode === null) cli.child.kill('SIGINT');
+      await cli.exited;
     }
   });
 

@@ -3,12 +3,24 @@
  * session left behind (containers by label, recorded process groups) through the plugins'
  * `cleanup` hook, so it also works after devloop itself crashed.
  */
+import path from 'node:path';
+import type { LoadedDevfile } from '../../core/devfile/load.js';
 import { findSession, isAlive, request } from '../../core/session/client.js';
 import { cleanupStaleProcesses } from '../../plugins/local-process/index.js';
 import { createProjectEngine, EXIT, load, type GlobalOptions } from '../shared.js';
 
 export async function down(opts: GlobalOptions): Promise<number> {
-  const loaded = await load(opts, 'down');
+  // `down` must work when the Devfile is broken, or absent (a `devloop cloudrun replace` session):
+  // the session is found by its folder and leftovers by their labels and records, not by the config.
+  let loaded: LoadedDevfile;
+  try {
+    loaded = await load(opts, 'down');
+  } catch (err) {
+    const where = opts.cwd;
+    if (!(await findSession(where))) throw err;
+    process.stderr.write(`devloop: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; stopping the session in ${where} anyway\n`);
+    loaded = { file: path.join(where, 'Devfile.ts'), dir: where, config: { services: {} }, dependencies: [], loadMs: 0 };
+  }
   const session = await findSession(loaded.dir);
   if (session) {
     process.stdout.write(`stopping the devloop session (pid ${session.pid})...\n`);
