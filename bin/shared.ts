@@ -1,9 +1,12 @@
 /** What every command shares: global options, loading the Devfile, building the engine, output. */
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadDevfile, type LoadedDevfile } from '../core/devfile/load.js';
 import { Engine } from '../core/engine/engine.js';
 import { ConfigError, DevloopError, describeError, errorToJSON } from '../core/errors.js';
 import { resolvePlugins } from '../core/plugins/resolve.js';
+import { findSession, sessionState } from '../core/session/client.js';
+import { sessionPaths } from '../core/session/paths.js';
 import { builtinPlugins, defaultPlugins } from '../plugins/index.js';
 import { createJsonReporter } from '../ui/json/reporter.js';
 import { createPlainReporter } from '../ui/plain/reporter.js';
@@ -27,6 +30,29 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 export async function load(opts: GlobalOptions, command: string): Promise<LoadedDevfile> {
   return loadDevfile({ file: opts.file, cwd: opts.cwd, mode: opts.env, command, env: process.env });
+}
+
+/**
+ * The Devfile; or, in a folder without one where `devloop cloudrun replace` runs (or ran), the
+ * services that session has (or left logs for), so `status`, `logs`, `deploy` work there too.
+ */
+export async function loadOrSession(opts: GlobalOptions, command: string): Promise<LoadedDevfile> {
+  try {
+    return await load(opts, command);
+  } catch (err) {
+    if (opts.file) throw err;
+    const session = await findSession(opts.cwd);
+    let names: string[];
+    if (session && session.command !== 'up') {
+      names = Object.keys((await sessionState(session)).services);
+    } else {
+      const logs = sessionPaths(opts.cwd).logsDir;
+      if (session || !existsSync(logs)) throw err;
+      names = readdirSync(logs).filter((f) => f.endsWith('.jsonl') && f !== '_devloop.jsonl').map((f) => f.slice(0, -'.jsonl'.length));
+      if (names.length === 0) throw err;
+    }
+    return { file: session?.devfile ?? path.join(opts.cwd, '(no Devfile)'), dir: opts.cwd, config: { services: Object.fromEntries(names.map((n) => [n, {}])) }, dependencies: [], loadMs: 0 };
+  }
 }
 
 export async function createProjectEngine(loaded: LoadedDevfile, opts: GlobalOptions, only?: string[]): Promise<Engine> {

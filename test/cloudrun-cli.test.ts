@@ -185,6 +185,9 @@ describe('devloop cloudrun replace', () => {
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, new RegExp(`50%  ${first}  tag old http://127\\.0\\.0\\.1:\\d+`));
       assert.deepEqual(await greetings(100), { one: 50, two: 50 });
+      const logs = await runCli(['logs', 'hello'], { cwd: dir });
+      assert.equal(logs.code, 0, logs.stderr);
+      assert.match(logs.stdout, /created revision hello-00002-[a-z]{3}/, 'devloop logs works in a folder without a Devfile');
       const status = await runCli(['status'], { cwd: dir });
       assert.match(status.stdout, /hello \(cloud-run\):\n {2}hello-00001-[a-z]{3} {2}50% tag old {2}1 ready/, status.stdout);
       const tagUrl = /tag old (http:\S+)/.exec(r.stdout)![1];

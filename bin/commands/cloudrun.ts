@@ -15,7 +15,7 @@ import { DevloopError } from '../../core/errors.js';
 import { parseServiceYaml } from '../../plugins/cloud-run/spec.js';
 import type { CloudRunSpec, TrafficTarget } from '../../plugins/cloud-run/types.js';
 import { findSession, request, sessionState } from '../../core/session/client.js';
-import { EXIT, load, reportError, type GlobalOptions } from '../shared.js';
+import { EXIT, loadOrSession, reportError, type GlobalOptions } from '../shared.js';
 import { up } from './up.js';
 
 function readSpec(file: string, cwd: string): CloudRunSpec {
@@ -174,7 +174,7 @@ export async function cloudrunUpdateTraffic(opts: GlobalOptions, service: string
     throw new DevloopError('update-traffic needs --to-latest, --to-revisions, --set-tags, --remove-tags or --clear-tags', { code: 'USAGE', exitCode: 2, hint: 'devloop cloudrun update-traffic api --to-revisions api-00001-abc=90,LATEST=10' });
   }
   let dir = opts.cwd;
-  try { dir = (await load(opts, 'cloudrun')).dir; } catch { /* a cloudrun replace session has no Devfile */ }
+  try { dir = (await loadOrSession(opts, 'cloudrun')).dir; } catch { /* no Devfile and no session: said below */ }
   const session = await findSession(dir);
   if (!session) throw new DevloopError('no devloop session is running here', { code: 'NO_SESSION', hint: 'start one with "devloop up" or "devloop cloudrun replace FILE"' });
   const state = await sessionState(session);

@@ -1,10 +1,10 @@
 /** `devloop deploy <service>`: rebuilds and redeploys one service in the running session, and waits for the result. */
 import { DevloopError } from '../../core/errors.js';
 import { findSession, request, sessionState } from '../../core/session/client.js';
-import { EXIT, load, type GlobalOptions } from '../shared.js';
+import { EXIT, loadOrSession, type GlobalOptions } from '../shared.js';
 
 export async function deploy(opts: GlobalOptions, service: string, timeoutMs: number): Promise<number> {
-  const loaded = await load(opts, 'deploy');
+  const loaded = await loadOrSession(opts, 'deploy');
   if (!loaded.config.services[service]) {
     throw new DevloopError(`no service named "${service}" in ${loaded.file}`, { code: 'UNKNOWN_SERVICE', exitCode: 2, hint: `services are: ${Object.keys(loaded.config.services).join(', ') || '(none)'}` });
   }

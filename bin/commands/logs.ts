@@ -6,12 +6,12 @@ import { DevloopError } from '../../core/errors.js';
 import { followLogFile, readLogFile } from '../../core/session/logfiles.js';
 import { logFile, sessionPaths } from '../../core/session/paths.js';
 import type { LogLine } from '../../core/store/state.js';
-import { EXIT, load, parseDuration, type GlobalOptions } from '../shared.js';
+import { EXIT, loadOrSession, parseDuration, type GlobalOptions } from '../shared.js';
 
 export interface LogsOptions { follow: boolean; since?: string }
 
 export async function logs(opts: GlobalOptions, service: string | undefined, logOpts: LogsOptions): Promise<number> {
-  const loaded = await load(opts, 'logs');
+  const loaded = await loadOrSession(opts, 'logs');
   if (service && !loaded.config.services[service]) {
     throw new DevloopError(`no service named "${service}" in ${loaded.file}`, { code: 'UNKNOWN_SERVICE', exitCode: 2, hint: `services are: ${Object.keys(loaded.config.services).join(', ')}` });
   }

@@ -1,21 +1,12 @@
 /** `devloop status`: the live state of a running session, or what the Devfile declares when none runs. */
 import { findSession, sessionState } from '../../core/session/client.js';
-import type { LoadedDevfile } from '../../core/devfile/load.js';
 import type { EngineState, ServiceState } from '../../core/store/state.js';
-import { EXIT, load, type GlobalOptions } from '../shared.js';
+import { EXIT, loadOrSession, type GlobalOptions } from '../shared.js';
 
 export async function status(opts: GlobalOptions): Promise<number> {
   // Loading validates the Devfile: a broken one is reported (exit 2) even while a session runs.
   // A session without a Devfile (`devloop cloudrun replace`) is still shown from its own state.
-  let loaded: Pick<LoadedDevfile, 'file' | 'dir' | 'config' | 'loadMs'>;
-  try {
-    loaded = await load(opts, 'status');
-  } catch (err) {
-    const other = await findSession(opts.cwd);
-    if (!other || other.command === 'up') throw err;
-    const live = await sessionState(other);
-    loaded = { file: other.devfile, dir: opts.cwd, config: { services: Object.fromEntries(Object.keys(live.services).map((n) => [n, {}])) }, loadMs: 0 };
-  }
+  const loaded = await loadOrSession(opts, 'status');
   const session = await findSession(loaded.dir);
   const state = session ? await sessionState(session) : undefined;
   if (opts.output === 'json') {
