@@ -31,6 +31,7 @@ export class CloudRunRuntime {
   private readonly metrics = new CloudRunMetrics();
   private readonly signer = new TokenSigner();
   private metricsServer?: Promise<{ url: string; close(): Promise<void> } | undefined>;
+  private readonly toldLiveUpdate = new Set<string>();
 
   constructor(private readonly engine: Engine, private readonly options: CloudRunPluginOptions) {}
 
@@ -39,6 +40,10 @@ export class CloudRunRuntime {
     const sim = ctx.devfile.simulation?.cloudRun ?? {};
     const spec = loadSpec(ctx);
     for (const note of spec.unsupported) ctx.logger.warn(`${note.line ? `line ${note.line}: ` : ''}${note.path}: ${note.message}`);
+    if (ctx.config.liveUpdate?.length && !this.toldLiveUpdate.has(ctx.service)) {
+      this.toldLiveUpdate.add(ctx.service);
+      ctx.logger.info(`services.${ctx.service}.liveUpdate does not apply on the cloud-run runtime: each change makes a new revision (new instances would not have synced files)`);
+    }
     if (this.options.metrics !== false) {
       this.metricsServer ??= startMetrics(this.engine, this.metrics, sim.metricsPort);
       await this.metricsServer;
