@@ -137,6 +137,8 @@ export class Revision {
   private decision?: ScaleDecision;
   private failures = 0;
   private nextStartAfter = 0;
+  /** Why the last instance failed to start, until one starts. */
+  private lastStartFailure?: string;
   readonly coldStartMs: number[] = [];
   coldStarts = 0;
   private readonly cpu: CpuMeter;
@@ -204,6 +206,11 @@ export class Revision {
     const now = Date.now();
     this.requests++;
     this.autoscaler.requestArrived(now);
+    // The last instance failed to start and the next try is backed off: say so now, not after a wait.
+    const counts = this.counts();
+    if (this.lastStartFailure && counts.ready + counts.starting === 0 && now < this.nextStartAfter) {
+      return Promise.reject(new NoInstance(503, `The instance failed to start: ${this.lastStartFailure}`));
+    }
     if (this.queue.length >= MAX_QUEUED_REQUESTS) {
       return Promise.reject(new NoInstance(429, `Rate exceeded: ${MAX_QUEUED_REQUESTS} requests are already waiting for an instance`));
     }
@@ -474,6 +481,7 @@ export class Revision {
       inst.readyAt = Date.now();
       inst.lastActive = Date.now();
       this.failures = 0;
+      this.lastStartFailure = undefined;
       this.coldStarts++;
       this.coldStartMs.push(ms);
       if (this.coldStartMs.length > MAX_COLD_STARTS_KEPT) this.coldStartMs.shift();
@@ -497,6 +505,7 @@ export class Revision {
         this.failures++;
         // Back off repeated failures so a broken image does not loop hot: 1 s, 2 s, 4 s ... 30 s.
         this.nextStartAfter = Date.now() + Math.min(30_000, 1000 * 2 ** (this.failures - 1));
+        this.lastStartFailure = why;
         this.deps.logger.error(`${this.name}: instance ${id.slice(0, 6)} failed to start: ${why}`);
       }
       await this.stopInstance(inst, 'failed to start');
