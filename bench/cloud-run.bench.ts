@@ -47,7 +47,6 @@ import { existsSync, cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync,
 import type { EventEmitter } from 'node:events';
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -56,12 +55,13 @@ import type Docker from 'dockerode';
 import type { CloudRunServiceConfig, DevfileConfig } from '../core/devfile/types.js';
 import { Engine } from '../core/engine/engine.js';
 import { cloudRunPlugin, type CloudRunPluginOptions } from '../plugins/cloud-run/index.js';
-import { LABEL_INSTANCE } from '../plugins/cloud-run/instances.js';
+import { LABEL_INSTANCE, tcpOpen } from '../plugins/cloud-run/instances.js';
 import type { RevisionSnapshot } from '../plugins/cloud-run/revision.js';
 import { DockerDaemon, dockerPlugin, LABEL_PROJECT, projectId } from '../plugins/docker/index.js';
 import { processPlugin } from '../plugins/local-process/index.js';
 import { registryPlugin } from '../plugins/registry/index.js';
 import { findFreePort } from '../plugins/shared/ports.js';
+import { sleep } from '../plugins/shared/time.js';
 import { median, percentile, type BenchResult } from './types.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -87,7 +87,6 @@ const BURST_MAX_SCALE = 10;
 const BURST_SLOW_MS = 500;
 
 const log = (line: string) => console.error(`[cloud-run bench] ${line}`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 0)} ms`;
 
 // ---------------------------------------------------------------------------------------------
@@ -182,16 +181,6 @@ function get(url: string, timeoutMs = 60_000): Promise<Reply> {
     });
     req.once('timeout', () => req.destroy(new Error(`${url}: no answer in ${timeoutMs} ms`)));
     req.once('error', reject);
-  });
-}
-
-function tcpOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
-    s.setTimeout(1000, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
   });
 }
 
@@ -335,7 +324,7 @@ async function bareStart(image: string, port: number): Promise<number> {
   });
   await c.start();
   const ip = await bridgeAddress(c);
-  await waitFor(`bare container ${ip}:${port} to accept`, () => tcpOpen(ip, port), 30_000, 2);
+  await waitFor(`bare container ${ip}:${port} to accept`, () => tcpOpen(ip, port, 1000), 30_000, 2);
   return performance.now() - t0;
 }
 
@@ -391,7 +380,7 @@ http {
   children.push(child);
   await waitFor('nginx to listen', () => {
     if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${readFileSync(path.join(dir, 'error.log'), 'utf8')}`);
-    return tcpOpen('127.0.0.1', port);
+    return tcpOpen('127.0.0.1', port, 1000);
   }, 10_000);
   return `http://127.0.0.1:${port}`;
 }
@@ -421,7 +410,7 @@ async function startNodeProxy(host: string, port: number): Promise<string> {
   children.push(child);
   await waitFor('the node:http proxy to listen', () => {
     if (child.exitCode !== null) throw new Error(`the node:http proxy exited with ${child.exitCode}`);
-    return tcpOpen('127.0.0.1', listen);
+    return tcpOpen('127.0.0.1', listen, 1000);
   }, 10_000);
   return `http://127.0.0.1:${listen}`;
 }

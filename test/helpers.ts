@@ -4,6 +4,8 @@ import { cpSync, mkdtempSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import type { BuildResult } from '../core/engine/contexts.js';
+import type { DevloopPlugin } from '../core/plugins/types.js';
 
 export const repoRoot = path.resolve(new URL('..', import.meta.url).pathname);
 export const cliPath = path.join(repoRoot, 'bin', 'devloop.js');
@@ -77,4 +79,15 @@ export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, wha
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A plugin for builder tests: records what each build returned and deploys nothing (runtime `none`). */
+export function buildSink(results: BuildResult[]): DevloopPlugin {
+  return {
+    name: 'sink',
+    apply(e) {
+      e.hooks.afterBuild.tap('sink', (ctx) => { results.push(ctx.result!); });
+      e.hooks.deploy.for('none').tapPromise('sink', async () => ({ runtime: 'none', endpoints: [], stop: async () => {} }));
+    },
+  };
 }

@@ -7,20 +7,9 @@ import { after, describe, it } from 'node:test';
 import type { ServiceConfig } from '../../core/devfile/types.js';
 import type { BuildResult } from '../../core/engine/contexts.js';
 import { Engine } from '../../core/engine/engine.js';
-import type { DevloopPlugin } from '../../core/plugins/types.js';
 import { readStat } from '../shared/procfs.js';
+import { buildSink } from '../../test/helpers.js';
 import { commandPlugin } from './index.js';
-
-/** Records what the builder returned; deploys nothing. */
-function sink(results: BuildResult[]): DevloopPlugin {
-  return {
-    name: 'sink',
-    apply(e) {
-      e.hooks.afterBuild.tap('sink', (ctx) => { results.push(ctx.result!); });
-      e.hooks.deploy.for('none').tapPromise('sink', async () => ({ runtime: 'none', endpoints: [], stop: async () => {} }));
-    },
-  };
-}
 
 function alive(pid: number): boolean {
   try { process.kill(pid, 0); } catch { return false; }
@@ -48,7 +37,7 @@ describe('devloop:command', () => {
     dirs.push(root);
     await setup?.(root);
     const results: BuildResult[] = [];
-    const engine = new Engine({ root, devfile: { services: { app: { build, runtime: 'none' } } }, plugins: [commandPlugin(), sink(results)] });
+    const engine = new Engine({ root, devfile: { services: { app: { build, runtime: 'none' } } }, plugins: [commandPlugin(), buildSink(results)] });
     engines.push(engine);
     await engine.start();
     await engine.idle();
@@ -98,7 +87,7 @@ describe('devloop:command', () => {
     // The first build records its background child and waits; later builds are instant.
     const command = 'if [ -f slow ]; then rm slow; sleep 300 & echo $! > child.pid; wait; fi; echo fast';
     const results: BuildResult[] = [];
-    const engine = new Engine({ root, devfile: { services: { app: { build: { type: 'command', command }, runtime: 'none' } } }, plugins: [commandPlugin(), sink(results)] });
+    const engine = new Engine({ root, devfile: { services: { app: { build: { type: 'command', command }, runtime: 'none' } } }, plugins: [commandPlugin(), buildSink(results)] });
     engines.push(engine);
     await engine.start();
     await waitFor('the slow build to start', () => /\d\n/.test(readFileSafe(path.join(root, 'child.pid'))));

@@ -15,7 +15,7 @@ import { containerName, isDevloopTag, projectName, sessionLabels } from './names
 import { planPorts, portConfig, type PublishedPort } from './publish.js';
 import { parseCpu, parseMemory } from './resources.js';
 import { shellCommand } from './exec.js';
-import { LineSplitter } from '../shared/lines.js';
+import { readProgress } from './progress-stream.js';
 
 export interface DeployerOptions {
   /** Run the container under Docker's init (tini), so a node or shell PID 1 stops on SIGTERM. Default true. */
@@ -225,19 +225,13 @@ async function pullImage(docker: Docker, image: string, ctx: DeployContext): Pro
     throw pullFailed(image, ctx.service, daemonMessage(err), err);
   }
   let error: string | undefined;
-  const lines = new LineSplitter((raw) => {
+  await readProgress(stream as NodeJS.ReadableStream & { destroy(err?: Error): unknown }, (raw) => {
     try {
       const msg = JSON.parse(raw) as { status?: string; id?: string; error?: string };
       if (msg.error) error = msg.error;
       else if (msg.status && !/^(Downloading|Extracting|Waiting|Verifying Checksum)/.test(msg.status)) ctx.logger.output(`${msg.id ? `${msg.id}: ` : ''}${msg.status}`);
     } catch { /* not JSON: ignore */ }
-  });
-  await new Promise<void>((resolve, reject) => {
-    stream.on('data', (c: Buffer) => lines.push(c));
-    stream.once('end', resolve);
-    stream.once('error', reject);
-  });
-  lines.end();
+  }, ctx.signal, 'pull');
   ctx.signal.throwIfAborted();
   if (error) throw pullFailed(image, ctx.service, error);
 }

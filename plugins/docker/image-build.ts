@@ -6,11 +6,11 @@
  */
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import { CancelledError } from '../../core/errors.js';
 import type { Logger } from '../../core/engine/contexts.js';
 import { LineSplitter, LineTail } from '../shared/lines.js';
 import { buildFailure, parseStep, type StepInfo } from './build-errors.js';
 import { daemonMessage, statusOf, unreachable, type DockerDaemon } from './client.js';
+import { readProgress } from './progress-stream.js';
 import { packEntries, type TarEntry } from './tar.js';
 
 export interface ImageBuildRequest {
@@ -91,7 +91,7 @@ async function runBuild(daemon: DockerDaemon, req: ImageBuildRequest): Promise<s
     // failure message.
     if (!/^ ---> |^Removing intermediate container |^Successfully (built|tagged) /.test(line)) tail.push(line);
   });
-  const messages = new LineSplitter((raw) => {
+  const onMessage = (raw: string) => {
     if (!raw.trim()) return;
     let msg: { stream?: string; error?: string; errorDetail?: { message?: string }; status?: string; progress?: string; id?: string; aux?: { ID?: string } };
     try { msg = JSON.parse(raw); } catch { output.push(`${raw}\n`); return; }
@@ -99,23 +99,13 @@ async function runBuild(daemon: DockerDaemon, req: ImageBuildRequest): Promise<s
     if (msg.status) output.push(`${msg.id ? `${msg.id}: ` : ''}${msg.status}${msg.progress ? ` ${msg.progress}` : ''}\n`);
     if (msg.aux?.ID) builtId = msg.aux.ID;
     if (msg.error) error = msg.errorDetail?.message || msg.error;
-  });
-
-  const onAbort = () => { response.destroy(new CancelledError('build cancelled')); context.destroy(); };
-  req.signal.addEventListener('abort', onAbort, { once: true });
+  };
   try {
-    await new Promise<void>((resolve, reject) => {
-      response.on('data', (chunk: Buffer) => messages.push(chunk));
-      response.once('end', resolve);
-      response.once('error', reject);
-      response.once('close', resolve);
-    });
+    await readProgress(response, onMessage, req.signal, 'build', () => context.destroy());
   } catch (err) {
     req.signal.throwIfAborted();
     throw failure(req, step, `the connection to the daemon broke: ${err instanceof Error ? err.message : String(err)}`, tail.lines());
   } finally {
-    req.signal.removeEventListener('abort', onAbort);
-    messages.end();
     output.end();
   }
   req.signal.throwIfAborted();

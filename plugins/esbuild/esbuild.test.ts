@@ -6,21 +6,11 @@ import { after, describe, it } from 'node:test';
 import type { DevfileConfig } from '../../core/devfile/types.js';
 import type { BuildResult } from '../../core/engine/contexts.js';
 import { Engine } from '../../core/engine/engine.js';
-import type { DevloopPlugin } from '../../core/plugins/types.js';
+import { buildSink } from '../../test/helpers.js';
 import { esbuildPlugin } from './index.js';
 import { serviceBuildOptions } from './options.js';
 
 const fixture = path.join(import.meta.dirname, '../../test/fixtures/proc-esbuild');
-
-function sink(results: BuildResult[]): DevloopPlugin {
-  return {
-    name: 'sink',
-    apply(e) {
-      e.hooks.afterBuild.tap('sink', (ctx) => { results.push(ctx.result!); });
-      e.hooks.deploy.for('none').tapPromise('sink', async () => ({ runtime: 'none', endpoints: [], stop: async () => {} }));
-    },
-  };
-}
 
 describe('devloop:esbuild', () => {
   const dirs: string[] = [];
@@ -36,7 +26,7 @@ describe('devloop:esbuild', () => {
     await cp(fixture, root, { recursive: true });
     const results: BuildResult[] = [];
     const devfile: DevfileConfig = { services: { api: { build: { type: 'esbuild', entry: 'src/index.ts', ...build }, runtime: 'none' } } };
-    const engine = new Engine({ root, devfile, plugins: [esbuildPlugin(), sink(results)] });
+    const engine = new Engine({ root, devfile, plugins: [esbuildPlugin(), buildSink(results)] });
     engines.push(engine);
     await engine.start();
     await engine.idle();

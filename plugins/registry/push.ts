@@ -5,9 +5,9 @@
  */
 import type Docker from 'dockerode';
 import type { Logger } from '../../core/engine/contexts.js';
-import { CancelledError, DevloopError } from '../../core/errors.js';
+import { DevloopError } from '../../core/errors.js';
 import { daemonMessage, statusOf } from '../docker/client.js';
-import { LineSplitter } from '../shared/lines.js';
+import { readProgress } from '../docker/progress-stream.js';
 import { registryAuth } from './auth.js';
 
 export interface PushResult {
@@ -40,7 +40,7 @@ export async function pushImage(docker: Docker, localRef: string, registryHost: 
   }
   let digest: string | undefined;
   let error: string | undefined;
-  const lines = new LineSplitter((raw) => {
+  const onMessage = (raw: string) => {
     let msg: { status?: string; id?: string; error?: string; aux?: { Digest?: string } };
     try { msg = JSON.parse(raw); } catch { return; }
     if (msg.error) error = msg.error;
@@ -49,22 +49,12 @@ export async function pushImage(docker: Docker, localRef: string, registryHost: 
     if (msg.status && /^(Pushed|Layer already exists|Mounted from)/.test(msg.status)) opts.logger.output(`${msg.id ? `${msg.id}: ` : ''}${msg.status}`);
     const m = msg.status ? /digest: (sha256:[0-9a-f]{64})/.exec(msg.status) : null;
     if (m) digest ??= m[1];
-  });
-  const onAbort = () => stream.destroy(new CancelledError('push cancelled'));
-  opts.signal.addEventListener('abort', onAbort, { once: true });
+  };
   try {
-    await new Promise<void>((resolve, reject) => {
-      stream.on('data', (c: Buffer) => lines.push(c));
-      stream.once('end', resolve);
-      stream.once('close', resolve);
-      stream.once('error', reject);
-    });
+    await readProgress(stream, onMessage, opts.signal, 'push');
   } catch (err) {
     opts.signal.throwIfAborted();
     throw pushFailed(tagged, registryHost, opts.service, err instanceof Error ? err.message : String(err), err);
-  } finally {
-    opts.signal.removeEventListener('abort', onAbort);
-    lines.end();
   }
   opts.signal.throwIfAborted();
   if (error) throw pushFailed(tagged, registryHost, opts.service, error);
