@@ -7,6 +7,7 @@ import { ConfigError, DevloopError, describeError, errorToJSON } from '../core/e
 import { resolvePlugins } from '../core/plugins/resolve.js';
 import { findSession, sessionState } from '../core/session/client.js';
 import { sessionPaths } from '../core/session/paths.js';
+import { parseDurationMs } from '../plugins/shared/time.js';
 import { builtinPlugins, defaultPlugins } from '../plugins/index.js';
 import { createJsonReporter } from '../ui/json/reporter.js';
 import { createPlainReporter } from '../ui/plain/reporter.js';
@@ -110,11 +111,9 @@ export function reportError(err: unknown, opts: Pick<GlobalOptions, 'output' | '
 
 /** Parses `30s`, `5m`, `1h`, `250ms` or a plain number of ms. */
 export function parseDuration(text: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new DevloopError(`${flag}: expected a duration like 30s, 5m or 1h, got "${text}"`, { code: 'BAD_FLAG', exitCode: 2 });
-  const n = Number(m[1]);
-  const unit = m[2] ?? 'ms';
-  return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!;
+  const ms = parseDurationMs(text);
+  if (ms === undefined) throw new DevloopError(`${flag}: expected a duration like 30s, 5m or 1h, got "${text}"`, { code: 'BAD_FLAG', exitCode: 2 });
+  return ms;
 }
 
 export function projectRootOf(loaded: LoadedDevfile): string {

@@ -12,9 +12,11 @@ import path from 'node:path';
 import type { LoadedDevfile } from '../../core/devfile/load.js';
 import type { DevfileConfig } from '../../core/devfile/types.js';
 import { DevloopError } from '../../core/errors.js';
+import { PLUGIN as CLOUD_RUN_PLUGIN } from '../../plugins/cloud-run/id.js';
 import { parseServiceYaml } from '../../plugins/cloud-run/spec.js';
 import type { CloudRunSpec, TrafficTarget } from '../../plugins/cloud-run/types.js';
 import { findSession, request, sessionState } from '../../core/session/client.js';
+import { sleep } from '../../plugins/shared/time.js';
 import { EXIT, loadOrSession, reportError, type GlobalOptions } from '../shared.js';
 import { up } from './up.js';
 
@@ -186,7 +188,7 @@ export async function cloudrunUpdateTraffic(opts: GlobalOptions, service: string
   }
   const traffic = plannedTraffic(live.traffic, o);
   const id = `${process.pid}-${Date.now()}`;
-  await request(session.socket, 'POST', `/plugin?plugin=${encodeURIComponent('devloop:cloud-run')}&name=update-traffic`, 10_000, { service, traffic, id });
+  await request(session.socket, 'POST', `/plugin?plugin=${encodeURIComponent(CLOUD_RUN_PLUGIN)}&name=update-traffic`, 10_000, { service, traffic, id });
   const deadline = Date.now() + 10_000;
   for (;;) {
     const s = (await sessionState(session)).services[service];
@@ -199,6 +201,6 @@ export async function cloudrunUpdateTraffic(opts: GlobalOptions, service: string
       return EXIT.ok;
     }
     if (Date.now() > deadline) throw new DevloopError('the session did not apply the traffic within 10 s', { code: 'TIMEOUT' });
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }

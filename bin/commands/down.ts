@@ -13,15 +13,17 @@ export async function down(opts: GlobalOptions): Promise<number> {
   // `down` must work when the Devfile is broken, or absent (a `devloop cloudrun replace` session):
   // the session is found by its folder and leftovers by their labels and records, not by the config.
   let loaded: LoadedDevfile;
+  let session: Awaited<ReturnType<typeof findSession>>;
   try {
     loaded = await load(opts, 'down');
+    session = await findSession(loaded.dir);
   } catch (err) {
     const where = opts.cwd;
-    if (!(await findSession(where))) throw err;
+    session = await findSession(where);
+    if (!session) throw err;
     process.stderr.write(`devloop: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; stopping the session in ${where} anyway\n`);
     loaded = { file: path.join(where, 'Devfile.ts'), dir: where, config: { services: {} }, dependencies: [], loadMs: 0 };
   }
-  const session = await findSession(loaded.dir);
   if (session) {
     process.stdout.write(`stopping the devloop session (pid ${session.pid})...\n`);
     await request(session.socket, 'POST', '/stop');

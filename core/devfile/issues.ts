@@ -35,8 +35,8 @@ export function describeValue(value: unknown): string {
   return article(typeof value);
 }
 
-/** ` (did you mean "port"?)` when a candidate is close enough to be a typo, else ''. */
-export function suggest(word: string, candidates: Iterable<string>): string {
+/** The candidate close enough to `word` to be a typo of it, if any. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
@@ -44,8 +44,13 @@ export function suggest(word: string, candidates: Iterable<string>): string {
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
   // A third of the word may differ: "prot" -> "port", not "name" -> "port".
-  const limit = Math.max(1, Math.floor(word.length / 3));
-  return best !== undefined && bestDistance <= limit ? ` (did you mean ${JSON.stringify(best)}?)` : '';
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+/** ` (did you mean "port"?)` when a candidate is close enough to be a typo, else ''. */
+export function suggest(word: string, candidates: Iterable<string>): string {
+  const best = closest(word, candidates);
+  return best !== undefined ? ` (did you mean ${JSON.stringify(best)}?)` : '';
 }
 
 /** Optimal string alignment distance: a swap of two neighbours ("prot"/"port") costs 1. */

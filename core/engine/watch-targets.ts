@@ -4,6 +4,7 @@
  * from every service), and build outputs are excluded so a build never triggers itself.
  */
 import path from 'node:path';
+import { isWithin } from '../watch/paths.js';
 import type { DevfileConfig } from '../devfile/types.js';
 
 export interface ServiceWatchTarget {
@@ -24,7 +25,7 @@ export function watchTargets(devfile: DevfileConfig, root: string, devfileFiles:
     // A Cloud Run service.yaml redeploys its service when saved, wherever it lives.
     if (svc.cloudRun?.service) {
       const yaml = path.resolve(root, svc.cloudRun.service);
-      if (!paths.some((p) => yaml === p || yaml.startsWith(p + path.sep))) paths.push(yaml);
+      if (!paths.some((p) => isWithin(yaml, p))) paths.push(yaml);
     }
     const ignorePaths = [...devfileFiles];
     if (build?.type === 'esbuild' && build.outfile) ignorePaths.push(path.resolve(root, build.outfile));

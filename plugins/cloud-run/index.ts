@@ -20,7 +20,6 @@
  * | metrics.ts    | Prometheus metrics (prom-client)                                      |
  */
 export { cloudRunPlugin, cloudRunPlugin as default, type CloudRunPluginOptions } from './plugin.js';
-export { loadSpec } from './runtime.js';
 export { CloudRunService, PLUGIN as CLOUD_RUN_PLUGIN } from './service.js';
 export { parseServiceYaml, specFromInline } from './spec.js';
 export type { CloudRunSpec, RevisionTemplate, TrafficTarget, ScalingSettings } from './types.js';

@@ -24,6 +24,7 @@ import { findFreePort, LOCALHOST } from '../shared/ports.js';
 import { spawnGroup, terminateGroup } from '../shared/process-group.js';
 import { formatLogLine } from '../shared/logs.js';
 import { sleep } from '../shared/time.js';
+import { PROBE_HTTP_SUCCESS } from './data.js';
 import type { Probe } from './types.js';
 
 export const LABEL_REVISION = 'dev.devloop.cloudrun.revision';
@@ -382,7 +383,7 @@ function httpProbe(host: string, probe: Probe, signal: AbortSignal): Promise<{ o
     const req = http.get({ host, port: probe.port, path: probe.path ?? '/', headers: probe.headers, timeout: probe.timeoutSeconds * 1000, signal, agent: false }, (res) => {
       res.resume();
       const code = res.statusCode ?? 0;
-      resolve({ ok: code >= 200 && code < 400, why: `status ${code}` });
+      resolve({ ok: code >= PROBE_HTTP_SUCCESS.min && code <= PROBE_HTTP_SUCCESS.max, why: `status ${code}` });
     });
     req.once('timeout', () => { req.destroy(); resolve({ ok: false, why: `no answer within ${probe.timeoutSeconds} s` }); });
     req.once('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, refused: err.code === 'ECONNREFUSED', why: err.message }));

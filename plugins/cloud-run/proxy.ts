@@ -26,7 +26,7 @@ export interface Route {
 }
 
 export interface ProxyDeps {
-  route(req: http.IncomingMessage, listenPort: number): Route | { status: number; message: string };
+  route(req: http.IncomingMessage): Route | { status: number; message: string };
   /** Every answered request: the revision (when one was chosen), the status and the latency. */
   finished(revision: Revision | undefined, status: number, seconds: number, req: http.IncomingMessage): void;
   /** A request the simulator itself answered with an error (429/500/503/504), and why. */
@@ -45,12 +45,12 @@ export async function startProxy(port: number, deps: ProxyDeps, host = '127.0.0.
   const sockets = new Set<Duplex>();
   const track = (s: Duplex) => { sockets.add(s); s.once('close', () => sockets.delete(s)); };
   const h1 = http.createServer({ keepAliveTimeout: 620_000, requestTimeout: 0, headersTimeout: 60_000 });
-  h1.on('request', (req, res) => { void handle(req, res, deps, listenPort()); });
-  h1.on('upgrade', (req, socket, head) => { track(socket); void handleUpgrade(req, socket, head, deps, listenPort()); });
+  h1.on('request', (req, res) => { void handle(req, res, deps); });
+  h1.on('upgrade', (req, socket, head) => { track(socket); void handleUpgrade(req, socket, head, deps); });
   h1.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n'); });
   // HTTP/2 with prior knowledge (h2c), as gRPC clients speak it; Google's front end takes HTTP/2 too.
   const h2 = http2.createServer({});
-  h2.on('request', (req, res) => { void handle(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse, deps, listenPort()); });
+  h2.on('request', (req, res) => { void handle(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse, deps); });
   h2.on('sessionError', () => {});
   // One port for both: the first bytes of a connection say which protocol it speaks.
   const front = net.createServer({ noDelay: true }, (socket) => {
@@ -67,10 +67,8 @@ export async function startProxy(port: number, deps: ProxyDeps, host = '127.0.0.
     front.once('error', reject);
     front.listen({ port, host, exclusive: true }, () => { front.off('error', reject); resolve(); });
   });
-  const boundPort = (front.address() as AddressInfo).port;
-  const listenPort = () => boundPort;
   return {
-    port: listenPort(),
+    port: (front.address() as AddressInfo).port,
     close: () => new Promise<void>((resolve) => {
       front.close(() => resolve());
       h1.close();
@@ -171,10 +169,10 @@ function answer(res: http.ServerResponse, status: number, message: string): void
   res.end(body);
 }
 
-async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps: ProxyDeps, listenPort: number): Promise<void> {
+async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps: ProxyDeps): Promise<void> {
   const began = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - began) / 1e9;
-  const route = deps.route(req, listenPort);
+  const route = deps.route(req);
   if (!('revision' in route)) {
     answer(res, route.status, route.message);
     deps.finished(undefined, route.status, seconds(), req);
@@ -336,13 +334,13 @@ function writeHead(res: http.ServerResponse, status: number, message: string | u
   }
 }
 
-async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, deps: ProxyDeps, listenPort: number): Promise<void> {
+async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, deps: ProxyDeps): Promise<void> {
   const began = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - began) / 1e9;
   const refuse = (status: number, message: string) => {
     if (socket.writable) socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(message) + 1}\r\nconnection: close\r\n\r\n${message}\n`);
   };
-  const route = deps.route(req, listenPort);
+  const route = deps.route(req);
   if (!('revision' in route)) { refuse(route.status, route.message); deps.finished(undefined, route.status, seconds(), req); return; }
   const { revision } = route;
   const waiting = new AbortController();

@@ -21,6 +21,7 @@ import { Autoscaler, type ScaleDecision } from './autoscaler.js';
 import { CpuMeter, cpuDesired } from './cpu-meter.js';
 import { THROTTLED_CPU, waitStartup, type InstanceExit, type InstanceHandle, type InstanceLauncher } from './instances.js';
 import { MAX_QUEUED_REQUESTS } from './data.js';
+import { sleep } from '../shared/time.js';
 import { watchLiveness } from './liveness.js';
 import type { RevisionTemplate, ScalingSettings } from './types.js';
 
@@ -30,8 +31,6 @@ export class Instance {
   state: InstanceState = 'starting';
   inFlight = 0;
   handle?: InstanceHandle;
-  readonly startedAt = Date.now();
-  readyAt?: number;
   lastActive = Date.now();
   /** Keep-alive connections to this instance, at most containerConcurrency of them. */
   agent: http.Agent;
@@ -228,9 +227,8 @@ export class Revision {
       waiter.reject = (err) => { signal.removeEventListener('abort', onAbort); reject(err); };
       this.queue.push(waiter);
       this.armQueueTimer(waiter);
-      this.recordConcurrency();
       // The activator's poke: a queued request is seen by the autoscaler now, not at the next tick.
-      this.tick();
+      this.scale(now);
     });
   }
 
@@ -382,9 +380,21 @@ export class Revision {
   }
 
   /** One autoscaler decision: start what is missing, retire idle instances beyond what is wanted. */
+  /** The periodic decision: CPU is sampled here (it reads a file per instance), then `scale`. */
   tick(): void {
     if (this.stopped) return;
     const now = Date.now();
+    this.cpu.sample(now, [...this.instances.values()].filter((i) => i.state === 'ready'));
+    this.scale(now);
+  }
+
+  /**
+   * One autoscaler decision, from the concurrency recorded so far and the last CPU sample: start
+   * what is missing, retire idle instances beyond what is wanted. A queued request calls this
+   * directly (the activator's poke), so it does no I/O.
+   */
+  scale(now = Date.now()): void {
+    if (this.stopped) return;
     this.recordConcurrency();
     const counts = this.counts();
     const decision = this.autoscaler.decide(now, { ready: counts.ready, starting: counts.starting });
@@ -400,7 +410,7 @@ export class Revision {
     }
     let desired = decision.desired;
     // The second driver: CPU utilisation against the same target; the larger wish wins.
-    const cpuWanted = this.cpuDesired(now);
+    const cpuWanted = cpuDesired(this.cpu.used, this.template.cpu, this.deps.settings.targetUtilization);
     if (cpuWanted > desired) desired = Math.min(cpuWanted, this.template.maxScale);
     // Scale from zero happens on a request: a queued request always gets an instance coming.
     if (this.queue.length > 0) desired = Math.max(desired, 1);
@@ -411,12 +421,6 @@ export class Revision {
       this.retireIdle(counts.ready - desired, now);
     }
     this.deps.changed();
-  }
-
-  /** The second driver: instances the measured CPU asks for, against the same target utilisation. */
-  private cpuDesired(now: number): number {
-    const ready = [...this.instances.values()].filter((i) => i.state === 'ready');
-    return cpuDesired(this.cpu.sample(now, ready), this.template.cpu, this.deps.settings.targetUtilization);
   }
 
   /**
@@ -474,11 +478,10 @@ export class Revision {
       if (this.stopped || inst.state === 'stopping') throw new Error('the revision stopped');
       const probe = { ...this.template.startupProbe, port: handle.port };
       await waitStartup(handle.host, probe, handle.exited, life.signal);
-      if (this.deps.coldStartDelayMs > 0) await new Promise((r) => setTimeout(r, this.deps.coldStartDelayMs));
+      if (this.deps.coldStartDelayMs > 0) await sleep(this.deps.coldStartDelayMs);
       if (inst.state !== 'starting') throw new Error(inst.exit ? 'the instance exited during startup' : 'the instance was stopped during startup');
       const ms = Date.now() - started;
       inst.state = 'ready';
-      inst.readyAt = Date.now();
       inst.lastActive = Date.now();
       this.failures = 0;
       this.lastStartFailure = undefined;

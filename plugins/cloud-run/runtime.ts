@@ -12,6 +12,8 @@ import type { Engine } from '../../core/engine/engine.js';
 import { DevloopError } from '../../core/errors.js';
 import { DockerDaemon } from '../docker/client.js';
 import { serviceArgv } from '../local-process/command.js';
+import { nextFreePort } from '../shared/ports.js';
+import { parseDurationMs } from '../shared/time.js';
 import { DockerLauncher, ProcessLauncher, type InstanceLauncher } from './instances.js';
 import { startMetadataServer, TokenSigner, type InstanceIdentity } from './metadata.js';
 import { CloudRunMetrics, serveMetrics } from './metrics.js';
@@ -55,15 +57,15 @@ export class CloudRunRuntime {
 
     let service = ctx.previous instanceof CloudRunService ? ctx.previous : this.services.get(ctx.service);
     const wantedPort = ctx.config.port ?? spec.template.port.containerPort;
-    if (service && ctx.previous === service && service.wantedPort !== wantedPort) {
+    if (service && service.wantedPort !== wantedPort) {
       // The URL's port changed in the Devfile: the service starts over on the new one.
       ctx.logger.info(`port changed from ${service.wantedPort} to ${wantedPort}; restarting ${spec.name} there (revisions start over)`);
       await service.stop('its port changed');
       service = undefined;
     }
-    if (!service || ctx.previous !== service) {
+    if (!service) {
       // Another runtime's deployment holds the service's port: it goes first.
-      if (ctx.previous && ctx.previous !== service) await ctx.previous.stop('replaced by the Cloud Run simulator');
+      if (ctx.previous && !(ctx.previous instanceof CloudRunService)) await ctx.previous.stop('replaced by the Cloud Run simulator');
       service = new CloudRunService({
         service: ctx.service,
         port: wantedPort,
@@ -98,13 +100,10 @@ export class CloudRunRuntime {
         settings,
         env,
         coldStartDelayMs: durationMs(sim.coldStartDelay, 0, 'simulation.cloudRun.coldStartDelay'),
-        metadata: async (instanceId, revision) => {
-          const server = await startMetadataServer(identity(instanceId, revision), {
-            hosts: hostAddress === '127.0.0.1' ? ['127.0.0.1'] : ['127.0.0.1', hostAddress],
-            signer: this.signer,
-          });
-          return server;
-        },
+        metadata: (instanceId, revision) => startMetadataServer(identity(instanceId, revision), {
+          hosts: hostAddress === '127.0.0.1' ? ['127.0.0.1'] : ['127.0.0.1', hostAddress],
+          signer: this.signer,
+        }),
       },
     });
     ctx.logger.info(`${spec.name} at ${service.endpoints.map((e) => e.url).join(', ')} (instances: ${launcher.kind === 'docker' ? 'containers' : 'processes'})`);
@@ -142,9 +141,7 @@ export class CloudRunRuntime {
 
 async function startMetrics(engine: Engine, metrics: CloudRunMetrics, port = 9464) {
   try {
-    const { isPortFree, nextFreePort } = await import('../shared/ports.js');
-    const chosen = (await isPortFree(port)) ? port : await nextFreePort(port + 1);
-    const server = await serveMetrics(metrics, { port: chosen });
+    const server = await serveMetrics(metrics, { port: await nextFreePort(port) });
     engine.logger().info(`Cloud Run simulator metrics at ${server.url}`);
     return server;
   } catch (err) {
@@ -188,15 +185,15 @@ export function scalingSettings(sim: SimulationSettings, overrides: Partial<Scal
 export function durationMs(value: string | number | undefined, fallback: number, field: string): number {
   if (value === undefined) return fallback;
   if (typeof value === 'number') return value;
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(value.trim());
-  if (!m) throw new DevloopError(`${field}: expected a duration like "2s", "500ms" or "15m", got ${JSON.stringify(value)}`, { code: 'CLOUD_RUN_SPEC', exitCode: 2 });
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms'];
+  const ms = parseDurationMs(value);
+  if (ms === undefined) throw new DevloopError(`${field}: expected a duration like "2s", "500ms" or "15m", got ${JSON.stringify(value)}`, { code: 'CLOUD_RUN_SPEC', exitCode: 2 });
+  return ms;
 }
 
 async function chooseLauncher(ctx: DeployContext, spec: CloudRunSpec, sim: SimulationSettings, daemon: DockerDaemon): Promise<{ launcher: InstanceLauncher; key: string }> {
   const image = ctx.image ?? ctx.build.image ?? (ctx.config.build ? undefined : ctx.config.image ?? spec.template.image);
   const want = sim.instances ?? 'auto';
-  const templateKey = JSON.stringify({ ...spec.template, name: spec.template.name });
+  const templateKey = JSON.stringify(spec.template);
   const envKey = JSON.stringify(ctx.env);
   if (want === 'docker' || (want === 'auto' && image && (await daemon.reachable()))) {
     if (!image) {

@@ -163,11 +163,6 @@ export class CloudRunService implements Deployment {
     return this.spec;
   }
 
-  /** Revision names, oldest first, with whether each can serve. */
-  revisionNames(): Array<{ name: string; ready: boolean }> {
-    return this.revisions.map((r) => ({ name: r.name, ready: !r.failed }));
-  }
-
   async ready(signal: AbortSignal): Promise<void> {
     if (!this.pending) return;
     await Promise.race([this.pending, new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }))]);
@@ -246,13 +241,9 @@ export class CloudRunService implements Deployment {
    * Picks the revision for a request: a tag port or `TAG---` Host goes to that tag, else the
    * percent split by smooth weighted round robin (exact proportions over any window of 100).
    */
-  route(req: http.IncomingMessage, port: number): { revision: Revision; timeoutMs: number } | { status: number; message: string } {
+  route(req: http.IncomingMessage, portTag: string | undefined): { revision: Revision; timeoutMs: number } | { status: number; message: string } {
     if (this.stopped) return { status: 503, message: 'the service is shutting down' };
-    let tag: string | undefined;
-    for (const [t, p] of this.tagPorts) if (p === port && port !== this.mainPort) tag = t;
-    const host = String(req.headers.host ?? '');
-    const m = /^([a-z0-9-]+?)---/.exec(host);
-    if (!tag && m) tag = m[1];
+    const tag = portTag ?? /^([a-z0-9-]+?)---/.exec(String(req.headers.host ?? ''))?.[1];
     let split: Split | undefined;
     if (tag) {
       split = this.splits.find((s) => s.tag === tag);
@@ -283,13 +274,14 @@ export class CloudRunService implements Deployment {
       this.options.logger.warn(`port ${wanted} is in use${owner ? ` by ${owner}` : ''}; ${spec.name} is at port ${port} instead`);
     }
     this.mainPort = port;
-    this.proxies.set('', await this.openProxy(port));
+    this.proxies.set('', await this.openProxy(port, undefined));
     this.updateEndpoints();
   }
 
-  private async openProxy(port: number): Promise<Proxy> {
+  /** A front end; a tag's own port routes every request to that tag. */
+  private async openProxy(port: number, tag: string | undefined): Promise<Proxy> {
     return startProxy(port, {
-      route: (req, p) => this.route(req, p),
+      route: (req) => this.route(req, tag),
       finished: (revision, status, seconds, req) => {
         if (revision) this.options.metrics?.requestFinished(this.options.service, revision.name, status, seconds);
         // Cloud Run's request log, when asked for: one line per request (499: the client went away).
@@ -326,7 +318,7 @@ export class CloudRunService implements Deployment {
       let port = this.tagPorts.get(tag);
       if (!port || !(await isPortFree(port))) port = await nextFreePort((this.mainPort ?? 8080) + 1 + this.tagPorts.size);
       this.tagPorts.set(tag, port);
-      this.proxies.set(tag, await this.openProxy(port));
+      this.proxies.set(tag, await this.openProxy(port, tag));
     }
     this.updateEndpoints();
     this.publish();

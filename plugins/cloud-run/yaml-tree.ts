@@ -5,7 +5,7 @@
  */
 import { isAlias, isMap, isScalar, isSeq, type Document } from 'yaml';
 import { codeFrame } from '../../core/devfile/frame.js';
-import { describeValue, editDistance } from '../../core/devfile/issues.js';
+import { closest, describeValue } from '../../core/devfile/issues.js';
 import type { ConfigIssue, SourceLocation } from '../../core/errors.js';
 import type { SpecNote } from './types.js';
 
@@ -132,17 +132,6 @@ export function stableSort<T>(items: T[], pos: (t: T) => Pos | undefined): T[] {
       return a.p.line - b.p.line || a.p.column - b.p.column || a.i - b.i;
     })
     .map((x) => x.item);
-}
-
-/** The closest candidate to `word` when close enough to be a typo (the Devfile's rule: a third may differ). */
-export function closest(word: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
  * substituted; names of earlier stages and `scratch` are not images.
  */
 import type Docker from 'dockerode';
+import { imageId } from './image-build.js';
 
 export function baseImageRefs(dockerfileText: string, args: Record<string, string>): string[] {
   const lines = dockerfileText.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
@@ -39,12 +40,5 @@ function unquote(s: string): string {
 
 /** `ref=<image id>` for each base, `ref=missing` when the daemon does not have it (the build pulls it). */
 export async function baseImageIds(docker: Docker, refs: string[]): Promise<string[]> {
-  return Promise.all(refs.map(async (ref) => {
-    try {
-      const info = await docker.getImage(ref).inspect();
-      return `${ref}=${info.Id}`;
-    } catch {
-      return `${ref}=missing`;
-    }
-  }));
+  return Promise.all(refs.map(async (ref) => `${ref}=${(await imageId(docker, ref).catch(() => undefined)) ?? 'missing'}`));
 }

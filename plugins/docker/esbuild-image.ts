@@ -59,8 +59,10 @@ async function wrapBundle(ctx: BuildContext, daemon: DockerDaemon, warned: Set<s
   // The base by image ID: a base rebuilt or pulled anew under the same name makes a new image.
   const [base] = await baseImageIds(daemon.docker, [build.baseImage]);
   const hash = createHash('sha256').update(`devloop-esbuild-image/1\0${base}\0`);
+  let bundleText = '';
   for (const file of files) {
     const content = await readFile(file);
+    if (file === bundle) bundleText = content.toString('utf8');
     const name = path.basename(file);
     entries.push({ name, type: 'file', mode: 0o644, content });
     hash.update(`${name}\0${createHash('sha256').update(content).digest('hex')}\0`);
@@ -70,7 +72,7 @@ async function wrapBundle(ctx: BuildContext, daemon: DockerDaemon, warned: Set<s
   entries.push({ name: 'Dockerfile', type: 'file', mode: 0o644, content: Buffer.from(dockerfileText) });
   const digest = hash.digest('hex');
 
-  warnExternalImports(ctx, (await readFile(bundle, 'utf8')), build.baseImage, warned);
+  warnExternalImports(ctx, bundleText, build.baseImage, warned);
 
   const repository = imageRepository(projectName(ctx.root, ctx.devfile.name), ctx.service);
   const ref = `${repository}:${imageTag(digest)}`;
