@@ -15,6 +15,7 @@ import { logs } from './commands/logs.js';
 import { render } from './commands/render.js';
 import { status } from './commands/status.js';
 import { up } from './commands/up.js';
+import { installLastResort } from './last-resort.js';
 import { EXIT, parseDuration, reportError, type GlobalOptions } from './shared.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -199,6 +200,7 @@ export async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+installLastResort();
 const code = await main(process.argv);
 process.exitCode = code;
 // Give stdout a moment to drain; plugins must not keep the process alive after a command.

@@ -1,13 +1,15 @@
 /** What every command shares: global options, loading the Devfile, building the engine, output. */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { loadDevfile, type LoadedDevfile } from '../core/devfile/load.js';
+import { findDevfile, loadDevfile, type LoadedDevfile } from '../core/devfile/load.js';
 import { Engine } from '../core/engine/engine.js';
 import { ConfigError, DevloopError, describeError, errorToJSON } from '../core/errors.js';
 import { resolvePlugins } from '../core/plugins/resolve.js';
 import { findSession, sessionState } from '../core/session/client.js';
 import { sessionPaths } from '../core/session/paths.js';
 import { parseDurationMs } from '../plugins/shared/time.js';
+import { describeBug } from './bug.js';
+import { EXIT_BUG, onFatal } from './last-resort.js';
 import { builtinPlugins, defaultPlugins } from '../plugins/index.js';
 import { createJsonReporter } from '../ui/json/reporter.js';
 import { createPlainReporter } from '../ui/plain/reporter.js';
@@ -34,25 +36,40 @@ export async function load(opts: GlobalOptions, command: string): Promise<Loaded
 }
 
 /**
- * The Devfile; or, in a folder without one where `devloop cloudrun replace` runs (or ran), the
- * services that session has (or left logs for), so `status`, `logs`, `deploy` work there too.
+ * The folder whose `.devloop/` holds this project's session: the Devfile's folder, found without
+ * running the Devfile (a broken or endless one must not keep `down`, `status` or `logs` from
+ * finding the session), else the working folder (a `devloop cloudrun replace` session).
+ */
+export async function projectDir(opts: Pick<GlobalOptions, 'file' | 'cwd'>): Promise<string> {
+  try {
+    return path.dirname(await findDevfile(opts.cwd, opts.file));
+  } catch (err) {
+    if (opts.file) throw err;
+    return opts.cwd;
+  }
+}
+
+/**
+ * What `status`, `logs`, `deploy` and `update-traffic` work from: the running session's services
+ * when one runs (the Devfile is not evaluated then: the session has it); else the Devfile; else,
+ * in a folder where `devloop cloudrun replace` ran, the services it left logs for.
  */
 export async function loadOrSession(opts: GlobalOptions, command: string): Promise<LoadedDevfile> {
+  const dir = await projectDir(opts);
+  const session = await findSession(dir);
+  if (session) {
+    const names = Object.keys((await sessionState(session)).services);
+    return { file: session.devfile ?? path.join(dir, '(no Devfile)'), dir, config: { services: Object.fromEntries(names.map((n) => [n, {}])) }, dependencies: [], loadMs: 0 };
+  }
   try {
     return await load(opts, command);
   } catch (err) {
     if (opts.file) throw err;
-    const session = await findSession(opts.cwd);
-    let names: string[];
-    if (session && session.command !== 'up') {
-      names = Object.keys((await sessionState(session)).services);
-    } else {
-      const logs = sessionPaths(opts.cwd).logsDir;
-      if (session || !existsSync(logs)) throw err;
-      names = readdirSync(logs).filter((f) => f.endsWith('.jsonl') && f !== '_devloop.jsonl').map((f) => f.slice(0, -'.jsonl'.length));
-      if (names.length === 0) throw err;
-    }
-    return { file: session?.devfile ?? path.join(opts.cwd, '(no Devfile)'), dir: opts.cwd, config: { services: Object.fromEntries(names.map((n) => [n, {}])) }, dependencies: [], loadMs: 0 };
+    const logs = sessionPaths(opts.cwd).logsDir;
+    if (!existsSync(logs)) throw err;
+    const names = readdirSync(logs).filter((f) => f.endsWith('.jsonl') && f !== '_devloop.jsonl').map((f) => f.slice(0, -'.jsonl'.length));
+    if (names.length === 0) throw err;
+    return { file: path.join(opts.cwd, '(no Devfile)'), dir: opts.cwd, config: { services: Object.fromEntries(names.map((n) => [n, {}])) }, dependencies: [], loadMs: 0 };
   }
 }
 
@@ -67,6 +84,11 @@ export async function createProjectEngine(loaded: LoadedDevfile, opts: GlobalOpt
     only,
   });
   engine.serviceNames(); // throws a usage error for an unknown service name now, not mid-run
+  // A bug nothing caught stops this engine's deployments before devloop exits (last-resort.ts).
+  onFatal(async (err) => {
+    engine.logger().error(`devloop hit an internal error and is stopping every service: ${err instanceof Error ? err.message : String(err)}`);
+    await engine.stop('devloop hit an internal error');
+  });
   return engine;
 }
 
@@ -105,8 +127,8 @@ export function reportError(err: unknown, opts: Pick<GlobalOptions, 'output' | '
     process.stderr.write(`error: ${describeError(err)}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`devloop hit an internal error (a bug; please report it with this output):\n${err instanceof Error ? err.stack : String(err)}\n`);
-  return 70;
+  process.stderr.write(`devloop hit an internal error (a bug; please report it with this output):\n${describeBug(err)}\n`);
+  return EXIT_BUG;
 }
 
 /** Parses `30s`, `5m`, `1h`, `250ms` or a plain number of ms. */

@@ -7,23 +7,15 @@ import path from 'node:path';
 import type { LoadedDevfile } from '../../core/devfile/load.js';
 import { findSession, isAlive, request } from '../../core/session/client.js';
 import { cleanupStaleProcesses } from '../../plugins/local-process/index.js';
-import { createProjectEngine, EXIT, load, type GlobalOptions } from '../shared.js';
+import { createProjectEngine, EXIT, load, projectDir, type GlobalOptions } from '../shared.js';
 
 export async function down(opts: GlobalOptions): Promise<number> {
-  // `down` must work when the Devfile is broken, or absent (a `devloop cloudrun replace` session):
-  // the session is found by its folder and leftovers by their labels and records, not by the config.
-  let loaded: LoadedDevfile;
-  let session: Awaited<ReturnType<typeof findSession>>;
-  try {
-    loaded = await load(opts, 'down');
-    session = await findSession(loaded.dir);
-  } catch (err) {
-    const where = opts.cwd;
-    session = await findSession(where);
-    if (!session) throw err;
-    process.stderr.write(`devloop: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; stopping the session in ${where} anyway\n`);
-    loaded = { file: path.join(where, 'Devfile.ts'), dir: where, config: { services: {} }, dependencies: [], loadMs: 0 };
-  }
+  // `down` must work when the Devfile is broken, endless or absent (a `devloop cloudrun replace`
+  // session): the session is found by its folder without running the Devfile, and leftovers by
+  // their labels and records. The Devfile is loaded (under its time limit) only after the session
+  // is stopped, for the plugins it names; failing that, the built-in ones clean up.
+  const dir = await projectDir(opts);
+  const session = await findSession(dir);
   if (session) {
     process.stdout.write(`stopping the devloop session (pid ${session.pid})...\n`);
     await request(session.socket, 'POST', '/stop');
@@ -32,6 +24,13 @@ export async function down(opts: GlobalOptions): Promise<number> {
     if (isAlive(session.pid)) {
       process.stderr.write(`the session (pid ${session.pid}) did not stop within 60 s; cleaning up around it\n`);
     }
+  }
+  let loaded: LoadedDevfile;
+  try {
+    loaded = await load(opts, 'down');
+  } catch (err) {
+    process.stderr.write(`devloop: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; cleaning up in ${dir} with the built-in plugins only\n`);
+    loaded = { file: path.join(dir, 'Devfile.ts'), dir, config: { services: {} }, dependencies: [], loadMs: 0 };
   }
   const engine = await createProjectEngine(loaded, opts);
   const messages: string[] = [];

@@ -4,8 +4,9 @@ import type { EngineState, ServiceState } from '../../core/store/state.js';
 import { EXIT, loadOrSession, type GlobalOptions } from '../shared.js';
 
 export async function status(opts: GlobalOptions): Promise<number> {
-  // Loading validates the Devfile: a broken one is reported (exit 2) even while a session runs.
-  // A session without a Devfile (`devloop cloudrun replace`) is still shown from its own state.
+  // A running session is shown from its own state without evaluating the Devfile (the session
+  // reports a broken edit itself, as "Devfile error"); with none running, the Devfile is loaded
+  // and a broken one is an error (exit 2).
   const loaded = await loadOrSession(opts, 'status');
   const session = await findSession(loaded.dir);
   const state = session ? await sessionState(session) : undefined;

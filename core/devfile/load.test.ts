@@ -226,3 +226,54 @@ test('loading a valid Devfile never loads the TypeScript parser, and a warm load
   assert.equal(result.invalid, true, 'the check itself can see typescript being loaded');
   assert.ok(result.warm < 100, `warm load took ${result.warm} ms`);
 });
+
+test('an endless loop in the Devfile is stopped at the time limit with a DEVFILE_TIMEOUT error', { timeout: 30_000 }, async (t) => {
+  const dir = await scratch(t);
+  await writeFile(path.join(dir, 'Devfile.ts'), `while (true) {}\nexport default { services: {} };\n`);
+  const started = Date.now();
+  const err = await loadError({ cwd: dir, timeoutMs: 500 });
+  assert.equal(err.code, 'DEVFILE_TIMEOUT');
+  assert.equal(err.message, 'Devfile.ts did not finish evaluating within 500 ms, so it was stopped (an endless loop, or a promise that never settles?)');
+  assert.match(err.hint ?? '', /keeps the last good config/);
+  // Generous: the point is that the load returns at all (it used to hang forever).
+  assert.ok(Date.now() - started < 15_000, 'the load came back');
+  assert.deepEqual(await leftovers(dir), []);
+  // The next load gets a fresh worker: a good Devfile loads again.
+  await writeFile(path.join(dir, 'Devfile.ts'), `export default { services: { api: { port: 8080 } } };\n`);
+  assert.equal((await loadDevfile({ cwd: dir })).config.services.api.port, 8080);
+});
+
+test('a function-form Devfile whose promise never settles times out too', { timeout: 30_000 }, async (t) => {
+  const dir = await scratch(t);
+  await writeFile(path.join(dir, 'Devfile.ts'), `export default () => new Promise(() => {});\n`);
+  assert.equal((await loadError({ cwd: dir, timeoutMs: 300 })).code, 'DEVFILE_TIMEOUT');
+});
+
+test('DEVLOOP_DEVFILE_TIMEOUT sets the limit', { timeout: 30_000 }, async (t) => {
+  const dir = await scratch(t);
+  await writeFile(path.join(dir, 'Devfile.ts'), `for (;;) {}\n`);
+  const err = await loadError({ cwd: dir, env: { DEVLOOP_DEVFILE_TIMEOUT: '400ms' } });
+  assert.match(err.message, /within 400 ms/);
+});
+
+test('a config holding functions and class instances keeps them (evaluated on the main thread after the worker)', { timeout: 30_000 }, async (t) => {
+  const dir = await scratch(t);
+  await writeFile(path.join(dir, 'Devfile.ts'), [
+    `class P { name = 'p'; apply(engine: unknown) { return engine; } }`,
+    `export default { plugins: [new P(), { name: 'inline', apply() {} }], services: { api: { port: 1 } } };`,
+  ].join('\n'));
+  const loaded = await loadDevfile({ cwd: dir });
+  const plugins = loaded.config.plugins as { name: string; apply: unknown }[];
+  assert.equal(typeof plugins[0].apply, 'function', 'a prototype method survives');
+  assert.equal(typeof plugins[1].apply, 'function', 'an own function survives');
+  assert.equal(plugins[0].name, 'p');
+});
+
+test('an error thrown in the worker keeps its Devfile location', { timeout: 30_000 }, async (t) => {
+  const dir = await scratch(t);
+  await writeFile(path.join(dir, 'Devfile.ts'), `const n: number = 1;\nif (n) throw new Error('boom');\nexport default { services: {} };\n`);
+  const err = await loadError({ cwd: dir });
+  assert.equal(err.code, 'DEVFILE_EVAL');
+  assert.equal(err.issues[0].location?.line, 2);
+  assert.match(err.issues[0].message, /Error: boom/);
+});

@@ -14,6 +14,7 @@ import { codeFrame } from './frame.js';
 import { validateDevfile } from './schema.js';
 import { locateThrow } from './stack.js';
 import { tempBundlePath } from './temp.js';
+import { devfileTimeoutMs, evaluateInWorker } from './evaluate.js';
 import type { DevfileConfig, DevfileContext } from './types.js';
 
 export { findDevfile } from './find.js';
@@ -30,6 +31,8 @@ export interface LoadDevfileOptions {
   command?: string;
   /** The environment a function-form Devfile sees; default `process.env`. */
   env?: Record<string, string | undefined>;
+  /** How long evaluating may take; default `DEVLOOP_DEVFILE_TIMEOUT` or 10 s (evaluate.ts). */
+  timeoutMs?: number;
 }
 
 export interface LoadedDevfile {
@@ -57,15 +60,31 @@ export async function loadDevfile(options: LoadDevfileOptions): Promise<LoadedDe
   await writeFile(tmp, bundle.code);
   try {
     // The query defeats Node's module cache when the same name ever comes round again.
-    const mod = (await import(`${pathToFileURL(tmp).href}?t=${Date.now()}`)) as Record<string, unknown>;
-    const exported = mod.default !== undefined ? mod.default : mod.devfile;
-    if (exported === undefined) {
+    const url = `${pathToFileURL(tmp).href}?t=${Date.now()}`;
+    const limit = options.timeoutMs ?? devfileTimeoutMs(ctx.env);
+    const outcome = await evaluateInWorker(url, ctx, limit);
+    if (outcome.kind === 'timeout') {
+      throw new ConfigError([{ path: '', message: `${shown} did not finish evaluating within ${formatMs(outcome.ms)}, so it was stopped (an endless loop, or a promise that never settles?)` }], {
+        code: 'DEVFILE_TIMEOUT',
+        hint: `fix ${shown} and save it again; a running session keeps the last good config meanwhile (DEVLOOP_DEVFILE_TIMEOUT raises the limit)`,
+      });
+    }
+    if (outcome.kind === 'error') throw outcome.error;
+    if (outcome.kind === 'no-export') {
       throw new ConfigError([{ path: '', message: `${shown} has no default export` }], {
         code: 'DEVFILE_NO_EXPORT',
         hint: 'end the Devfile with "export default defineDevfile({ services: { ... } })"',
       });
     }
-    value = typeof exported === 'function' ? await (exported as (c: DevfileContext) => unknown)(ctx) : exported;
+    if (outcome.kind === 'value') {
+      value = outcome.value;
+    } else {
+      // Functions or class instances in the config (inline plugins): the worker proved the Devfile
+      // finishes; the real objects come from evaluating it here.
+      const mod = (await import(url)) as Record<string, unknown>;
+      const exported = mod.default !== undefined ? mod.default : mod.devfile;
+      value = typeof exported === 'function' ? await (exported as (c: DevfileContext) => unknown)(ctx) : exported;
+    }
   } catch (err) {
     if (err instanceof DevloopError) throw err;
     throw await evalError(err, { tmp, code: bundle.code, sources: bundle.dependencies, cwd, shown });
@@ -109,4 +128,8 @@ async function evalError(err: unknown, { tmp, code, sources, cwd, shown }: EvalC
 function sortBySource(issues: ConfigIssue[]): ConfigIssue[] {
   const key = (i: ConfigIssue) => (i.location ? i.location.line * 1e6 + i.location.column : Infinity);
   return issues.map((issue, i) => ({ issue, i })).sort((a, b) => key(a.issue) - key(b.issue) || a.i - b.i).map(({ issue }) => issue);
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
