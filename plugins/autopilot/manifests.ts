@@ -5,8 +5,9 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { isMap, isSeq, LineCounter, parseAllDocuments, type Node as YamlNode } from 'yaml';
+import { isCollection, isMap, isSeq, LineCounter, parseAllDocuments, type Node as YamlNode } from 'yaml';
 import type { K8sObject } from './types.js';
+import { fieldIssues, formatPath } from './validate.js';
 
 export interface ManifestSource {
   /** As given (relative to cwd when inside it), or `<stdin>`. */
@@ -60,6 +61,7 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
   const at = (offset: number) => lines.linePos(offset);
   const out: ManifestObject[] = [];
+  const invalid: Located[] = [];
   for (const doc of Array.isArray(docs) ? docs : [docs]) {
     const err = doc.errors[0];
     if (err) {
@@ -72,7 +74,14 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
     if (!isMap(contents)) {
       throw new ManifestError(file, start.line, start.col, `expected a Kubernetes object (a mapping with apiVersion and kind), got ${isSeq(contents) ? 'a list' : 'a scalar'}`);
     }
-    const value = doc.toJS({ maxAliasCount: 1000 }) as K8sObject;
+    let value: K8sObject;
+    try {
+      // The yaml library refuses past 1000 expanded aliases ("billion laughs" files).
+      value = doc.toJS({ maxAliasCount: 1000 }) as K8sObject;
+    } catch (err) {
+      if (!(err instanceof ReferenceError)) throw err;
+      throw new ManifestError(file, start.line, start.col, 'this document expands to too many values through its aliases (*name); write the values out, or use fewer nested aliases');
+    }
     if (typeof value.kind !== 'string' || value.kind === '') throw new ManifestError(file, start.line, start.col, 'object has no "kind"');
     if (NOT_MANIFESTS.has(value.kind)) continue;
     if (value.kind === 'List' || (value.kind.endsWith('List') && Array.isArray(value.items))) {
@@ -83,14 +92,36 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
         if (typeof item !== 'object' || item === null || typeof (item as K8sObject).kind !== 'string') {
           throw new ManifestError(file, pos.line, pos.col, `items[${i}] is not a Kubernetes object`);
         }
+        invalid.push(...checkFields(item as K8sObject, nodes[i], file, at));
         out.push({ object: item as K8sObject, source: { file, line: pos.line, column: pos.col } });
       });
       continue;
     }
+    invalid.push(...checkFields(value, contents, file, at));
     out.push({ object: value, source: { file, line: start.line, column: start.col } });
+  }
+  if (invalid.length) {
+    const [first, ...rest] = invalid;
+    throw new ManifestError(file, first.line, first.col, `${first.text}${rest.map((r) => `\n${file}:${r.line}:${r.col}: ${r.text}`).join('')}`);
   }
   return out;
 }
+
+/** The API server's field validation (validate.ts), located at the offending field. */
+function checkFields(object: K8sObject, node: unknown, file: string, at: (offset: number) => { line: number; col: number }): Located[] {
+  return fieldIssues(object).map((issue) => {
+    let found: unknown = node;
+    // The nearest node the file has on the way down (a missing field sits under its parent).
+    for (let depth = issue.path.length; depth > 0; depth--) {
+      const n = isCollection(node) ? node.getIn(issue.path.slice(0, depth), true) : undefined;
+      if (n !== undefined) { found = n; break; }
+    }
+    const { line, col } = at((found as YamlNode | undefined)?.range?.[0] ?? 0);
+    return { line, col, text: `${formatPath(issue.path)}: ${issue.message}` };
+  });
+}
+
+interface Located { line: number; col: number; text: string }
 
 function listDir(dir: string): string[] {
   const out: string[] = [];

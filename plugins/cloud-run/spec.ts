@@ -24,7 +24,7 @@ import { parseQuantity, toBytes } from '../autopilot/quantity.js';
 import { ANNOTATIONS, API_VERSION, CONCURRENCY, CPU, DEFAULT_CPU, DEFAULT_MEMORY, DEFAULT_STARTUP_PROBE, KIND, LOCATION_LABEL, PORT, PROBE_DEFAULTS, SCALE, TIMEOUT_SECONDS } from './data.js';
 import { checkSpec, type Field, type Where, yamlWhere } from './rules.js';
 import type { CloudRunSpec, EnvVar, Probe, SpecNote, TrafficTarget } from './types.js';
-import { bool, child, describe, type Entry, isNull, list, type MapValue, num, OBJECT_META_ACCEPT, type Pos, Reader, type ScalarValue, type Shape, str, strList, strMap, toValue, type Value, walk } from './yaml-tree.js';
+import { AliasBomb, bool, child, describe, type Entry, isNull, list, type MapValue, num, OBJECT_META_ACCEPT, type Pos, Reader, type ScalarValue, type Shape, str, strList, strMap, toValue, type Value, walk } from './yaml-tree.js';
 
 /** The Devfile's inline options, with the service's port and env the caller adds. */
 export type InlineOptions = CloudRunServiceConfig & { port?: number; env?: Record<string, string> };
@@ -55,7 +55,14 @@ export function parseServiceYaml(text: string, file: string): CloudRunSpec {
   if (r.issues.length > 0) throw invalid(r, file);
 
   const doc = filled[0];
-  const root = toValue(doc.contents, at(doc.contents?.range?.[0]), doc, at, text, 0);
+  let root: Value;
+  try {
+    root = toValue(doc.contents, at(doc.contents?.range?.[0]), doc, at, text, 0);
+  } catch (err) {
+    if (!(err instanceof AliasBomb)) throw err;
+    r.error('', err.message, err.pos);
+    throw invalid(r, file);
+  }
   if (!checkKind(r, root)) throw invalid(r, file);
 
   const draft = readService(r, root as MapValue);

@@ -26,21 +26,44 @@ export interface ScalarValue {
 }
 export interface Entry { key: string; keyPos: Pos; value: Value }
 
-export function toValue(node: unknown, fallback: Pos, doc: Document, at: (o?: number) => Pos, text: string, depth: number): Value {
+/**
+ * How many nodes a file may expand to. Aliases make a small file a huge tree (a "billion laughs"
+ * file of 627 bytes expands to billions of nodes); a real service.yaml has a few hundred.
+ */
+export const MAX_NODES = 100_000;
+
+/** A file whose aliases expand past MAX_NODES; `pos` is the alias being expanded then. */
+export class AliasBomb extends Error {
+  constructor(readonly pos: Pos) {
+    super(`the file expands to more than ${MAX_NODES.toLocaleString('en-US')} values through its aliases (*name); write the values out, or use fewer nested aliases`);
+  }
+}
+
+export function toValue(node: unknown, fallback: Pos, doc: Document, at: (o?: number) => Pos, text: string, depth: number, budget: { left: number; alias?: Pos } = { left: MAX_NODES }): Value {
   if (depth > 64) return { kind: 'scalar', value: null, pos: fallback };
-  if (isAlias(node)) return toValue(node.resolve(doc), fallback, doc, at, text, depth + 1);
+  if (--budget.left < 0) throw new AliasBomb(budget.alias ?? fallback);
   const pos = (n: { range?: [number, number, number] | null }) => (n.range ? at(n.range[0]) : fallback);
+  if (isAlias(node)) {
+    // The error names the outermost alias: the one written where the expansion starts.
+    const outer = budget.alias === undefined;
+    if (outer) budget.alias = pos(node);
+    try {
+      return toValue(node.resolve(doc), pos(node), doc, at, text, depth + 1, budget);
+    } finally {
+      if (outer) budget.alias = undefined;
+    }
+  }
   if (isMap(node)) {
     const entries = node.items.map((pair): Entry => {
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
       const keyPos = isScalar(pair.key) ? pos(pair.key) : fallback;
-      return { key, keyPos, value: toValue(pair.value, keyPos, doc, at, text, depth + 1) };
+      return { key, keyPos, value: toValue(pair.value, keyPos, doc, at, text, depth + 1, budget) };
     });
     return { kind: 'map', entries, pos: pos(node) };
   }
   if (isSeq(node)) {
     const p = pos(node);
-    return { kind: 'seq', items: node.items.map((item) => toValue(item, p, doc, at, text, depth + 1)), pos: p };
+    return { kind: 'seq', items: node.items.map((item) => toValue(item, p, doc, at, text, depth + 1, budget)), pos: p };
   }
   if (isScalar(node)) {
     const source = node.range ? text.slice(node.range[0], node.range[1]).trim() : undefined;
