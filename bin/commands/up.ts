@@ -9,6 +9,10 @@ import { DevloopError } from '../../core/errors.js';
 import { watchTargets } from '../../core/engine/watch-targets.js';
 import { findSession } from '../../core/session/client.js';
 import { writeLogFiles } from '../../core/session/logfiles.js';
+import { startPressureWatcher } from '../../core/pressure/watcher.js';
+import { tapLogRotation } from '../../core/session/rotate.js';
+import { DockerDaemon } from '../../plugins/docker/client.js';
+import { dockerDataDisk } from '../../plugins/docker/prune.js';
 import { startSessionServer } from '../../core/session/server.js';
 import { createWatcher } from '../../core/watch/watcher.js';
 import { createProjectEngine, createReporter, EXIT, load, type GlobalOptions } from '../shared.js';
@@ -47,6 +51,8 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
     onForceQuit: () => { reporter.close(); process.exit(EXIT.interrupted); },
   });
   const logs = writeLogFiles(engine.root, engine);
+  tapLogRotation(engine);
+  let pressure: ReturnType<typeof startPressureWatcher> | undefined;
 
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => { resolveDone = r; });
@@ -55,6 +61,7 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
   stop = (reason: string, code: number) => {
     stopping ??= (async () => {
       await watcher?.close().catch(() => undefined);
+      await pressure?.stop();
       await engine.stop(reason);
       await session.close();
       await logs.close();
@@ -80,6 +87,7 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
 
   try {
     await engine.start();
+    pressure = startPressureWatcher(engine, { disks: dockerDataDisk(new DockerDaemon()) });
     if (upOpts.watch !== false) {
       let devfileFiles = loaded.dependencies;
       const settings = () => engine.devfile.watch ?? {};

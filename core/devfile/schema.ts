@@ -128,6 +128,12 @@ const plugin = z.union([nonEmpty, z.tuple([nonEmpty, z.record(z.string(), z.unkn
     : `expected a plugin (an object, a package name or path, or [name, options]), got ${describeValue(issue.input)}`,
 });
 
+/** `'15%'` or a number of percent. */
+const percent = z.union([
+  z.string().refine((s) => { const m = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(s); return !!m && Number(m[1]) <= 100; }, { error: (issue) => `expected a percent like "15%" (0 to 100), got ${JSON.stringify(issue.input)}` }),
+  z.number().min(0).max(100),
+]);
+
 const toggle = z.union([z.boolean(), z.strictObject({ port: port.optional() })]);
 
 export const devfileSchema = z.strictObject({
@@ -152,7 +158,7 @@ export const devfileSchema = z.strictObject({
       region: z.string().optional(), projectId: z.string().optional(),
       idleTimeout: z.union([z.string(), z.number().min(0)]).optional(), scaleToZeroAfter: z.union([z.string(), z.number().min(0)]).optional(),
       secretsFile: z.string().optional(), instances: z.enum(['auto', 'docker', 'process']).optional(), metricsPort: port.optional(),
-      requestLogs: z.boolean().optional(),
+      requestLogs: z.boolean().optional(), host: nonEmpty.optional(),
     }).optional(),
     autopilot: z.strictObject({
       enabled: z.boolean().optional(), nodeAutoProvisioning: z.boolean().optional(), resourceOptimization: z.boolean().optional(),
@@ -170,6 +176,11 @@ export const devfileSchema = z.strictObject({
     name: nonEmpty, command: nonEmpty, cwd: z.string().optional(), env: envMap.optional(),
     services: z.array(z.string()).optional(), timeoutMs: positive.optional(),
   })).optional(),
+  resourcePressure: z.strictObject({
+    enabled: z.boolean().optional(), memoryAvailableBelow: percent.optional(), diskUsedAbove: percent.optional(),
+    interval: z.union([z.string().regex(/^\s*\d+(\.\d+)?\s*(ms|s|m)?\s*$/, { error: 'expected a duration like "5s" or "500ms"' }), z.number().min(100)]).optional(),
+    keepImages: positive.optional(),
+  }).optional(),
 });
 
 export type ValidateResult = { ok: true; config: DevfileConfig } | { ok: false; issues: ValidationIssue[] };

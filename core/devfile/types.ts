@@ -34,6 +34,34 @@ export interface DevfileConfig {
   ai?: AiConfig;
   /** Commands `devloop ci` runs against the running services once all are healthy. */
   tests?: TestConfig[];
+  /**
+   * What `devloop up` frees when the machine runs short: under memory pressure, idle Cloud Run
+   * instances beyond minScale and idle build caches; under disk pressure, older devloop images
+   * and `.devloop/logs`. Each action is logged once. Default: on, with the thresholds below.
+   */
+  resourcePressure?: ResourcePressureConfig;
+}
+
+/** Thresholds of the resource-pressure watcher (`devloop up`). */
+export interface ResourcePressureConfig {
+  /** `false` turns the watcher off. Default true. */
+  enabled?: boolean;
+  /**
+   * Memory pressure starts when the machine's available memory (`MemAvailable`) falls below
+   * this share of its total: `'15%'` (the default) or a number of percent. Idle Cloud Run
+   * instances beyond minScale are retired and esbuild's warm contexts of idle services dropped.
+   */
+  memoryAvailableBelow?: string | number;
+  /**
+   * Disk pressure starts when the disk holding `.devloop/` or Docker's data passes this share
+   * used: `'90%'` (the default) or a number of percent. devloop's images beyond `keepImages` per
+   * service are removed and `.devloop/logs/*.jsonl` rotated (the current part kept as `.1`).
+   */
+  diskUsedAbove?: string | number;
+  /** How often memory and disk are read: `'5s'` (the default), `'500ms'`, or a number of ms. */
+  interval?: string | number;
+  /** Under disk pressure, the newest devloop images kept per service. Default 3. */
+  keepImages?: number;
 }
 
 export type TriggerMode = 'auto' | 'manual';
@@ -191,6 +219,12 @@ export interface SimulationConfig {
     metricsPort?: number;
     /** One log line per request (method, path, status, latency, revision), like Cloud Run's request log. Default false. */
     requestLogs?: boolean;
+    /**
+     * Address the services' front ends listen on. Default `127.0.0.1`: nothing off this machine
+     * reaches them. `0.0.0.0` opens them to the network (a phone on the same Wi-Fi, say). If the
+     * front end cannot listen there, the service runs on its plain runtime with a warning.
+     */
+    host?: string;
   };
   autopilot?: {
     enabled?: boolean;

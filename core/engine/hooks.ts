@@ -10,6 +10,7 @@ import type {
   BaseContext, BuildContext, BuildResult, ChangeContext, DeployContext, Deployment, FailedContext,
   ObserveContext, PushContext, ServiceContext, ShutdownContext, StartContext,
 } from './contexts.js';
+import type { PressureContext } from '../pressure/context.js';
 
 const { AsyncSeriesHook, AsyncSeriesBailHook, HookMap } = tapable;
 
@@ -67,6 +68,14 @@ export interface EngineHooks {
   readonly failed: SeriesHook<[FailedContext]>;
   /** The engine is stopping: release what plugins started. Deployments are stopped before this. */
   readonly shutdown: SeriesHook<[ShutdownContext]>;
+  /**
+   * The machine is short of memory (`ctx.kind === 'memory'`) or a disk devloop uses is filling
+   * up (`'disk'`, with `ctx.holds` saying what lives on it); thresholds from the Devfile's
+   * `resourcePressure`. Called once when a pressure starts, not on every reading while it lasts.
+   * Taps free what is idle without disturbing work in flight, and say what they freed with
+   * `ctx.report()`. A tap that throws stops the later ones: catch what you expect.
+   */
+  readonly pressure: SeriesHook<[PressureContext]>;
 }
 
 export function createHooks(): EngineHooks {
@@ -88,6 +97,7 @@ export function createHooks(): EngineHooks {
     observe: new AsyncSeriesHook<[ObserveContext]>(['ctx']),
     failed: new AsyncSeriesHook<[FailedContext]>(['ctx']),
     shutdown: new AsyncSeriesHook<[ShutdownContext]>(['ctx']),
+    pressure: new AsyncSeriesHook<[PressureContext]>(['ctx']),
   };
   for (const [name, hook] of Object.entries(hooks)) {
     if (hook instanceof HookMap) {

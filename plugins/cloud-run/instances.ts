@@ -25,6 +25,7 @@ import { spawnGroup, terminateGroup } from '../shared/process-group.js';
 import { formatLogLine } from '../shared/logs.js';
 import { sleep } from '../shared/time.js';
 import { PROBE_HTTP_SUCCESS } from './data.js';
+import { admitMetadataCaller } from './metadata.js';
 import type { Probe } from './types.js';
 
 export const LABEL_REVISION = 'dev.devloop.cloudrun.revision';
@@ -149,6 +150,8 @@ export class DockerLauncher implements InstanceLauncher {
       const info = await container.inspect();
       const ip = (info.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress || Object.values(info.NetworkSettings?.Networks ?? {})[0]?.IPAddress;
       if (!ip) throw new Error('the container has no bridge address (is it on a network without one?)');
+      // The metadata server answers this container only (not the others on the bridge).
+      if (env.GCE_METADATA_HOST) admitMetadataCaller(env.GCE_METADATA_HOST, ip);
       const exited = waited.then(
         async (r: { StatusCode?: number }) => {
           const after = await container.inspect().catch(() => undefined);
@@ -202,7 +205,9 @@ export class ProcessLauncher implements InstanceLauncher {
 
   async launch(req: LaunchRequest): Promise<InstanceHandle> {
     const port = await findFreePort();
-    const extra: Record<string, string> = { PORT: String(port), DEVLOOP_SERVICE: req.service };
+    // HOST is not overridable: an instance listening beyond loopback could be reached around the
+    // simulator's front end, and so around its concurrency limit.
+    const extra: Record<string, string> = { PORT: String(port), HOST: LOCALHOST, DEVLOOP_SERVICE: req.service };
     if (req.metadata) extra.GCE_METADATA_HOST = req.metadata(LOCALHOST);
     const env = childEnv([this.options.root, this.options.cwd], req.env, extra);
     const proc = await spawnGroup(this.options.argv, {

@@ -444,6 +444,24 @@ export class Revision {
     }
   }
 
+  /**
+   * Memory pressure: the idle instances beyond minScale go now, least recently used first,
+   * without waiting for the idle timeout. Returns how many; requests still start new ones.
+   */
+  retireIdleNow(why: string): number {
+    if (this.stopped) return 0;
+    const idle = [...this.instances.values()].filter((i) => i.state === 'ready' && i.inFlight === 0).sort((a, b) => a.lastActive - b.lastActive);
+    let ready = this.counts().ready;
+    let retired = 0;
+    for (const inst of idle) {
+      if (ready <= this.bounds().minScale) break;
+      ready--;
+      retired++;
+      void this.stopInstance(inst, why);
+    }
+    return retired;
+  }
+
   /** Starts one instance; resolves when it is ready, rejects when it never will. */
   private async startInstance(): Promise<Instance> {
     const id = randomBytes(16).toString('hex');

@@ -74,6 +74,8 @@ export class CloudRunRuntime {
         dispatch: ctx.dispatch,
         metrics: this.metrics,
         requestLogs: sim.requestLogs ?? false,
+        frontEnd: this.options.frontEnd,
+        host: sim.host,
       });
       this.services.set(ctx.service, service);
       const created = service;
@@ -232,28 +234,48 @@ export async function instanceEnv(ctx: DeployContext, spec: CloudRunSpec, sim: S
   }
   const secretsFile = path.resolve(ctx.root, sim.secretsFile ?? 'secrets.local.yaml');
   let secrets: Record<string, unknown> | undefined;
+  const reported = new Set<string>();
   for (const [i, v] of spec.template.env.entries()) {
     if ('value' in v) { env[v.name] = v.value; continue; }
     secrets ??= readSecrets(secretsFile, ctx.service);
     env[v.name] = secretValue(secrets, v, i, secretsFile, ctx.root, ctx.service);
     secret(env[v.name]);
+    reported.add(env[v.name]);
   }
+  // Every value in the file is a secret, referenced or not: a service may read it some other way.
+  if (secrets) for (const value of leafValues(secrets)) if (!reported.has(value)) secret(value);
   return env;
 }
 
 function readSecrets(file: string, service: string): Record<string, unknown> {
   if (!existsSync(file)) return {};
+  const name = path.basename(file);
+  const hint = 'the secrets file maps a secret name to its value, or to a map of version -> value ("latest", "1", ...)';
+  let parsed: unknown;
   try {
-    const parsed = parseYaml(readFileSync(file, 'utf8')) as unknown;
-    if (parsed === null || parsed === undefined) return {};
-    if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('expected a map of secret names');
-    return parsed as Record<string, unknown>;
+    // logLevel 'error': the parser's warnings would print the offending line to stderr too.
+    parsed = parseYaml(readFileSync(file, 'utf8'), { logLevel: 'error' }) as unknown;
   } catch (err) {
-    throw new DevloopError(`${path.basename(file)}: ${err instanceof Error ? err.message : String(err)}`, {
-      code: 'CLOUD_RUN_SECRETS', service, exitCode: 2,
-      hint: 'the secrets file maps a secret name to its value, or to a map of version -> value ("latest", "1", ...)',
+    // The parser's own message quotes the offending line, which is where the secret is: say
+    // where and what only.
+    const e = err as { message?: unknown; code?: unknown; linePos?: Array<{ line: number; col: number }> };
+    const what = typeof e.message === 'string' ? e.message.split(/ at line \d+|:\n/)[0] : 'unreadable YAML';
+    const at = e.linePos?.[0] ? `:${e.linePos[0].line}:${e.linePos[0].col}` : '';
+    throw new DevloopError(`${name}${at}: ${what}${typeof e.code === 'string' ? ` (${e.code})` : ''}; the line is not shown because it holds secrets`, {
+      code: 'CLOUD_RUN_SECRETS', service, exitCode: 2, hint: `fix the YAML in ${file}; ${hint}`,
     });
   }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new DevloopError(`${name}: expected a map of secret names, got ${Array.isArray(parsed) ? 'a list' : `a ${typeof parsed}`}`, { code: 'CLOUD_RUN_SECRETS', service, exitCode: 2, hint });
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function leafValues(v: unknown, out: string[] = []): string[] {
+  if (typeof v === 'string' || typeof v === 'number') out.push(String(v));
+  else if (v && typeof v === 'object') for (const x of Object.values(v)) leafValues(x, out);
+  return out;
 }
 
 function secretValue(secrets: Record<string, unknown>, v: Extract<EnvVar, { secretKeyRef: unknown }>, index: number, file: string, root: string, service: string): string {

@@ -18,6 +18,7 @@ import type { Action } from '../../core/store/actions.js';
 import type { Endpoint } from '../../core/store/state.js';
 import { isPortFree, nextFreePort, LOCALHOST, describePortOwner } from '../shared/ports.js';
 import type { CloudRunMetrics } from './metrics.js';
+import type { FrontDoorLimits } from './front-door.js';
 import { startProxy, type Proxy } from './proxy.js';
 import { Revision, type RevisionDeps, type RevisionSnapshot } from './revision.js';
 import type { CloudRunSpec, RevisionTemplate, ScalingSettings, TrafficTarget } from './types.js';
@@ -54,6 +55,10 @@ export interface ServiceOptions {
   requestLogs?: boolean;
   /** Revisions kept (oldest without traffic or tag removed first). Cloud Run keeps up to 1000. */
   keepRevisions?: number;
+  /** Connection timeouts and cap of each front end (defaults in front-door.ts). */
+  frontEnd?: Partial<FrontDoorLimits>;
+  /** Where the front ends listen (`simulation.cloudRun.host`); default 127.0.0.1. */
+  host?: string;
 }
 
 export class CloudRunService implements Deployment {
@@ -74,10 +79,18 @@ export class CloudRunService implements Deployment {
   /** Traffic set by `devloop cloudrun update-traffic`, kept while the Devfile/YAML traffic stays what it was then. */
   private override?: { traffic: TrafficTarget[]; base: string };
   private rejectWindow = { start: 0, logged: 0, dropped: 0 };
+  private capWarnedAt = 0;
   private published = '';
   backend = '';
 
   constructor(private readonly options: ServiceOptions) {}
+
+  /** The host in the service's URLs: the listen address, or loopback when that is a wildcard. */
+  private get urlHost(): string {
+    const h = this.options.host;
+    if (!h || h === '0.0.0.0' || h === '::') return LOCALHOST;
+    return h.includes(':') ? `[${h}]` : h;
+  }
 
   /** The port asked for the service URL (a Devfile edit that changes it needs a new front end). */
   get wantedPort(): number {
@@ -231,7 +244,7 @@ export class CloudRunService implements Deployment {
   private trafficView() {
     return this.splits.map((s) => ({
       revisionName: s.revision.name, percent: s.percent, latestRevision: s.latest || undefined, tag: s.tag,
-      url: s.tag && this.tagPorts.has(s.tag) ? `http://${LOCALHOST}:${this.tagPorts.get(s.tag)}` : undefined,
+      url: s.tag && this.tagPorts.has(s.tag) ? `http://${this.urlHost}:${this.tagPorts.get(s.tag)}` : undefined,
     }));
   }
 
@@ -288,14 +301,21 @@ export class CloudRunService implements Deployment {
         if (this.options.requestLogs) this.options.logger.info(`${req.method} ${req.url} ${status} ${(seconds * 1000).toFixed(1)} ms${revision ? ` ${revision.name}` : ''}`);
       },
       rejected: (revision, status, req, message) => this.logRejection(revision, status, req, message),
-    });
+      refused: (limits) => {
+        this.schedulePublish();
+        // Said at most once a minute: a flood would otherwise flood the log too.
+        if (Date.now() - this.capWarnedAt < 60_000) return;
+        this.capWarnedAt = Date.now();
+        this.options.logger.warn(`the front end${tag ? ` of tag ${tag}` : ''} (port ${port}) has reached its connection cap of ${limits.maxConnections} open connections: new ones are closed at once until some close (counted in devloop status -o json, frontEnd.refused)`);
+      },
+    }, this.options.host ?? LOCALHOST, this.options.frontEnd);
   }
 
   /**
    * The simulator's own error answers go into the service log with their reason, as Cloud Run's
    * request log would show them: at most 10 a second, the rest counted in one line.
    */
-  private logRejection(revision: Revision, status: number, req: http.IncomingMessage, message: string): void {
+  private logRejection(revision: Revision | undefined, status: number, req: http.IncomingMessage, message: string): void {
     const now = Date.now();
     if (now - this.rejectWindow.start >= 1000) {
       if (this.rejectWindow.dropped > 0) this.options.logger.warn(`... and ${this.rejectWindow.dropped} more requests answered with an error in that second (see devloop status -o json for counts)`);
@@ -304,7 +324,7 @@ export class CloudRunService implements Deployment {
     if (this.rejectWindow.logged >= 10) { this.rejectWindow.dropped++; return; }
     this.rejectWindow.logged++;
     const path = (req.url ?? '/').length > 80 ? `${(req.url ?? '/').slice(0, 77)}...` : req.url ?? '/';
-    this.options.logger.warn(`${req.method} ${path} -> ${status} (${revision.name}): ${message}`);
+    this.options.logger.warn(`${req.method} ${path} -> ${status}${revision ? ` (${revision.name})` : ''}: ${message}`);
   }
 
   /** One port per tag, opened when the tag appears and closed when it goes. */
@@ -325,8 +345,8 @@ export class CloudRunService implements Deployment {
   }
 
   private updateEndpoints(): void {
-    const eps: Endpoint[] = [{ name: 'http', url: `http://${LOCALHOST}:${this.mainPort}` }];
-    for (const [tag, port] of this.tagPorts) if (this.proxies.has(tag)) eps.push({ name: `tag:${tag}`, url: `http://${LOCALHOST}:${port}` });
+    const eps: Endpoint[] = [{ name: 'http', url: `http://${this.urlHost}:${this.mainPort}` }];
+    for (const [tag, port] of this.tagPorts) if (this.proxies.has(tag)) eps.push({ name: `tag:${tag}`, url: `http://${this.urlHost}:${port}` });
     this.endpoints = eps;
     this.options.dispatch({ type: 'deploy/finished', service: this.options.service, endpoints: eps });
   }
@@ -370,13 +390,25 @@ export class CloudRunService implements Deployment {
         r.panic ? 'PANIC' : '', errors, r.failed ? `failed: ${r.failed}` : '',
       ].filter(Boolean).join('  ');
     });
-    const data = { service: this.name, backend: this.backend, url: this.endpoints[0]?.url, instances, queueDepth, inFlight, traffic: this.trafficView(), revisions, details };
+    const data = { service: this.name, backend: this.backend, url: this.endpoints[0]?.url, instances, queueDepth, inFlight, traffic: this.trafficView(), revisions, details, frontEnd: this.frontEndStats() };
     // Autoscaler ticks call this twice a second: an idle service publishes nothing new (no JSON
     // event, no TUI render) until something changes.
     const text = JSON.stringify(data);
     if (text === this.published) return;
     this.published = text;
     this.options.dispatch({ type: 'service/extra', service: this.options.service, plugin: 'cloud-run', data });
+  }
+
+  /** Connections refused at the cap and closed by timeouts, over every front end of the service. */
+  private frontEndStats(): { refused: number; timedOut: number } {
+    let refused = 0;
+    let timedOut = 0;
+    for (const p of this.proxies.values()) {
+      const s = p.stats();
+      refused += s.refused;
+      timedOut += s.timedOut.protocol + s.timedOut.headers + s.timedOut.idle;
+    }
+    return { refused, timedOut };
   }
 
   private pruneRevisions(): void {
@@ -388,6 +420,11 @@ export class CloudRunService implements Deployment {
       this.options.metrics?.removeRevision(this.options.service, old.name);
       void old.stop();
     }
+  }
+
+  /** Memory pressure: every revision's idle instances beyond its minScale stopped now; how many. */
+  retireIdle(why: string): number {
+    return this.stopped ? 0 : this.revisions.reduce((n, r) => n + r.retireIdleNow(why), 0);
   }
 
   async stop(reason: string): Promise<void> {

@@ -1,10 +1,14 @@
 /**
  * Content-addressed tags pile up: every edit that rebuilds leaves one behind. After a build, the
- * service's older devloop tags beyond the newest few are untagged, as Tilt's image pruning does.
- * Images a container still uses are refused by the daemon and simply kept.
+ * service's older devloop tags beyond the newest few are untagged, as Tilt's image pruning does;
+ * under disk pressure, every service's are (`pruneForPressure`). Images a container still uses
+ * are refused by the daemon and simply kept.
  */
 import type Docker from 'dockerode';
-import { TAG_PREFIX } from './names.js';
+import type { DiskPressureContext } from '../../core/pressure/context.js';
+import type { DiskTarget } from '../../core/pressure/decide.js';
+import { daemonMessage, type DockerDaemon } from './client.js';
+import { imageRepository, projectName, TAG_PREFIX } from './names.js';
 
 export async function pruneOldTags(docker: Docker, repository: string, keep: number, protect: string[]): Promise<string[]> {
   if (keep <= 0) return [];
@@ -26,4 +30,33 @@ export async function pruneOldTags(docker: Docker, repository: string, keep: num
     }
   }
   return removed;
+}
+
+/**
+ * Disk pressure on the disk holding Docker's data: each service's devloop tags beyond the
+ * newest `keep` removed, said per service. Only when a daemon answers.
+ */
+export async function pruneForPressure(ctx: DiskPressureContext, daemon: DockerDaemon, services: string[]): Promise<void> {
+  if (!ctx.holds.includes('docker') || !(await daemon.reachable())) return;
+  const project = projectName(ctx.root, ctx.devfile.name);
+  for (const service of services) {
+    try {
+      const removed = await pruneOldTags(daemon.docker, imageRepository(project, service), ctx.keepImages, []);
+      if (removed.length) ctx.report(`removed ${removed.length} older image${removed.length === 1 ? '' : 's'} of ${service} (kept the newest ${ctx.keepImages})`);
+    } catch (err) {
+      ctx.report(`could not prune the images of ${service}: ${daemonMessage(err)}`);
+    }
+  }
+}
+
+/**
+ * The disk to watch for Docker's data: `docker info`'s DockerRootDir, when a daemon answers.
+ * Asked at every reading (a daemon may start later); the answer is kept once there is one.
+ */
+export function dockerDataDisk(daemon: DockerDaemon): () => Promise<DiskTarget[]> {
+  let dir: string | undefined;
+  return async () => {
+    if (!dir && (await daemon.reachable())) dir = ((await daemon.docker.info()) as { DockerRootDir?: string }).DockerRootDir || undefined;
+    return dir ? [{ path: dir, holds: ['docker'] }] : [];
+  };
 }

@@ -34,6 +34,10 @@ interface WarmContext {
 
 export function esbuildPlugin(pluginOptions: EsbuildPluginOptions = {}): DevloopPlugin {
   const warm = new Map<string, WarmContext>();
+  /** Services in a build now: their contexts are in use and stay under memory pressure. */
+  const building = new Set<string>();
+  /** The bundle hash of a context dropped under memory pressure: its cold rebuild still counts as unchanged. */
+  const droppedHashes = new Map<string, string | undefined>();
   const dispose = async (service: string) => {
     const w = warm.get(service);
     warm.delete(service);
@@ -41,6 +45,11 @@ export function esbuildPlugin(pluginOptions: EsbuildPluginOptions = {}): Devloop
   };
 
   async function build(ctx: BuildContext): Promise<BuildResult> {
+    building.add(ctx.service);
+    try { return await buildWarm(ctx); } finally { building.delete(ctx.service); }
+  }
+
+  async function buildWarm(ctx: BuildContext): Promise<BuildResult> {
     const config = ctx.config.build as EsbuildBuildConfig;
     const perService = ctx.config.extensions?.[ESBUILD_PLUGIN] as Partial<esbuild.BuildOptions> | undefined;
     const { options, outfile } = serviceBuildOptions(ctx.root, ctx.service, config, pluginOptions.esbuildOptions, perService);
@@ -52,7 +61,8 @@ export function esbuildPlugin(pluginOptions: EsbuildPluginOptions = {}): Devloop
       w = undefined;
     }
     if (!w) {
-      w = { key, context: await esbuild.context(options), outfile };
+      w = { key, context: await esbuild.context(options), outfile, lastHash: droppedHashes.get(ctx.service) };
+      droppedHashes.delete(ctx.service);
       warm.set(ctx.service, w);
     }
     const context = w.context;
@@ -95,6 +105,15 @@ export function esbuildPlugin(pluginOptions: EsbuildPluginOptions = {}): Devloop
       });
       engine.subscribe((_state, action) => {
         if (action.type === 'service/removed') void dispose(action.service);
+      });
+      // Memory pressure: a warm context holds its whole module graph; an idle service gives it
+      // back and its next build starts cold (slower once, same output).
+      engine.hooks.pressure.tapPromise(ESBUILD_PLUGIN, async (ctx) => {
+        if (ctx.kind !== 'memory') return;
+        const idle = [...warm.keys()].filter((s) => !building.has(s));
+        for (const s of idle) droppedHashes.set(s, warm.get(s)?.lastHash);
+        await Promise.all(idle.map(dispose));
+        if (idle.length) ctx.report(`dropped the esbuild incremental context${idle.length === 1 ? '' : 's'} of ${idle.join(', ')} (the next build starts cold)`);
       });
       engine.hooks.shutdown.tapPromise(ESBUILD_PLUGIN, async () => {
         await Promise.all([...warm.keys()].map(dispose));

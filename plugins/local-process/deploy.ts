@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { DeployContext, Deployment } from '../../core/engine/contexts.js';
 import { DevloopError } from '../../core/errors.js';
+import type { LiveUpdateStep } from '../../core/devfile/types.js';
 import type { Endpoint } from '../../core/store/state.js';
 import { childEnv } from '../shared/env.js';
 import { healthTiming, resolveHealthProbe } from '../shared/health.js';
@@ -10,16 +11,21 @@ import { liveUpdateOrderProblems } from '../shared/liveupdate.js';
 import { choosePort, LOCALHOST } from '../shared/ports.js';
 import { serviceArgv } from './command.js';
 import { ProcessSupervisor, type RestartPolicy } from './supervisor.js';
+import { processLiveUpdateSteps } from './sync-targets.js';
 
 export interface ProcessDeployOptions {
   stopGraceMs: number;
   livenessMs: number;
+  /** Disabled container-only sync rules already reported, so each is said once per session. */
+  warnedSyncRules: Set<string>;
 }
 
 export interface ProcessDeployment extends Deployment {
   readonly supervisor: ProcessSupervisor;
   /** Everything that decides how the process runs; equal fingerprints run the same thing. */
   readonly fingerprint: string;
+  /** The liveUpdate steps applied in place: the Devfile's, less rules only a container can apply. */
+  liveUpdate: LiveUpdateStep[];
 }
 
 export async function deployProcess(ctx: DeployContext, options: ProcessDeployOptions, ours: (d: Deployment | undefined) => ProcessDeployment | undefined): Promise<ProcessDeployment> {
@@ -33,6 +39,8 @@ export async function deployProcess(ctx: DeployContext, options: ProcessDeployOp
   // `node bundle.mjs` and for commands that start node themselves.
   const inspectPort = ctx.getState().services[service]?.extra.debug?.inspectPort as number | undefined;
   const debugEnv = inspectPort ? { NODE_OPTIONS: [process.env.NODE_OPTIONS, ctx.env.NODE_OPTIONS, `--inspect=127.0.0.1:${inspectPort}`].filter(Boolean).join(' ') } : undefined;
+  // Before the running process is replaced: a refused rule leaves the last good deployment up.
+  const liveUpdate = await processLiveUpdateSteps(ctx, cwd, options.warnedSyncRules);
   const fingerprint = JSON.stringify({ argv, cwd, env: ctx.env, inspectPort, port: config.port, ports: config.ports, health: config.health, restart: config.restart, digest: ctx.build.digest });
 
   // An identical rebuild (a comment or type-only edit) changes nothing that runs: keep the
@@ -40,6 +48,7 @@ export async function deployProcess(ctx: DeployContext, options: ProcessDeployOp
   const previous = ours(ctx.previous);
   if (previous && previous.fingerprint === fingerprint && previous.supervisor.healthy && ctx.trigger.reason !== 'manual' && onlyBundleInputsChanged(ctx)) {
     ctx.logger.info('build output unchanged; the running process was kept');
+    previous.liveUpdate = liveUpdate;
     return previous;
   }
   // The old process goes first: the new one needs its port.
@@ -53,7 +62,9 @@ export async function deployProcess(ctx: DeployContext, options: ProcessDeployOp
     port = choice.port;
   }
   for (const problem of liveUpdateOrderProblems(config.liveUpdate ?? [])) ctx.logger.warn(problem);
-  const env = childEnv([root, cwd], ctx.env, { DEVLOOP_SERVICE: service }, port ? { PORT: String(port) } : undefined, debugEnv);
+  // HOST: where a server should listen; loopback unless the Devfile's env says otherwise, so a
+  // service on a laptop is not reachable from the network by default.
+  const env = childEnv([root, cwd], { HOST: LOCALHOST }, ctx.env, { DEVLOOP_SERVICE: service }, port ? { PORT: String(port) } : undefined, debugEnv);
   const { intervalMs, timeoutMs } = healthTiming(config.health);
   const supervisor = new ProcessSupervisor({
     service,
@@ -84,6 +95,7 @@ export async function deployProcess(ctx: DeployContext, options: ProcessDeployOp
     endpoints,
     supervisor,
     fingerprint,
+    liveUpdate,
     stop: (reason) => supervisor.stop(reason),
     ready: (signal) => supervisor.ready(signal),
     get details() {

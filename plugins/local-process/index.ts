@@ -31,6 +31,7 @@ export function processPlugin(options: ProcessPluginOptions = {}): DevloopPlugin
   const ours = (d: Deployment | undefined) => (d && deployments.has(d) ? (d as ProcessDeployment) : undefined);
   // One live update at a time per service: two quick saves must not restart over each other.
   const queues = new Map<string, Promise<unknown>>();
+  const warnedSyncRules = new Set<string>();
 
   return {
     name: PROCESS_PLUGIN,
@@ -39,14 +40,14 @@ export function processPlugin(options: ProcessPluginOptions = {}): DevloopPlugin
 
       hooks.start.tapPromise(PROCESS_PLUGIN, async (ctx) => {
         if (options.cleanupOnStart === false) return;
-        const stale = await cleanupStaleProcesses(ctx.root);
+        const stale = await cleanupStaleProcesses(ctx.root, { log: (m) => ctx.logger.warn(m) });
         if (stale.length) {
           ctx.logger.warn(`stopped ${stale.length} process${stale.length === 1 ? '' : 'es'} left behind by an earlier devloop: ${stale.map((s) => `${s.service} (pid ${s.pid}: ${s.command})`).join(', ')}`);
         }
       });
 
       hooks.deploy.for('process').tapPromise(PROCESS_PLUGIN, async (ctx) => {
-        const d = await deployProcess(ctx, { stopGraceMs: options.stopGraceMs ?? 5_000, livenessMs: options.livenessMs ?? 5_000 }, ours);
+        const d = await deployProcess(ctx, { stopGraceMs: options.stopGraceMs ?? 5_000, livenessMs: options.livenessMs ?? 5_000, warnedSyncRules }, ours);
         deployments.add(d);
         return d;
       });
@@ -55,7 +56,7 @@ export function processPlugin(options: ProcessPluginOptions = {}): DevloopPlugin
       // copy would be seen as an uncovered change and turn every live update into a rebuild.
       hooks.watch.tap(PROCESS_PLUGIN, (ctx) => {
         const d = ours(engine.deployment(ctx.service));
-        const syncs = (ctx.config.liveUpdate ?? []).flatMap((s) => ('sync' in s ? [s.sync] : []));
+        const syncs = (d?.liveUpdate ?? []).flatMap((s) => ('sync' in s ? [s.sync] : []));
         if (!d || syncs.length === 0) return;
         const dests = syncs.map((s) => path.resolve(d.supervisor.options.cwd, s.to));
         ctx.changedFiles = ctx.changedFiles.filter((f) => {
@@ -75,7 +76,7 @@ export function processPlugin(options: ProcessPluginOptions = {}): DevloopPlugin
             return undefined;
           }
           try {
-            return (await applyLiveUpdate(ctx, d.supervisor, PROCESS_PLUGIN)) ? false : undefined;
+            return (await applyLiveUpdate(ctx, d.supervisor, d.liveUpdate, PROCESS_PLUGIN)) ? false : undefined;
           } catch (err) {
             ctx.logger.warn(`live update failed: ${err instanceof Error ? err.message : String(err)}; falling back to a full rebuild`);
             return undefined;

@@ -6,16 +6,18 @@
 import { existsSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { LiveUpdateStep } from '../../core/devfile/types.js';
 import type { ChangeContext } from '../../core/engine/contexts.js';
 import { formatMs } from '../shared/time.js';
 import { planLiveUpdate } from '../shared/liveupdate.js';
 import { describeExit } from '../shared/process-group.js';
 import type { ProcessSupervisor } from './supervisor.js';
+import { assertSyncDestination } from './sync-targets.js';
 
-export async function applyLiveUpdate(ctx: ChangeContext, sup: ProcessSupervisor, pluginName: string): Promise<boolean> {
+export async function applyLiveUpdate(ctx: ChangeContext, sup: ProcessSupervisor, steps: readonly LiveUpdateStep[], pluginName: string): Promise<boolean> {
   const t0 = Date.now();
   const rel = ctx.changedFiles.map((f) => path.relative(ctx.root, f).split(path.sep).join('/'));
-  const plan = planLiveUpdate(ctx.config.liveUpdate, rel);
+  const plan = planLiveUpdate(steps, rel);
   if (plan.action === 'rebuild') {
     ctx.logger.info(`live update not applicable: ${plan.reason}; rebuilding`);
     return false;
@@ -27,6 +29,7 @@ export async function applyLiveUpdate(ctx: ChangeContext, sup: ProcessSupervisor
     const to = path.resolve(cwd, copy.to);
     // A process run straight from its sources syncs a folder onto itself: nothing to copy.
     if (from === to) continue;
+    await assertSyncDestination(cwd, to, `${copy.from} -> ${copy.to}`);
     if (existsSync(from)) {
       await mkdir(path.dirname(to), { recursive: true });
       await cp(from, to, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { RestartBackoff, type BackoffOptions } from '../shared/backoff.js';
 import { describeProbe, probeOnce, waitHealthy, type HealthProbe, type ProbeDeps } from '../shared/health.js';
 import { LineTail } from '../shared/lines.js';
 import { formatLogLine } from '../shared/logs.js';
-import { describeExit, groupAlive, runToExit, spawnGroup, terminateGroup, toArgv, type ExitInfo, type GroupProcess } from '../shared/process-group.js';
+import { describeExit, runToExit, spawnGroup, terminateGroup, toArgv, treeAlive, type ExitInfo, type GroupProcess } from '../shared/process-group.js';
 import { abortable, formatMs, sleep } from '../shared/time.js';
 
 export type RestartPolicy = 'always' | 'on-failure' | 'never';
@@ -213,8 +213,8 @@ export class ProcessSupervisor {
     inst.watch.abort();
     if (inst.intentional || this.life.signal.aborted) return;
     const { service, restart, logger, dispatch } = this.options;
-    // The leader is gone; whatever it started must not keep the port for the next start.
-    if (groupAlive(inst.proc.pid)) await terminateGroup(inst.proc.pid, 1_000);
+    // The leader is gone; whatever it started (daemonised or not) must not keep the port for the next start.
+    if (treeAlive(inst.proc.pid)) await terminateGroup(inst.proc.pid, 1_000);
     if (inst !== this.current || this.life.signal.aborted) return;
     // A fresh start that never got healthy is reported by ready(); restarting it would only
     // hide the failure behind a crash loop.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LiveUpdateStep } from '../../core/devfile/types.js';
-import { liveUpdateOrderProblems, matches, planLiveUpdate } from './liveupdate.js';
+import { liveUpdateOrderProblems, matches, planLiveUpdate, syncTargetIssues } from './liveupdate.js';
 
 const rules: LiveUpdateStep[] = [
   { fallBackOn: ['package.json', 'src/config/**'] },
@@ -122,6 +122,28 @@ describe('liveUpdateOrderProblems', () => {
   it('names a step that comes too late', () => {
     assert.deepEqual(liveUpdateOrderProblems([{ sync: { from: 'a', to: 'b' } }, { restart: true }, { run: 'x' }]), [
       'liveUpdate[2] (run) comes after a restart step; steps apply as fallBackOn, sync, run, restart',
+    ]);
+  });
+});
+
+describe('syncTargetIssues', () => {
+  const dir = '/work/proj/api';
+  it('accepts targets that stay inside the folder, even through ..', () => {
+    assert.deepEqual(syncTargetIssues([{ sync: { from: 'a', to: 'public' } }, { sync: { from: 'b', to: 'x/../y' } }, { sync: { from: 'c', to: '.' } }, { restart: true }], dir), []);
+  });
+  it('names absolute and escaping targets with their step index', () => {
+    assert.deepEqual(syncTargetIssues([
+      { fallBackOn: 'package.json' },
+      { sync: { from: 'public', to: '/app/public' } },
+      { sync: { from: 'a', to: '../outside' } },
+      { sync: { from: 'b', to: 'x/../../outside' } },
+      { sync: { from: 'c', to: '..' } },
+      { sync: { from: 'd', to: '..foo' } },
+    ], dir), [
+      { index: 1, to: '/app/public', kind: 'absolute' },
+      { index: 2, to: '../outside', kind: 'escaping' },
+      { index: 3, to: 'x/../../outside', kind: 'escaping' },
+      { index: 4, to: '..', kind: 'escaping' },
     ]);
   });
 });

@@ -15,6 +15,7 @@
 import path from 'node:path';
 import picomatch from 'picomatch';
 import type { LiveUpdateStep } from '../../core/devfile/types.js';
+import { isWithin } from '../../core/watch/paths.js';
 
 export interface LiveUpdateCopy {
   /** Changed file, relative to the project root. */
@@ -78,6 +79,31 @@ export function liveUpdateOrderProblems(steps: readonly LiveUpdateStep[]): strin
     highest = Math.max(highest, r);
   });
   return problems;
+}
+
+/** A sync rule whose target does not stay inside the folder it is relative to. */
+export interface SyncTargetIssue {
+  /** Index of the step in `liveUpdate`. */
+  index: number;
+  to: string;
+  /** Absolute targets are container paths; a relative one that climbs out is a mistake anywhere. */
+  kind: 'absolute' | 'escaping';
+}
+
+/**
+ * The sync rules that would write outside `dir` (a process's folder: its `to` targets are
+ * relative to it). Such a rule is never applied on the host: `to: '/app/public'` written for a
+ * container would otherwise land in the host's /app/public, and a deletion remove it there.
+ */
+export function syncTargetIssues(steps: readonly LiveUpdateStep[], dir: string): SyncTargetIssue[] {
+  const issues: SyncTargetIssue[] = [];
+  steps.forEach((step, index) => {
+    if (!('sync' in step)) return;
+    const to = step.sync.to;
+    if (path.isAbsolute(to)) issues.push({ index, to, kind: 'absolute' });
+    else if (!isWithin(path.resolve(dir, to), path.resolve(dir))) issues.push({ index, to, kind: 'escaping' });
+  });
+  return issues;
 }
 
 /** Whether a root-relative file matches a path (file or folder) or a glob. */

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DevloopError } from '../../core/errors.js';
-import { describeExit, groupAlive, spawnGroup, terminateGroup } from './process-group.js';
+import { describeExit, groupAlive, spawnGroup, terminateGroup, treeAlive } from './process-group.js';
 import { readRecords, registryIdle } from './process-registry.js';
 import { readStat } from './procfs.js';
 import { sleep } from './time.js';
@@ -54,6 +54,29 @@ describe('spawnGroup', () => {
     assert.equal(describeExit(exit), 'was killed by SIGTERM');
     await registryIdle(root);
     assert.deepEqual(await readRecords(root), [], 'forgotten once it exited');
+  });
+
+  it('stops a descendant that left the group (setsid), and keeps the record until it is gone', { skip: process.platform !== 'linux' ? 'needs /proc' : false, timeout: 15_000 }, async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'devloop-pg-'));
+    dirs.push(root);
+    const lines: string[] = [];
+    // The leader exits at once; its daemonised child runs on in a session of its own.
+    const p = await spawnGroup(['/bin/sh', '-c', 'setsid sleep 300 & echo $!'], { cwd: root, env: process.env, onLine: (l) => lines.push(l), record: { root, service: 'svc', role: 'service' } });
+    await p.exited;
+    const daemon = Number(lines[0]);
+    try {
+      await until(() => alive(daemon) && readStat(daemon)?.pgrp === daemon);
+      assert.equal(groupAlive(p.pid), false, 'the group itself is empty');
+      assert.equal(treeAlive(p.pid), true);
+      await registryIdle(root);
+      assert.equal((await readRecords(root)).length, 1, 'kept while a process carries its token');
+      assert.equal(await terminateGroup(p.pid, 2000), 'exited');
+      await until(() => !alive(daemon), 2000);
+      await registryIdle(root);
+      assert.deepEqual(await readRecords(root), []);
+    } finally {
+      try { process.kill(daemon, 'SIGKILL'); } catch { /* gone */ }
+    }
   });
 
   it('SIGKILLs a group that ignores SIGTERM after the grace period', async () => {

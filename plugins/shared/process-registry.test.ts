@@ -59,6 +59,29 @@ describe('cleanupStaleProcesses', { skip: process.platform !== 'linux' ? 'needs 
     }
   });
 
+  it('requires the exact token and a start time: a prefix token, no token, or no start time stops nothing', { timeout: 15_000 }, async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'devloop-reg-'));
+    dirs.push(root);
+    const { leader, grandchild } = await orphanGroup('tok-5-longer');
+    try {
+      const startTime = processStartTime(leader);
+      await writeRecords(root, [
+        { token: 'tok-5', service: 'api', role: 'service', pid: leader, pgid: leader, startTime, command: 'sh', startedAt: '', owner: DEAD_OWNER },
+        { token: 'tok-5-longer-still', service: 'api', role: 'service', pid: leader, pgid: leader, startTime, command: 'sh', startedAt: '', owner: DEAD_OWNER },
+        { token: 'tok-5-longer', service: 'api', role: 'service', pid: leader, pgid: leader, command: 'sh', startedAt: '', owner: DEAD_OWNER },
+      ]);
+      const logged: string[] = [];
+      const killed = await cleanupStaleProcesses(root, { graceMs: 200, log: (m) => logged.push(m) });
+      assert.deepEqual(killed, []);
+      assert.ok(alive(leader) && alive(grandchild));
+      assert.equal(logged.length, 1);
+      assert.match(logged[0], new RegExp(`pid ${leader}, api\\) with no start time`));
+      assert.deepEqual(await readRecords(root), [], 'the unusable entries are dropped');
+    } finally {
+      process.kill(-leader, 'SIGKILL');
+    }
+  });
+
   it('leaves alone the entries of a devloop that is still running, unless asked for all', async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'devloop-reg-'));
     dirs.push(root);

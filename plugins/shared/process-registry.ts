@@ -3,9 +3,10 @@
  * behind by a devloop that crashed or was killed -9 can be found and stopped later (by the next
  * `devloop up`, or `devloop down`).
  *
- * A pid alone is not proof: pids are recycled. A recorded leader is only killed when its start
- * time (from /proc, or `ps` elsewhere) still matches; its descendants are found by the random
- * token devloop puts in their environment, which they inherit even if they leave the group.
+ * A pid alone is not proof: pids are recycled, and the file can be edited. A process is only
+ * killed when it started no earlier than the recorded leader AND carries the record's random
+ * token in its environment (which descendants inherit even if they leave the group); the leader
+ * passes the same two checks. Without /proc (macOS) neither can be made, and nothing is killed.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -97,21 +98,32 @@ export async function registryIdle(root: string): Promise<void> {
 /**
  * Stops processes recorded by a devloop that is no longer running (or, with `all`, by any
  * devloop), and drops their entries. Returns what was found alive and stopped.
+ *
+ * The file is only a hint and may have been edited by anyone: nothing is signalled on its word
+ * alone. A process is stopped only when it started no earlier than the recorded leader (pid
+ * recycling) AND carries the record's token exactly in its environment; the leader itself must
+ * pass both like any descendant. A record without a start time cannot be checked and is dropped
+ * unused, with a line in `log`.
  */
-export async function cleanupStaleProcesses(root: string, options: { all?: boolean; graceMs?: number } = {}): Promise<StaleProcess[]> {
+export async function cleanupStaleProcesses(root: string, options: { all?: boolean; graceMs?: number; log?: (message: string) => void } = {}): Promise<StaleProcess[]> {
   const records = await readRecords(root);
   if (records.length === 0) return [];
-  const stale = records.filter((r) => options.all || !sameProcess(r.owner.pid, r.owner.startTime));
-  const victims: Array<{ pid: number; startTime?: string; rec: ProcessRecord }> = [];
+  const log = options.log ?? ((m: string) => process.stderr.write(`devloop: ${m}\n`));
+  const stale = records.filter((r) => typeof r !== 'object' || r === null || options.all || !ownerRunning(r.owner));
+  const victims: Array<{ pid: number; startTime: string; rec: ProcessRecord }> = [];
   const table = processTable();
   for (const rec of stale) {
-    const leaderAlive = rec.startTime !== undefined && sameProcess(rec.pid, rec.startTime);
-    if (leaderAlive) victims.push({ pid: rec.pid, startTime: rec.startTime, rec });
+    if (!checkable(rec)) {
+      const r = (rec ?? {}) as Partial<ProcessRecord>;
+      log(`ignored an entry of ${path.relative(root, registryFile(root))} (pid ${String(r.pid)}${r.service ? `, ${String(r.service)}` : ''}) with no start time or token: devloop cannot tell its processes from unrelated ones, so it stopped none`);
+      continue;
+    }
+    const entry = `${TOKEN_ENV}=${rec.token}`;
     for (const p of table) {
-      if (p.pid === rec.pid || p.state === 'Z') continue;
-      // Descendants start after their leader; only they can carry its token.
-      if (rec.startTime !== undefined && Number(p.startTime) < Number(rec.startTime)) continue;
-      if (environHas(p.pid, `${TOKEN_ENV}=${rec.token}`)) victims.push({ pid: p.pid, startTime: p.startTime, rec });
+      if (p.state === 'Z' || p.pid === process.pid) continue;
+      // Descendants start after their leader; an older process with the token is not ours.
+      if (!(Number(p.startTime) >= Number(rec.startTime))) continue;
+      if (environHas(p.pid, entry)) victims.push({ pid: p.pid, startTime: p.startTime, rec });
     }
   }
   for (const v of victims) signal(v.pid, 'SIGTERM');
@@ -119,19 +131,26 @@ export async function cleanupStaleProcesses(root: string, options: { all?: boole
   let alive = victims;
   while (alive.length && Date.now() < deadline) {
     await sleep(25);
-    alive = alive.filter((v) => sameProcess(v.pid, v.startTime));
+    alive = alive.filter((v) => processStartTime(v.pid) === v.startTime);
   }
-  for (const v of alive) signal(v.pid, 'SIGKILL');
-  const staleTokens = new Set(stale.map((r) => r.token));
-  await update(root, (all) => all.filter((r) => !staleTokens.has(r.token)));
+  for (const v of alive) if (processStartTime(v.pid) === v.startTime) signal(v.pid, 'SIGKILL');
+  const staleTokens = new Set(stale.map((r) => (r as Partial<ProcessRecord> | null)?.token));
+  await update(root, (all) => all.filter((r) => typeof r === 'object' && r !== null && !staleTokens.has(r.token)));
   return victims.map((v) => ({ service: v.rec.service, pid: v.pid, command: v.pid === v.rec.pid ? v.rec.command : commandLine(v.pid) ?? v.rec.command }));
 }
 
-function sameProcess(pid: number, startTime: string | undefined): boolean {
-  if (startTime === undefined) {
-    try { process.kill(pid, 0); return true; } catch { return false; }
+/** A record both checks can be applied to: a token and a start time as this module writes them. */
+function checkable(rec: ProcessRecord): boolean {
+  return typeof rec === 'object' && rec !== null && typeof rec.token === 'string' && rec.token.length > 0 &&
+    typeof rec.startTime === 'string' && rec.startTime.length > 0;
+}
+
+function ownerRunning(owner: ProcessRecord['owner'] | undefined): boolean {
+  if (!owner || !Number.isInteger(owner.pid) || owner.pid <= 0) return false;
+  if (owner.startTime === undefined) {
+    try { process.kill(owner.pid, 0); return true; } catch { return false; }
   }
-  return processStartTime(pid) === startTime;
+  return processStartTime(owner.pid) === owner.startTime;
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

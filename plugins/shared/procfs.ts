@@ -30,7 +30,9 @@ export function readStat(pid: number): ProcStat | undefined {
 export function processTable(): ProcStat[] {
   if (!HAS_PROC) return [];
   const out: ProcStat[] = [];
-  for (const name of readdirSync('/proc')) {
+  let names: string[];
+  try { names = readdirSync('/proc') } catch { return [] }
+  for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
     const s = readStat(Number(name));
     if (s) out.push(s);
@@ -70,12 +72,33 @@ export function groupHasLiveMember(pgid: number): boolean {
   return processTable().some((p) => p.pgrp === pgid && p.state !== 'Z');
 }
 
-export function environHas(pid: number, entry: string): boolean {
+/**
+ * The environment a process started with, as `VAR=value` entries, or undefined when it cannot be
+ * read (gone, another user's). Entries are compared whole: a token must never match as a prefix
+ * or a substring of some other value.
+ */
+export function environEntries(pid: number): string[] | undefined {
   try {
-    return readFileSync(`/proc/${pid}/environ`).includes(entry);
+    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Whether the process's environment holds exactly `entry` (`VAR=value`). */
+export function environHas(pid: number, entry: string): boolean {
+  return environEntries(pid)?.includes(entry) ?? false;
+}
+
+/**
+ * Live processes started no earlier than `since` (a start time from this module) whose
+ * environment holds exactly `entry`. Descendants inherit the environment even after leaving
+ * their process group (`setsid`, a daemon's double fork), so this finds what signalling a group
+ * misses.
+ */
+export function processesWithEnv(entry: string, since?: string): ProcStat[] {
+  const floor = since === undefined ? -Infinity : Number(since);
+  return processTable().filter((p) => p.state !== 'Z' && !(Number(p.startTime) < floor) && p.pid !== process.pid && environHas(p.pid, entry));
 }
 
 export function commandLine(pid: number): string | undefined {

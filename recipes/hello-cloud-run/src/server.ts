@@ -2,7 +2,10 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 
 // Cloud Run's contract: listen on $PORT; K_SERVICE / K_REVISION say who this instance is.
+// $HOST: devloop gives a process instance 127.0.0.1, so nothing reaches it around the simulator;
+// unset in a container, where it must listen on every interface of the container.
 const port = Number(process.env.PORT ?? 8080);
+const host = process.env.HOST;
 const instance = randomBytes(3).toString('hex');
 
 const server = http.createServer((req, res) => {
@@ -19,7 +22,7 @@ const server = http.createServer((req, res) => {
   }));
 });
 
-server.listen(port, () => {
+server.listen(port, host, () => {
   console.log(JSON.stringify({ severity: 'INFO', message: `instance ${instance} listening on ${port}` }));
 });
 

@@ -12,7 +12,8 @@ const server = http.createServer((req, res) => {
   res.end(JSON.stringify({ message: message(process.env.GREETING ?? 'hello'), pid: process.pid }));
 });
 
-server.listen(port, '127.0.0.1', () => {
+// devloop's process runtime sets HOST=127.0.0.1; loopback too when run by hand.
+server.listen(port, process.env.HOST ?? '127.0.0.1', () => {
   // Cloud Logging shape: devloop pretty-prints it.
   console.log(JSON.stringify({ severity: 'INFO', message: `hello-node listening on ${port}` }));
 });
