@@ -19,11 +19,19 @@
  * `X-Forwarded-For`, 405 for methods other than GET, `?alt=json` on a plain listing (a JSON
  * array of names), the content type of `identity`, and what Cloud Run puts in the `full` token.
  *
- * Security: it listens only on the hosts it is given (127.0.0.1 by default) and never logs.
+ * Security: it listens only on the hosts it is given (127.0.0.1 by default) and never logs. On a
+ * shared address (the Docker bridge gateway, which every container reaches) it answers only
+ * loopback callers (process instances) and the addresses admitted for it with
+ * `admitMetadataCaller` (its own instance's container); anyone else gets 403, so a container of
+ * another service or project cannot take this instance's tokens.
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { checkLoopbackHost } from '../shared/loopback-host.js';
+
+/** The names clients reach the metadata server by, besides loopback and the addresses it listens on. */
+const METADATA_HOST_NAMES = ['metadata.google.internal', 'metadata.google.internal.', 'metadata', '169.254.169.254'];
 
 export interface InstanceIdentity {
   projectId: string;
@@ -237,6 +245,47 @@ const badMethod = (method: string, path: string) =>
   errorPage(405, 'Method Not Allowed', `The request method <code>${escapeHtml(method)}</code> is inappropriate for the URL <code>${escapeHtml(path)}</code>.`);
 
 // ------------------------------------------------------------------------------------------
+// Who may ask
+
+/** Non-loopback callers each server answers, by the server's port (unique among live servers). */
+const admitted = new Map<number, Set<string>>();
+/** A container may ask before its launcher learnt its address: it is held this long for admission. */
+const ADMISSION_WAIT_MS = 2_000;
+
+/**
+ * Lets `ip` (an instance's container address) use the metadata server at `address` (host:port,
+ * as `MetadataServer.address()` returned it). Called by the launcher once the container has an
+ * address; the admission ends when the server closes.
+ */
+export function admitMetadataCaller(address: string, ip: string): void {
+  const port = Number(/:(\d+)$/.exec(address)?.[1]);
+  if (!Number.isInteger(port)) throw new Error(`admitMetadataCaller: no port in "${address}"`);
+  let set = admitted.get(port);
+  if (!set) admitted.set(port, (set = new Set()));
+  set.add(plainAddress(ip));
+}
+
+function plainAddress(ip: string | undefined): string {
+  return (ip ?? '').replace(/^::ffff:/, '');
+}
+
+function isLoopback(ip: string): boolean {
+  return ip === '::1' || ip.startsWith('127.');
+}
+
+/** Whether the caller is loopback or admitted, waiting up to ADMISSION_WAIT_MS for an admission. */
+async function callerAllowed(port: number, remote: string | undefined, closed: () => boolean): Promise<boolean> {
+  const ip = plainAddress(remote);
+  if (isLoopback(ip)) return true;
+  const deadline = Date.now() + ADMISSION_WAIT_MS;
+  while (!admitted.get(port)?.has(ip)) {
+    if (Date.now() >= deadline || closed()) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+// ------------------------------------------------------------------------------------------
 // The server
 
 /** One server per instance, listening on each of `hosts` on one port. */
@@ -329,6 +378,18 @@ export async function startMetadataServer(identity: InstanceIdentity, options: M
   const waiting = new Set<{ timer?: NodeJS.Timeout; finish(): void }>();
 
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    // Any other Host is a web page reaching it through DNS rebinding: refused.
+    if (!checkLoopbackHost(req, res, 'The metadata server', [...METADATA_HOST_NAMES, ...hosts])) return;
+    void callerAllowed(port, req.socket.remoteAddress, () => closing !== undefined).then((ok) => {
+      if (res.destroyed) return;
+      if (ok) return answer(req, res);
+      const text = `${forbidden(req.url ?? '/', '').body.replace('</code> from this server.', '</code> from this server. Only this instance may use its metadata server.')}`;
+      res.writeHead(403, { 'Metadata-Flavor': 'Google', Server: METADATA_SERVER_HEADER, 'Content-Type': HTML, 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+    });
+  };
+
+  const answer = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const send = (reply: Reply) => {
       const headers: Record<string, string | number> = {
         'Metadata-Flavor': 'Google',
@@ -422,9 +483,10 @@ export async function startMetadataServer(identity: InstanceIdentity, options: M
     send(reply);
   };
 
-  const servers = await listenAll(handler, hosts, options.port ?? 0);
-  const port = (servers[0].address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
+  let port = 0;
+  const servers = await listenAll(handler, hosts, options.port ?? 0);
+  port = (servers[0].address() as AddressInfo).port;
 
   return {
     port,
@@ -440,6 +502,7 @@ export async function startMetadataServer(identity: InstanceIdentity, options: M
           waiting.delete(w);
         }
         await Promise.all(servers.map((s) => closeServer(s)));
+        admitted.delete(port);
       })();
       return closing;
     },

@@ -11,6 +11,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { checkLoopbackHost } from '../shared/loopback-host.js';
 
 /** Request latency: 1 ms up to Cloud Run's 300 s default request timeout (its maximum is 3600 s). */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -158,10 +159,15 @@ export interface MetricsEndpoint {
   close(): Promise<void>;
 }
 
-/** GET /metrics on 127.0.0.1 (content-type from the registry); anything else 404. */
+/**
+ * GET /metrics on 127.0.0.1 (content-type from the registry); anything else 404. Only requests
+ * addressed to a loopback name (or the host it was told to listen on) are answered: a web page
+ * could otherwise read it through DNS rebinding.
+ */
 export function serveMetrics(metrics: CloudRunMetrics, options: { host?: string; port?: number } = {}): Promise<MetricsEndpoint> {
   const host = options.host ?? '127.0.0.1';
   const server = http.createServer((req, res) => {
+    if (!checkLoopbackHost(req, res, 'The devloop metrics endpoint', host === '127.0.0.1' ? [] : [host])) return;
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });

@@ -10,13 +10,18 @@
  *
  * Every request gets an answer: 429/500 when no instance could take it in time, 503 when its
  * instance crashed or never became ready, 504 when it ran past `timeoutSeconds` (which includes
- * the time spent waiting for an instance to start).
+ * the time spent waiting for an instance to start), 502 when the exchange cannot be carried from
+ * one protocol to the other (an instance's status or header HTTP/2 forbids, a header Node
+ * refuses). A bad exchange fails that one request, never the front end or the session.
+ *
+ * Connections (accept, protocol sniffing, timeouts, the cap) are `front-door.ts`'s.
  */
-import { randomFillSync } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { defaultLimits, openFrontDoor, type FrontDoorLimits, type FrontDoorStats } from './front-door.js';
+import { forwardHeaders, responseHeaders } from './headers.js';
 import { NoInstance, type Instance, type Revision } from './revision.js';
 
 /** Where a request goes, decided by the service (traffic split, tag URL, Host header). */
@@ -29,135 +34,81 @@ export interface ProxyDeps {
   route(req: http.IncomingMessage): Route | { status: number; message: string };
   /** Every answered request: the revision (when one was chosen), the status and the latency. */
   finished(revision: Revision | undefined, status: number, seconds: number, req: http.IncomingMessage): void;
-  /** A request the simulator itself answered with an error (429/500/503/504), and why. */
-  rejected?(revision: Revision, status: number, req: http.IncomingMessage, message: string): void;
+  /**
+   * A request the simulator itself answered with an error (429/500/502/503/504), and why. No
+   * revision when the failure came before one was chosen.
+   */
+  rejected?(revision: Revision | undefined, status: number, req: http.IncomingMessage, message: string): void;
+  /** A connection was closed at once because the front end had `maxConnections` open. */
+  refused?(limits: FrontDoorLimits): void;
 }
 
 export interface Proxy {
   port: number;
+  stats(): FrontDoorStats;
   close(): Promise<void>;
 }
 
-/** Headers that describe one connection, not the request: never forwarded (RFC 9110 7.6.1). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
-
-export async function startProxy(port: number, deps: ProxyDeps, host = '127.0.0.1'): Promise<Proxy> {
-  const sockets = new Set<Duplex>();
-  const track = (s: Duplex) => { sockets.add(s); s.once('close', () => sockets.delete(s)); };
-  const h1 = http.createServer({ keepAliveTimeout: 620_000, requestTimeout: 0, headersTimeout: 60_000 });
-  h1.on('request', (req, res) => { void handle(req, res, deps); });
-  h1.on('upgrade', (req, socket, head) => { track(socket); void handleUpgrade(req, socket, head, deps); });
-  h1.on('clientError', (_err, socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n'); });
+export async function startProxy(port: number, deps: ProxyDeps, host = '127.0.0.1', limits: Partial<FrontDoorLimits> = {}): Promise<Proxy> {
+  const wanted = { ...defaultLimits(), ...limits };
+  // Timeouts are the front door's (this server is never listen()ed, so its own never run).
+  const h1 = http.createServer({ keepAliveTimeout: wanted.idleTimeoutMs, requestTimeout: 0, headersTimeout: wanted.headersTimeoutMs });
+  h1.on('request', (req, res) => { void handle(req, res, deps).catch((err: unknown) => lastResort(req, res, err, deps)); });
+  h1.on('upgrade', (req, socket, head) => {
+    void handleUpgrade(req, socket, head, deps).catch((err: unknown) => {
+      socket.destroy();
+      deps.rejected?.(undefined, 502, req, `the upgrade failed in the simulator: ${describe(err)}`);
+    });
+  });
+  h1.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    if (socket.writable && !(socket as { _httpMessage?: http.ServerResponse })._httpMessage?.headersSent) {
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    } else {
+      socket.destroy();
+    }
+  });
   // HTTP/2 with prior knowledge (h2c), as gRPC clients speak it; Google's front end takes HTTP/2 too.
   const h2 = http2.createServer({});
-  h2.on('request', (req, res) => { void handle(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse, deps); });
-  h2.on('sessionError', () => {});
-  // One port for both: the first bytes of a connection say which protocol it speaks.
-  const front = net.createServer({ noDelay: true }, (socket) => {
-    track(socket);
-    socket.once('data', (chunk: Buffer) => {
-      socket.pause();
-      socket.unshift(chunk);
-      (chunk.length >= 3 && chunk.toString('latin1', 0, 3) === 'PRI' ? h2 : h1).emit('connection', socket);
-      process.nextTick(() => socket.resume());
-    });
-    socket.on('error', () => {});
+  h2.on('request', (req, res) => {
+    const r = req as unknown as http.IncomingMessage;
+    const s = res as unknown as http.ServerResponse;
+    void handle(r, s, deps).catch((err: unknown) => lastResort(r, s, err, deps));
   });
+  h2.on('sessionError', () => {});
+  const door = openFrontDoor(h1, h2, wanted, { refused: deps.refused });
+  const front = door.server;
   await new Promise<void>((resolve, reject) => {
     front.once('error', reject);
     front.listen({ port, host, exclusive: true }, () => { front.off('error', reject); resolve(); });
   });
   return {
     port: (front.address() as AddressInfo).port,
+    stats: door.stats,
     close: () => new Promise<void>((resolve) => {
       front.close(() => resolve());
       h1.close();
       h2.close();
-      for (const s of sockets) s.destroy();
+      door.destroyAll();
     }),
   };
 }
 
-/** Copies request headers for the instance: hop-by-hop ones out, Cloud Run's in. */
-/** Header names a `Connection` header lists (beyond keep-alive/close/upgrade): hop-by-hop too. */
-function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
-  if (value === undefined) return undefined;
-  const text = String(value).toLowerCase();
-  if (text === 'keep-alive' || text === 'close' || text === 'upgrade') return undefined;
-  return new Set(text.split(',').map((t) => t.trim()).filter(Boolean));
+function describe(err: unknown): string {
+  return err instanceof Error ? `${(err as NodeJS.ErrnoException).code ? `${(err as NodeJS.ErrnoException).code}: ` : ''}${err.message}` : String(err);
 }
 
-export function forwardHeaders(req: http.IncomingMessage, keepUpgrade = false): http.OutgoingHttpHeaders {
-  const listed = connectionTokens(req.headers.connection);
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || name.startsWith(':')) continue;
-    if ((HOP_BY_HOP.has(name) || listed?.has(name)) && !(keepUpgrade && (name === 'upgrade' || name === 'connection'))) continue;
-    out[name] = value;
-  }
-  if (!out.host && req.headers[':authority']) out.host = String(req.headers[':authority']);
-  if (keepUpgrade) { out.connection = 'Upgrade'; out.upgrade = req.headers.upgrade; }
-  const client = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
-  out['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${String(req.headers['x-forwarded-for'])}, ${client}` : client;
-  out['x-forwarded-proto'] = 'http';
-  Object.assign(out, traceHeaders(req.headers));
-  return out;
-}
-
-/**
- * Cloud Run's trace headers: the incoming trace is continued (W3C `traceparent` first, then
- * `X-Cloud-Trace-Context`), else a new one starts; the front end's own span id is the parent the
- * instance sees, in both formats.
- */
-export function traceHeaders(headers: http.IncomingHttpHeaders): { traceparent: string; 'x-cloud-trace-context': string } {
-  let traceId: string | undefined;
-  let sampled = true;
-  const tp = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(String(headers.traceparent ?? '').trim());
-  if (tp && !/^0+$/.test(tp[1])) {
-    traceId = tp[1];
-    sampled = (parseInt(tp[3], 16) & 1) === 1;
-  } else {
-    const xc = /^([0-9a-fA-F]{32})(?:\/(\d+))?(?:;o=([01]))?/.exec(String(headers['x-cloud-trace-context'] ?? '').trim());
-    if (xc) {
-      traceId = xc[1].toLowerCase();
-      if (xc[3] !== undefined) sampled = xc[3] === '1';
-    }
-  }
-  traceId ??= randomHex(16);
-  let spanHex = randomHex(8);
-  if (/^0+$/.test(spanHex)) spanHex = '0000000000000001';
-  return {
-    traceparent: `00-${traceId}-${spanHex}-${sampled ? '01' : '00'}`,
-    'x-cloud-trace-context': `${traceId}/${BigInt(`0x${spanHex}`).toString()};o=${sampled ? 1 : 0}`,
-  };
-}
-
-/**
- * Random ids for trace headers from a pool filled 64 KiB at a time: one `randomBytes` call per
- * request (two per request here) cost more than the rest of the header work together.
- */
-const pool = Buffer.alloc(65_536);
-let poolOffset = pool.length;
-function randomHex(bytes: number): string {
-  if (poolOffset + bytes > pool.length) { randomFillSync(pool); poolOffset = 0; }
-  const hex = pool.toString('hex', poolOffset, poolOffset + bytes);
-  poolOffset += bytes;
-  return hex;
-}
-
-function responseHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const listed = connectionTokens(headers.connection);
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || name.startsWith(':') || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
-    out[name] = value;
-  }
-  return out;
+/** A bug in `handle` fails its request with 502 and says why; it never reaches the process. */
+function lastResort(req: http.IncomingMessage, res: http.ServerResponse, err: unknown, deps: ProxyDeps): void {
+  const message = `the simulator failed while proxying the request (${describe(err)})`;
+  deps.rejected?.(undefined, 502, req, message);
+  answer(res, 502, message);
 }
 
 const STATUS_TEXT: Record<number, string> = {
   429: 'Rate exceeded.',
   500: 'The request was aborted because there was no available instance.',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
   504: 'upstream request timeout',
 };
@@ -165,8 +116,14 @@ const STATUS_TEXT: Record<number, string> = {
 function answer(res: http.ServerResponse, status: number, message: string): void {
   if (res.headersSent) { res.destroy(); return; }
   const body = `${STATUS_TEXT[status] ?? http.STATUS_CODES[status] ?? 'Error'}\n${message && message !== STATUS_TEXT[status] ? `${message}\n` : ''}`;
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-devloop-cloud-run': message.slice(0, 200).replace(/[^\x20-\x7e]/g, ' ') });
-  res.end(body);
+  try {
+    // Headers an instance's answer left behind before it was refused must not go out with ours.
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-devloop-cloud-run': message.slice(0, 200).replace(/[^\x20-\x7e]/g, ' ') });
+    res.end(body);
+  } catch {
+    res.destroy();
+  }
 }
 
 async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps: ProxyDeps): Promise<void> {
@@ -192,6 +149,14 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
     deps.rejected?.(revision, status, req, message);
     answer(res, status, message);
     finish(status);
+  };
+  // The exchange cannot be carried to the client (or to the instance): this request fails, the
+  // instance is not to blame and stays in rotation.
+  const badGateway = (message: string) => {
+    if (done) return;
+    deps.rejected?.(revision, 502, req, message);
+    answer(res, 502, message);
+    finish(502);
   };
 
   // The request timeout counts from arrival, queueing and cold start included. The controller
@@ -235,22 +200,32 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
     return;
   }
 
-  const bodiless = !req.headers['transfer-encoding'] && (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
+  const bodiless = hasNoBody(req);
   const forward = (instance: Instance, attempt: number): void => {
     let released = false;
     const release = () => { if (!released) { released = true; revision.release(instance); } };
-    const up = http.request({
-      host: instance.handle!.host,
-      port: instance.handle!.port,
-      method: req.method,
-      path: req.url,
-      headers: forwardHeaders(req),
-      agent: instance.agent,
-    });
+    const headers = forwardHeaders(req);
+    // A body of unknown length (chunked HTTP/1, or HTTP/2 without content-length) goes chunked:
+    // Node sends a GET's body unframed otherwise.
+    if (!bodiless && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
+    let up: http.ClientRequest;
+    try {
+      up = http.request({ host: instance.handle!.host, port: instance.handle!.port, method: req.method, path: req.url, headers, agent: instance.agent });
+    } catch (err) {
+      release();
+      badGateway(`the request cannot be forwarded to the instance (${describe(err)})`);
+      return;
+    }
     upstream = up;
     up.on('response', (upRes) => {
       if (done) { upRes.resume(); release(); return; }
-      writeHead(res, upRes.statusCode ?? 502, upRes.statusMessage, responseHeaders(upRes.headers));
+      const refused = sendHead(res, upRes.statusCode ?? 502, upRes.statusMessage, responseHeaders(upRes.headers));
+      if (refused) {
+        upRes.resume();
+        release();
+        badGateway(refused);
+        return;
+      }
       upRes.pipe(res);
       upRes.once('end', () => { release(); finish(upRes.statusCode ?? 502); });
       upRes.once('error', () => { release(); if (!done) { res.destroy(); finish(502); } });
@@ -300,14 +275,34 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
     delete headers.host;
     // gRPC needs `te: trailers`; it is the one value HTTP/2 allows.
     if (/\btrailers\b/i.test(String(req.headers.te ?? ''))) headers.te = 'trailers';
-    const stream = session.request({ ...headers, ':method': req.method ?? 'GET', ':path': req.url ?? '/', ':authority': authority, ':scheme': 'http' }, { endStream: bodiless });
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request({ ...headers, ':method': req.method ?? 'GET', ':path': req.url ?? '/', ':authority': authority, ':scheme': 'http' }, { endStream: bodiless });
+    } catch (err) {
+      release();
+      badGateway(`the request cannot be forwarded to the instance over h2c (${describe(err)})`);
+      return;
+    }
     upstreamStream = stream;
     stream.once('response', (h) => {
       if (done) { stream.close(); release(); return; }
-      writeHead(res, Number(h[':status'] ?? 502), undefined, responseHeaders(h as http.IncomingHttpHeaders));
+      const refused = sendHead(res, Number(h[':status'] ?? 502), undefined, responseHeaders(h as http.IncomingHttpHeaders));
+      if (refused) {
+        stream.close(http2.constants.NGHTTP2_CANCEL);
+        release();
+        badGateway(refused);
+        return;
+      }
       stream.pipe(res);
     });
-    stream.once('trailers', (t) => { if (!done) res.addTrailers(responseHeaders(t as http.IncomingHttpHeaders) as Record<string, string>); });
+    stream.once('trailers', (t) => {
+      if (done) return;
+      try {
+        res.addTrailers(responseHeaders(t as http.IncomingHttpHeaders) as Record<string, string>);
+      } catch {
+        // A trailer the client's protocol refuses is dropped; the body already went out.
+      }
+    });
     stream.once('end', () => { release(); finish(res.statusCode); });
     stream.once('error', (err: NodeJS.ErrnoException) => {
       release();
@@ -323,15 +318,35 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
   }
 }
 
-/** HTTP/1 keeps the reason phrase; HTTP/2 has none. Headers go out at once (server-sent events). */
-function writeHead(res: http.ServerResponse, status: number, message: string | undefined, headers: http.OutgoingHttpHeaders): void {
-  if ((res.req as http.IncomingMessage | undefined)?.httpVersionMajor === 2 || message === undefined) res.writeHead(status, headers);
-  else res.writeHead(status, message, headers);
+/**
+ * Whether a request has no body to forward. HTTP/1 says so in its headers; an HTTP/2 request has
+ * one unless its HEADERS frame ended the stream, whatever content-length says (gRPC sends none).
+ */
+function hasNoBody(req: http.IncomingMessage): boolean {
+  if (req.httpVersionMajor === 2) return (req as unknown as http2.Http2ServerRequest).stream?.endAfterHeaders ?? req.readableEnded;
+  return !req.headers['transfer-encoding'] && (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
+}
+
+/**
+ * The instance's status and headers to the client: HTTP/1 keeps the reason phrase; HTTP/2 has
+ * none. Headers go out at once (server-sent events). Returns why when the client's protocol
+ * cannot carry them (HTTP/2 takes statuses 200..599 only), having sent nothing.
+ */
+function sendHead(res: http.ServerResponse, status: number, message: string | undefined, headers: http.OutgoingHttpHeaders): string | undefined {
+  const h2 = (res.req as http.IncomingMessage | undefined)?.httpVersionMajor === 2;
+  if (h2 && !(status >= 200 && status <= 599)) return `the instance answered status ${status}, which HTTP/2 cannot carry (200..599)`;
+  try {
+    if (h2 || message === undefined) res.writeHead(status, headers);
+    else res.writeHead(status, message, headers);
+  } catch (err) {
+    return `the instance's answer (status ${status}) cannot be passed on: ${describe(err)}`;
+  }
   // A response of known length goes out with its first body chunk (one write, not two); one
   // that streams (chunked, server-sent events) shows its headers at once.
   if (headers['content-length'] === undefined || String(headers['content-type'] ?? '').startsWith('text/event-stream')) {
     (res as { flushHeaders?: () => void }).flushHeaders?.();
   }
+  return undefined;
 }
 
 async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, deps: ProxyDeps): Promise<void> {
