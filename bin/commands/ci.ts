@@ -11,6 +11,7 @@ import type { Engine } from '../../core/engine/engine.js';
 import { judge, newMemory, type Verdict, type VerdictOptions } from '../ci/verdict.js';
 import { junitXml, type JunitCase } from '../ci/junit.js';
 import { runTest, type TestOutcome } from '../ci/tests.js';
+import { ensureSessionDir } from '../../core/session/paths.js';
 import { createProjectEngine, createReporter, EXIT, load, type GlobalOptions } from '../shared.js';
 
 export interface CiOptions {
@@ -26,6 +27,9 @@ export interface CiOptions {
 export async function ci(opts: GlobalOptions, ciOpts: CiOptions): Promise<number> {
   const loaded = await load(opts, 'ci');
   const engine = await createProjectEngine(loaded, opts, ciOpts.services);
+  // Before any plugin makes `.devloop/` with the umask's mode: what is written there is private.
+  // A read-only checkout has none to make, and ci needs none: carry on without it.
+  try { ensureSessionDir(engine.root); } catch { /* read-only project folder */ }
   const reporter = await createReporter(engine, opts);
   const startedAt = Date.now();
   const readyAt: Record<string, number> = {};
@@ -54,6 +58,9 @@ export async function ci(opts: GlobalOptions, ciOpts: CiOptions): Promise<number
       ? `ci: all ${names.length} services healthy${tests.length ? `, ${tests.length} tests passed` : ''}`
       : `ci: FAILED: ${verdict.reason}`;
     engine.logger()[verdict.ok ? 'info' : 'error'](summary);
+  } catch (err) {
+    // Thrown errors leave through the CLI's error printer, outside the store: redact them here.
+    throw engine.redactor.redactError(err);
   } finally {
     const finalState = engine.getState();
     if (ciOpts.snapshot) writeSnapshot(path.resolve(opts.cwd, ciOpts.snapshot), engine, verdict, tests, startedAt);
@@ -101,7 +108,8 @@ function writeSnapshot(file: string, engine: Engine, verdict: Verdict & { done: 
     tests: tests.map(({ output, ...t }) => ({ ...t, outputTail: output.slice(-4000) })),
   };
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+  // State is redacted already; test output and the verdict's reason come from outside the store.
+  writeFileSync(file, `${JSON.stringify(engine.redactor.redactDeep(doc), null, 2)}\n`);
 }
 
 function writeJunit(file: string, engine: Engine, state: ReturnType<Engine['getState']>, verdict: Verdict & { done: true }, tests: TestOutcome[], startedAt: number, readyAt: Record<string, number>): void {
@@ -121,5 +129,6 @@ function writeJunit(file: string, engine: Engine, state: ReturnType<Engine['getS
     cases.push({ name: t.name, classname: 'devloop.tests', timeSeconds: t.durationMs / 1000, failure: t.ok ? undefined : { message: t.reason ?? 'failed', details: t.output.slice(-8000) }, systemOut: t.output.slice(-8000) });
   }
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, junitXml('devloop ci', cases, new Date(startedAt)));
+  // Before XML escaping: an escaped secret (`&quot;`) would no longer match.
+  writeFileSync(file, junitXml('devloop ci', engine.redactor.redactDeep(cases), new Date(startedAt)));
 }

@@ -68,15 +68,16 @@ export class Engine {
     this.plugins = options.plugins ?? [];
     this.only = options.only;
     this.semaphore = new Semaphore(options.devfile.parallelism ?? 3);
-    this.redactor.addEnv(process.env);
+    this.redactor.addEnv(process.env, { ambient: true });
   }
 
   get devfile(): DevfileConfig { return this.devfileValue; }
   get pluginNames(): readonly string[] { return this.appliedPlugins; }
   getState(): EngineState { return this.store.getState(); }
   dispatch = (action: Action): void => {
-    if (action.type === 'log') action = { ...action, line: { ...action.line, message: this.redactor.redact(action.line.message) } };
-    this.store.dispatch(action);
+    // Every text reaches reporters, the control socket, log files and CI reports through the
+    // store: redacting here, once, covers errors, hints and plugin data as well as log lines.
+    this.store.dispatch(this.redactor.redactDeep(action));
   };
   subscribe(listener: Listener): () => void { return this.store.subscribe(listener); }
   /** Fires when the engine is stopping; plugins tie their own long-lived work to it. */

@@ -1,5 +1,12 @@
-/** Where a running `devloop up` keeps its session files, under the project's `.devloop/`. */
+/**
+ * Where a running `devloop up` keeps its session files, under the project's `.devloop/`. Logs
+ * there hold whatever services print, so the folder is private to its owner: 0700, files 0600.
+ */
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+
+export const PRIVATE_DIR_MODE = 0o700;
+export const PRIVATE_FILE_MODE = 0o600;
 
 export interface SessionPaths {
   dir: string;
@@ -25,4 +32,20 @@ export const PROJECT_LOG = '_devloop';
 
 export function logFile(root: string, service: string | undefined): string {
   return path.join(sessionPaths(root).logsDir, `${service ?? PROJECT_LOG}.jsonl`);
+}
+
+/**
+ * Creates a folder 0700, or narrows an existing one to 0700: `.devloop/` from an older devloop,
+ * or made by a plugin's `mkdir -p` with the umask's 0755, must not stay readable to other users.
+ */
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  chmodSync(dir, PRIVATE_DIR_MODE);
+}
+
+/** `.devloop/` of a project, private; returns its path. */
+export function ensureSessionDir(root: string): string {
+  const { dir } = sessionPaths(root);
+  ensurePrivateDir(dir);
+  return dir;
 }

@@ -4,10 +4,10 @@
  * session. A unix socket (mode 0600) rather than a TCP port: nothing else on the machine can
  * reach it, and no port is taken.
  */
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { Engine } from '../engine/engine.js';
-import { sessionPaths } from './paths.js';
+import { ensureSessionDir, PRIVATE_FILE_MODE, sessionPaths } from './paths.js';
 
 export interface SessionInfo {
   pid: number;
@@ -30,7 +30,7 @@ export interface SessionOptions {
 
 export async function startSessionServer(engine: Engine, options: SessionOptions): Promise<SessionServer> {
   const paths = sessionPaths(engine.root);
-  mkdirSync(paths.dir, { recursive: true });
+  ensureSessionDir(engine.root);
   rmSync(paths.socket, { force: true });
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://devloop');
@@ -87,7 +87,8 @@ export async function startSessionServer(engine: Engine, options: SessionOptions
   });
   chmodSync(paths.socket, 0o600);
   const info: SessionInfo = { pid: process.pid, startedAt: Date.now(), socket: paths.socket, devfile: options.devfile, command: options.command };
-  writeFileSync(paths.sessionFile, JSON.stringify(info, null, 2));
+  writeFileSync(paths.sessionFile, JSON.stringify(info, null, 2), { mode: PRIVATE_FILE_MODE });
+  chmodSync(paths.sessionFile, PRIVATE_FILE_MODE);
   return {
     async close() {
       server.closeAllConnections();
