@@ -25,6 +25,10 @@ let files = roots.flatMap((r) => collect(join(root, r), [])).sort();
 if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
 if (files.length === 0) { console.error('no test files matched'); process.exit(1); }
 
-const args = ['--import', 'tsx', '--test', '--test-concurrency=2', ...files];
+// A backstop for hangs: Node 20 applies --test-timeout to each test file as a whole (its children
+// do not inherit it), so a file that hangs fails after this long instead of holding CI for its
+// 90 minutes. Tests and suites also carry their own, shorter timeouts.
+const fileTimeoutMs = Number(process.env.DEVLOOP_TEST_FILE_TIMEOUT_MS ?? 600_000);
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${fileTimeoutMs}`, ...files];
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

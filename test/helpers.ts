@@ -91,3 +91,10 @@ export function buildSink(results: BuildResult[]): DevloopPlugin {
     },
   };
 }
+
+/** `p`, or a rejection naming `what` after `ms`: a wait that never settles fails its test in seconds. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms); });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
