@@ -23,14 +23,14 @@ const byName = (entries: CheckEntry[], name: string) => entries.find((e) => e.na
 const template = (e: CheckEntry) => (e.kind === 'CronJob' ? e.mutated.spec.jobTemplate.spec.template.spec : e.mutated.spec.template.spec);
 
 describe('devloop autopilot check', () => {
-  it('gives the expected JSON for the shop (ten microservices and friends) and exits 1 for its two denials', async () => {
+  it('gives the expected JSON for the shop (ten microservices and friends) and exits 1 for its two denials', { timeout: 120_000 }, async () => {
     const r = await run(autopilotCheck, shop, ['manifests'], {}, { output: 'json' });
     assert.equal(r.code, 1);
     assert.equal(r.err, '');
     assert.deepEqual(JSON.parse(r.out), JSON.parse(readFileSync(path.join(shop, 'expected-check.json'), 'utf8')));
   });
 
-  it('pins the shop\'s key outcomes independently of the golden file', async () => {
+  it('pins the shop\'s key outcomes independently of the golden file', { timeout: 120_000 }, async () => {
     const entries: CheckEntry[] = JSON.parse((await run(autopilotCheck, shop, ['manifests'], {}, { output: 'json' })).out);
     assert.deepEqual(entries.filter((e) => !e.allowed).map((e) => `${e.kind} ${e.namespace}/${e.name}`), ['DaemonSet shop/node-debugger', 'ConfigMap kube-system/coredns-custom']);
     assert.equal(entries.length, 28, '16 workloads, 10 Services, 2 ConfigMaps; the Kustomization is skipped');
@@ -60,7 +60,7 @@ describe('devloop autopilot check', () => {
     assert.deepEqual(byName(entries, 'coredns-custom').denials, [{ constraint: 'managed-namespaces-limitation', message: 'the namespace "kube-system" is managed and the request verb "create" is denied' }]);
   });
 
-  it('prints a human report: warnings, changes with reasons, Warden text, a summary', async () => {
+  it('prints a human report: warnings, changes with reasons, Warden text, a summary', { timeout: 120_000 }, async () => {
     const r = await run(autopilotCheck, shop, ['manifests']);
     assert.equal(r.code, 1);
     assert.match(r.out, /^admitted  Deployment shop\/frontend  general-purpose, 2 pods: 0\.2 vCPU, 0\.199 GiB, \$0\.0100\/h  \[manifests\/services\.yaml:1\]$/m);
@@ -70,7 +70,7 @@ describe('devloop autopilot check', () => {
     assert.match(r.out, /^16 workloads: 15 admitted, 1 denied\. 12 objects without pods: 1 denied\.$/m);
   });
 
-  it('reads Kustomize output piped on stdin with "-"', async () => {
+  it('reads Kustomize output piped on stdin with "-"', { timeout: 120_000 }, async () => {
     const text = ['services.yaml', 'data.yaml'].map((f) => readFileSync(path.join(shop, 'manifests', f), 'utf8')).join('\n---\n');
     const r = await run(autopilotCheck, shop, ['-'], {}, { output: 'json', stdin: text });
     assert.equal(r.code, 0, 'no denials in these two files');
@@ -79,7 +79,7 @@ describe('devloop autopilot check', () => {
     assert.equal(byName(entries, 'frontend').source, '<stdin>:1');
   });
 
-  it('follows the cluster: an old GKE version has no bursting (250m/512Mi minimums, limits = requests)', async () => {
+  it('follows the cluster: an old GKE version has no bursting (250m/512Mi minimums, limits = requests)', { timeout: 120_000 }, async () => {
     const r = await run(autopilotCheck, shop, ['manifests/services.yaml'], { gkeVersion: '1.29.8-gke.1211000' }, { output: 'json' });
     const frontend = byName(JSON.parse(r.out), 'frontend');
     assert.deepEqual(template(frontend).containers[0].resources, { requests: { cpu: '250m', memory: '512Mi', 'ephemeral-storage': '1Gi' }, limits: { cpu: '250m', memory: '512Mi', 'ephemeral-storage': '1Gi' } });
@@ -88,7 +88,7 @@ describe('devloop autopilot check', () => {
     assert.equal(template(noBurst).containers[0].resources?.limits?.cpu, '250m');
   });
 
-  it('exits 2 with file:line:column for broken YAML, and for bad flags', async () => {
+  it('exits 2 with file:line:column for broken YAML, and for bad flags', { timeout: 120_000 }, async () => {
     const bad = await run(autopilotCheck, fixtures, ['autopilot-shop/manifests/data.yaml', '-'], {}, { stdin: 'kind: Pod\nmetadata:\n  name: a: b\n' });
     assert.equal(bad.code, 2);
     assert.equal(bad.err, 'error: <stdin>:3:9: Nested mappings are not allowed in compact mappings\n');
@@ -108,7 +108,7 @@ describe('devloop autopilot simulate', () => {
   };
   const nodeOf = (p: Plan, pod: string) => p.nodes.find((n) => n.pods.includes(pod))!;
 
-  it('pods that fit share a node', async () => {
+  it('pods that fit share a node', { timeout: 120_000 }, async () => {
     const { code, plan } = await simulate();
     assert.equal(code, 0);
     const web = nodeOf(plan, 'web-0');
@@ -116,7 +116,7 @@ describe('devloop autopilot simulate', () => {
     assert.equal(web.machineType, 'e2-standard-2');
   });
 
-  it('a GPU pod gets its own GPU node', async () => {
+  it('a GPU pod gets its own GPU node', { timeout: 120_000 }, async () => {
     const { plan } = await simulate();
     const n = nodeOf(plan, 'llm-0');
     assert.deepEqual(n.pods, ['llm-0']);
@@ -124,13 +124,13 @@ describe('devloop autopilot simulate', () => {
     assert.equal(n.readyAt, 5);
   });
 
-  it('Spot pods land only on Spot nodes', async () => {
+  it('Spot pods land only on Spot nodes', { timeout: 120_000 }, async () => {
     const { plan } = await simulate();
     for (const n of plan.nodes) assert.equal(n.spot, n.pods.every((p) => p.startsWith('crawler')), n.name);
     assert.deepEqual(plan.nodes.filter((n) => n.spot).flatMap((n) => n.pods), ['crawler-0', 'crawler-1']);
   });
 
-  it('an empty node is removed after the delay', async () => {
+  it('an empty node is removed after the delay', { timeout: 120_000 }, async () => {
     const { plan } = await simulate();
     const n = nodeOf(plan, 'migrate-0');
     assert.equal(n.computeClass, 'Balanced');
@@ -138,7 +138,7 @@ describe('devloop autopilot simulate', () => {
     assert.deepEqual(plan.timeline.filter((e) => e.node === n.name).map((e) => `${e.t} ${e.type}`), ['0 scale-up', '2 node-ready', '2 pod-bound', '32 pod-deleted', '32 node-empty', '92 scale-down']);
   });
 
-  it('the cost equals the sum of requests times the price table (plus GPU node and fee)', async () => {
+  it('the cost equals the sum of requests times the price table (plus GPU node and fee)', { timeout: 120_000 }, async () => {
     const { plan } = await simulate();
     const p = POD_PRICES['us-central1'];
     const web = 3 * (0.5 * p['general-purpose'].onDemand.vcpu + 1 * p['general-purpose'].onDemand.memoryGiB + 1 * p['general-purpose'].onDemand.ephemeralGiB);
@@ -149,13 +149,13 @@ describe('devloop autopilot simulate', () => {
     assert.equal(plan.costAtEnd.pods, usd(web + crawler), 'the migration finished');
   });
 
-  it('realistic provisioning takes 100 s a node (GKE says 80-120 s)', async () => {
+  it('realistic provisioning takes 100 s a node (GKE says 80-120 s)', { timeout: 120_000 }, async () => {
     const { plan } = await simulate({ provisioning: 'realistic', scaleDownDelay: undefined });
     assert.equal(nodeOf(plan, 'web-0').readyAt, 100);
     assert.equal(nodeOf(plan, 'migrate-0').removedAt, 100 + 30 + 600, 'the job runs 30 s from t=100 (its node boot), then the node is empty 600 s');
   });
 
-  it('prints the node plan, the timeline and the hourly cost', async () => {
+  it('prints the node plan, the timeline and the hourly cost', { timeout: 120_000 }, async () => {
     const r = await run(autopilotSimulate, simulateDir, ['workloads.yaml'], { provisioning: 'fast', scaleDownDelay: '60s' });
     assert.equal(r.code, 0);
     assert.match(r.out, /^gk3-devloop-pool-1-0001 +e2-standard-2 +general-purpose +us-central1-a +3 +1\.5\/1\.93 \(78%\)/m);
@@ -164,7 +164,7 @@ describe('devloop autopilot simulate', () => {
     assert.match(r.out, /^Cost per hour at peak: \$1\.2057 = pods \$0\.1666/m);
   });
 
-  it('denied workloads are reported and not scheduled (exit 1)', async () => {
+  it('denied workloads are reported and not scheduled (exit 1)', { timeout: 120_000 }, async () => {
     const r = await run(autopilotSimulate, shop, ['manifests'], { provisioning: 'fast' }, { output: 'json' });
     assert.equal(r.code, 1);
     const out = JSON.parse(r.out) as Plan & { denied: { name: string }[] };

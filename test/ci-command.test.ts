@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { copyFixture, runCli } from './helpers.js';
 
 describe('devloop ci', { concurrency: false }, () => {
-  it('exits 0 for a healthy service, runs the declared test, writes snapshot and JUnit', async () => {
+  it('exits 0 for a healthy service, runs the declared test, writes snapshot and JUnit', { timeout: 120_000 }, async () => {
     const dir = copyFixture('ci-cases');
     const r = await runCli(['ci', 'ok', '--snapshot', 'out/snap.json', '--junit', 'out/junit.xml'], { cwd: dir });
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -22,7 +22,7 @@ describe('devloop ci', { concurrency: false }, () => {
     assert.match(xml, /<testcase name="smoke" classname="devloop.tests"/);
   });
 
-  it('exits 1 naming a service that exits during startup, with its output', async () => {
+  it('exits 1 naming a service that exits during startup, with its output', { timeout: 120_000 }, async () => {
     const dir = copyFixture('ci-cases');
     // Declared tests would keep ci busy; the crash must still be what fails it.
     const r = await runCli(['ci', 'crashy', 'ok', '--junit', 'junit.xml', '--snapshot', 'snap.json', '--timeout', '60s'], { cwd: dir, timeoutMs: 90_000 });
@@ -35,7 +35,7 @@ describe('devloop ci', { concurrency: false }, () => {
     assert.match(readFileSync(path.join(dir, 'junit.xml'), 'utf8'), /<testcase name="crashy ready"[^>]*>\n\s*<failure message="crashy /);
   });
 
-  it('exits 1 at the readiness timeout naming the service and what it waits on', async () => {
+  it('exits 1 at the readiness timeout naming the service and what it waits on', { timeout: 120_000 }, async () => {
     const dir = copyFixture('ci-cases');
     const r = await runCli(['ci', 'never', '--readiness-timeout', '2s'], { cwd: dir, timeoutMs: 60_000 });
     assert.equal(r.code, 1, r.stdout + r.stderr);

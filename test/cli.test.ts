@@ -17,7 +17,7 @@ async function text(url: string): Promise<string> {
 }
 
 describe('devloop CLI', { concurrency: false }, () => {
-  it('--help lists every command', async () => {
+  it('--help lists every command', { timeout: 120_000 }, async () => {
     const r = await runCli(['--help'], { cwd: emptyDir() });
     assert.equal(r.code, 0);
     for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c}\\b`, 'm'), `help lists ${c}`);
@@ -26,7 +26,7 @@ describe('devloop CLI', { concurrency: false }, () => {
     assert.match(sub.stdout, /--manual/);
   });
 
-  it('exits 2 on an unknown command or flag, with a suggestion', async () => {
+  it('exits 2 on an unknown command or flag, with a suggestion', { timeout: 120_000 }, async () => {
     const cmd = await runCli(['stauts'], { cwd: emptyDir() });
     assert.equal(cmd.code, 2);
     assert.match(cmd.stderr, /unknown command 'stauts'/);
@@ -39,13 +39,13 @@ describe('devloop CLI', { concurrency: false }, () => {
     assert.match(badOutput.stderr, /Allowed choices are plain, json/);
   });
 
-  it('says how to start when there is no Devfile', async () => {
+  it('says how to start when there is no Devfile', { timeout: 120_000 }, async () => {
     const r = await runCli(['status'], { cwd: emptyDir() });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /devloop init/);
   });
 
-  it('init writes a Devfile.ts that status loads, and refuses to overwrite it', async () => {
+  it('init writes a Devfile.ts that status loads, and refuses to overwrite it', { timeout: 120_000 }, async () => {
     const dir = emptyDir();
     const r = await runCli(['init'], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
@@ -59,7 +59,7 @@ describe('devloop CLI', { concurrency: false }, () => {
     assert.match(again.stderr, /already exists/);
   });
 
-  it('init --from converts a gke-local.yaml into a Devfile that loads', async () => {
+  it('init --from converts a gke-local.yaml into a Devfile that loads', { timeout: 120_000 }, async () => {
     const dir = copyFixture('devfile-gke-local');
     const r = await runCli(['init', '--from', 'gke-local.yaml'], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
@@ -76,14 +76,14 @@ describe('devloop CLI', { concurrency: false }, () => {
     ['devfile-syntax-error', /^Devfile\.ts:\d+:\d+ /m],
     ['devfile-unknown-field', /^Devfile\.ts:\d+:\d+ services\.api(\.prot)?: unknown field "prot"/m],
   ] as const) {
-    it(`reports ${fixture} with file:line:col and exits 2`, async () => {
+    it(`reports ${fixture} with file:line:col and exits 2`, { timeout: 120_000 }, async () => {
       const r = await runCli(['status'], { cwd: copyFixture(fixture) });
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.match(r.stderr, pattern);
     });
   }
 
-  it('up serves, rebuilds on change, survives a broken Devfile edit, reloads a fixed one; down leaves nothing', async () => {
+  it('up serves, rebuilds on change, survives a broken Devfile edit, reloads a fixed one; down leaves nothing', { timeout: 120_000 }, async () => {
     const dir = copyFixture('cli-inline');
     const up = startCli(['up', '--output', 'json'], { cwd: dir });
     try {
@@ -139,7 +139,7 @@ describe('devloop CLI', { concurrency: false }, () => {
     }
   });
 
-  it('up stops everything on Ctrl-C (SIGINT)', async () => {
+  it('up stops everything on Ctrl-C (SIGINT)', { timeout: 120_000 }, async () => {
     const dir = copyFixture('cli-inline');
     const up = startCli(['up', '--output', 'json'], { cwd: dir });
     const healthy = await up.waitFor((e) => e.type === 'service/health' && e.service === 'api' && e.health === 'healthy', 30_000, 'api healthy');
@@ -149,7 +149,7 @@ describe('devloop CLI', { concurrency: false }, () => {
     await assert.rejects(fetch(healthy.state.endpoints[0].url));
   });
 
-  it('ci exits 0 when every service is healthy and 1 naming the one that fails', async () => {
+  it('ci exits 0 when every service is healthy and 1 naming the one that fails', { timeout: 120_000 }, async () => {
     const dir = copyFixture('cli-inline');
     const ok = await runCli(['ci'], { cwd: dir });
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
@@ -161,7 +161,7 @@ describe('devloop CLI', { concurrency: false }, () => {
     assert.match(bad.stdout, /ci: FAILED: api failed: no plugin deploys to runtime "nowhere"/);
   });
 
-  it('commands that act on a session say plainly when none runs', async () => {
+  it('commands that act on a session say plainly when none runs', { timeout: 120_000 }, async () => {
     const dir = copyFixture('cli-inline');
     const dbg = await runCli(['debug', 'web'], { cwd: dir });
     assert.equal(dbg.code, 1);
@@ -174,7 +174,7 @@ describe('devloop CLI', { concurrency: false }, () => {
     assert.match(unknown.stderr, /no service named "nope"/);
   });
 
-  it('doctor reports each check with a fix and exits 0 when only optional parts are missing', async () => {
+  it('doctor reports each check with a fix and exits 0 when only optional parts are missing', { timeout: 120_000 }, async () => {
     const r = await runCli(['doctor', '-o', 'json'], { cwd: copyFixture('cli-inline'), env: { DOCKER_HOST: 'unix:///nonexistent.sock', DEVLOOP_REGISTRY: '127.0.0.1:1', KUBECONFIG: '/nonexistent' } });
     assert.equal(r.code, 0, r.stderr);
     const checks = JSON.parse(r.stdout) as { name: string; level: string; fix?: string }[];

@@ -62,7 +62,7 @@ after(() => {
 });
 
 describe('devloop cloudrun validate', () => {
-  it('accepts a valid service and says what it deploys', async () => {
+  it('accepts a valid service and says what it deploys', { timeout: 120_000 }, async () => {
     const r = await runCli(['cloudrun', 'validate', 'service.yaml'], { cwd: fixtures });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /service\.yaml: service hello is valid/);
@@ -71,7 +71,7 @@ describe('devloop cloudrun validate', () => {
     assert.match(r.stdout, /traffic\s+latest 100%/);
   });
 
-  it('rejects CPU/memory pairs with file:line:col, field path and the fix', async () => {
+  it('rejects CPU/memory pairs with file:line:col, field path and the fix', { timeout: 120_000 }, async () => {
     const r = await runCli(['cloudrun', 'validate', 'bad-cpu-memory.yaml'], { cwd: fixtures });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^bad-cpu-memory\.yaml:19:21 spec\.template\.spec\.containers\[0\]\.resources\.limits\.memory: 2Gi needs at least 1 CPU, but cpu is 500m \(at most 1Gi\); raise cpu to 1 or lower memory to 1Gi$/m);
@@ -79,7 +79,7 @@ describe('devloop cloudrun validate', () => {
     assert.match(r.stderr, /^bad-cpu-memory\.yaml:11:44 spec\.template\.metadata\.annotations\['run\.googleapis\.com\/cpu-throttling'\]: /m);
   });
 
-  it('rejects ports and env Cloud Run refuses, each with its own line', async () => {
+  it('rejects ports and env Cloud Run refuses, each with its own line', { timeout: 120_000 }, async () => {
     const r = await runCli(['cloudrun', 'validate', 'bad-port-env.yaml'], { cwd: fixtures });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^bad-port-env\.yaml:13:17 spec\.template\.spec\.containers\[0\]\.ports\[0\]\.name: must be "http1" \(HTTP\/1\) or "h2c"/m);
@@ -88,13 +88,13 @@ describe('devloop cloudrun validate', () => {
     assert.match(r.stderr, /^bad-port-env\.yaml:22:17 .*"LOG_LEVEL" is set twice/m);
   });
 
-  it('rejects traffic that does not add up to 100', async () => {
+  it('rejects traffic that does not add up to 100', { timeout: 120_000 }, async () => {
     const r = await runCli(['cloudrun', 'validate', 'bad-traffic.yaml'], { cwd: fixtures });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^bad-traffic\.yaml:12:3 spec\.traffic: percents add up to 110; they must add up to exactly 100$/m);
   });
 
-  it('reports a YAML syntax error and a missing file plainly', async () => {
+  it('reports a YAML syntax error and a missing file plainly', { timeout: 120_000 }, async () => {
     const dir = copyFixture('cloud-run');
     roots.push(dir);
     writeFileSync(path.join(dir, 'broken.yaml'), 'apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: [unclosed\n');
@@ -104,7 +104,7 @@ describe('devloop cloudrun validate', () => {
     assert.match(r.stderr, /cannot read nope\.yaml: no such file/);
   });
 
-  it('prints JSON with -o json', async () => {
+  it('prints JSON with -o json', { timeout: 120_000 }, async () => {
     const r = await runCli(['cloudrun', 'validate', '--output', 'json', 'service.yaml', 'bad-traffic.yaml'], { cwd: fixtures });
     assert.equal(r.code, 2);
     const out = JSON.parse(r.stdout);
@@ -116,7 +116,7 @@ describe('devloop cloudrun validate', () => {
 });
 
 describe('devloop cloudrun replace', () => {
-  it('serves the YAML\'s image, makes a new revision on save, and leaves nothing behind on Ctrl-C', async () => {
+  it('serves the YAML\'s image, makes a new revision on save, and leaves nothing behind on Ctrl-C', { timeout: 120_000 }, async () => {
     const dir = copyFixture('cloud-run');
     roots.push(dir);
     const port = await freePort();
@@ -158,7 +158,7 @@ describe('devloop cloudrun replace', () => {
     await assert.rejects(get(`http://127.0.0.1:${port}`), 'the port is closed');
   });
 
-  it('update-traffic splits a running service, tags a revision, and the split outlives a deploy', async () => {
+  it('update-traffic splits a running service, tags a revision, and the split outlives a deploy', { timeout: 120_000 }, async () => {
     const dir = copyFixture('cloud-run');
     roots.push(dir);
     const port = await freePort();
@@ -214,7 +214,7 @@ describe('devloop cloudrun replace', () => {
     }
   });
 
-  it('refuses a file without an image, saying how to build one', async () => {
+  it('refuses a file without an image, saying how to build one', { timeout: 120_000 }, async () => {
     const dir = copyFixture('cloud-run');
     roots.push(dir);
     writeFileSync(path.join(dir, 'noimage.yaml'), 'apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: hello\nspec:\n  template:\n    spec:\n      containers:\n        - env: []\n');
@@ -225,7 +225,7 @@ describe('devloop cloudrun replace', () => {
 });
 
 describe('devloop ci with a Cloud Run service', () => {
-  it('builds, deploys behind the simulator, runs the tests against its URL and exits 0', async () => {
+  it('builds, deploys behind the simulator, runs the tests against its URL and exits 0', { timeout: 120_000 }, async () => {
     const dir = copyFixture('cloud-run-app');
     roots.push(dir);
     const port = await freePort();

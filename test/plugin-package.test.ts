@@ -8,7 +8,7 @@ import path from 'node:path';
 import { it } from 'node:test';
 import { copyFixture, repoRoot, runCli } from './helpers.js';
 
-it('installs devloop-plugin-hello from a local folder and runs it by its short name', async () => {
+it('installs devloop-plugin-hello from a local folder and runs it by its short name', { timeout: 120_000 }, async () => {
   const project = copyFixture('plugin-project');
   const packDir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'devloop-pack-')));
   const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', packDir, path.join(repoRoot, 'test', 'fixtures', 'plugin-pkg')], { encoding: 'utf8' }).trim().split('\n').pop()!;
@@ -24,7 +24,7 @@ it('installs devloop-plugin-hello from a local folder and runs it by its short n
   assert.ok(events.some((e) => e.type === 'log' && /devloop-plugin-hello: bonjour at http:\/\/127\.0\.0\.1:\d+/.test(e.line.message)));
 });
 
-it('names a missing plugin package and how to install it', async () => {
+it('names a missing plugin package and how to install it', { timeout: 120_000 }, async () => {
   const project = copyFixture('plugin-project');
   const r = await runCli(['ci'], { cwd: project });
   assert.equal(r.code, 2, r.stdout + r.stderr);

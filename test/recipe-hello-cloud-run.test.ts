@@ -17,7 +17,7 @@ function copyRecipe(port: number): string {
   return dir;
 }
 
-it('recipes/hello-cloud-run: up serves through the simulator, an edit becomes a new revision, Ctrl-C frees the port', async () => {
+it('recipes/hello-cloud-run: up serves through the simulator, an edit becomes a new revision, Ctrl-C frees the port', { timeout: 120_000 }, async () => {
   const dir = copyRecipe(18180);
   const up = startCli(['up', '--output', 'json'], { cwd: dir });
   try {
@@ -48,7 +48,7 @@ it('recipes/hello-cloud-run: up serves through the simulator, an edit becomes a 
   await assert.rejects(fetch('http://127.0.0.1:18180'), 'the port is free again');
 });
 
-it('recipes/hello-cloud-run: devloop ci exits 0 with its test passing', async () => {
+it('recipes/hello-cloud-run: devloop ci exits 0 with its test passing', { timeout: 120_000 }, async () => {
   const dir = copyRecipe(18190);
   const r = await runCli(['ci'], { cwd: dir, timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stdout + r.stderr);

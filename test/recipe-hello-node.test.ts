@@ -7,7 +7,7 @@ import path from 'node:path';
 import { it } from 'node:test';
 import { repoRoot, runCli, startCli, until } from './helpers.js';
 
-it('recipes/hello-node: up serves, an edit is served without restarting devloop, Ctrl-C frees the port', async () => {
+it('recipes/hello-node: up serves, an edit is served without restarting devloop, Ctrl-C frees the port', { timeout: 120_000 }, async () => {
   const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'devloop-hello-')));
   cpSync(path.join(repoRoot, 'recipes', 'hello-node'), dir, { recursive: true, filter: (src) => !src.includes('.devloop') });
   // Port 0 is not allowed; pick a port unlikely to clash with other suites.

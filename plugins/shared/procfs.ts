@@ -27,16 +27,23 @@ export function readStat(pid: number): ProcStat | undefined {
   }
 }
 
+let lastTable: ProcStat[] = [];
+
+/**
+ * Every process. When /proc cannot be listed (out of file descriptors), the last table read is
+ * returned rather than none: an empty one would tell supervision that every group had died.
+ */
 export function processTable(): ProcStat[] {
   if (!HAS_PROC) return [];
   const out: ProcStat[] = [];
   let names: string[];
-  try { names = readdirSync('/proc') } catch { return [] }
+  try { names = readdirSync('/proc'); } catch { return lastTable; }
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
     const s = readStat(Number(name));
     if (s) out.push(s);
   }
+  lastTable = out;
   return out;
 }
 
