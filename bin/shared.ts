@@ -4,6 +4,7 @@ import path from 'node:path';
 import { findDevfile, loadDevfile, type LoadedDevfile } from '../core/devfile/load.js';
 import { Engine } from '../core/engine/engine.js';
 import { ConfigError, DevloopError, describeError, errorToJSON } from '../core/errors.js';
+import { Redactor } from '../core/engine/redact.js';
 import { resolvePlugins } from '../core/plugins/resolve.js';
 import { findSession, sessionState } from '../core/session/client.js';
 import { sessionPaths } from '../core/session/paths.js';
@@ -73,6 +74,15 @@ export async function loadOrSession(opts: GlobalOptions, command: string): Promi
   }
 }
 
+/** The redactors of this process's engines, for errors reported outside any engine. */
+const engineRedactors = new Set<Redactor>();
+
+function redactIssue(redactor: Redactor, issue: ConfigError['issues'][number]): void {
+  const o = issue as { message: string; location?: { frame?: string } };
+  o.message = redactor.redact(o.message);
+  if (o.location?.frame) o.location.frame = redactor.redact(o.location.frame);
+}
+
 export async function createProjectEngine(loaded: LoadedDevfile, opts: GlobalOptions, only?: string[]): Promise<Engine> {
   const userPlugins = await resolvePlugins(loaded.config.plugins ?? [], { root: loaded.dir, builtins: builtinPlugins });
   const engine = new Engine({
@@ -84,6 +94,7 @@ export async function createProjectEngine(loaded: LoadedDevfile, opts: GlobalOpt
     only,
   });
   engine.serviceNames(); // throws a usage error for an unknown service name now, not mid-run
+  engineRedactors.add(engine.redactor);
   // A bug nothing caught stops this engine's deployments before devloop exits (last-resort.ts).
   onFatal(async (err) => {
     engine.logger().error(`devloop hit an internal error and is stopping every service: ${err instanceof Error ? err.message : String(err)}`);
@@ -111,6 +122,13 @@ export async function createReporter(engine: Engine, opts: GlobalOptions, tui?: 
 
 /** Prints an error the way the user needs it and returns the exit code. */
 export function reportError(err: unknown, opts: Pick<GlobalOptions, 'output' | 'color'>): number {
+  // An error thrown out of a command skips the store's redaction: the engines' redactors (their
+  // declared secrets) and devloop's own secret-looking env are applied here.
+  const redactor = new Redactor();
+  redactor.addEnv(process.env, { ambient: true });
+  for (const r of engineRedactors) redactor.merge(r);
+  redactor.redactError(err);
+  if (err instanceof ConfigError) for (const issue of err.issues) redactIssue(redactor, issue);
   if (opts.output === 'json') {
     process.stdout.write(`${JSON.stringify({ type: 'error', error: errorToJSON(err) })}\n`);
   }

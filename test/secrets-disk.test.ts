@@ -2,7 +2,8 @@
 // `.devloop/`, and disk logging on a full file system: the real CLI, real processes, a real tmpfs.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { writeLogFiles } from '../core/session/logfiles.js';
@@ -137,6 +138,21 @@ describe('secrets never leave devloop', { concurrency: false, timeout: 240_000 }
     assert.match(r.stdout, /secrets file: other: \[redacted\]/);
     assert.ok(!(r.stdout + r.stderr).includes('q8Z'), 'the short secret shows');
     assert.ok(!(r.stdout + r.stderr).includes('unused-s3cr3t'), 'an unreferenced value of the secrets file shows');
+  });
+});
+
+describe('secrets in errors reported outside a session', { timeout: 120_000 }, () => {
+  it('a Devfile error quoting a secret from the environment is redacted (plain and -o json)', { timeout: 60_000 }, async (t) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'devloop-secret-err-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    // The invalid value is built from the secret, so the validation message quotes it.
+    writeFileSync(path.join(dir, 'Devfile.ts'), "export default { services: { api: { command: ['true'], port: 'x' + process.env.DB_PASSWORD } } };\n");
+    for (const output of ['plain', 'json']) {
+      const r = await runCli(['status', '-o', output], { cwd: dir, env: { DB_PASSWORD: 'hunter2-long-secret' } });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stdout + r.stderr, /services\.api\.port: expected a number, got "x\[redacted\]"/);
+      assert.ok(!(r.stdout + r.stderr).includes('hunter2'), `${output}: the secret shows:\n${r.stdout}${r.stderr}`);
+    }
   });
 });
 

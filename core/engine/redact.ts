@@ -58,6 +58,12 @@ export class Redactor {
 
   get size(): number { return this.secrets.size; }
 
+  /** Takes every secret (in every form) another redactor knows. */
+  merge(other: Redactor): void {
+    for (const s of other.secrets) this.secrets.add(s);
+    this.pattern = undefined;
+  }
+
   redact(text: string): string {
     if (this.secrets.size === 0 || typeof text !== 'string' || text === '') return text;
     return text.replace(this.regex(), REDACTED);
