@@ -138,7 +138,7 @@ describe('devloop autopilot simulate', () => {
     assert.deepEqual(plan.timeline.filter((e) => e.node === n.name).map((e) => `${e.t} ${e.type}`), ['0 scale-up', '2 node-ready', '2 pod-bound', '32 pod-deleted', '32 node-empty', '92 scale-down']);
   });
 
-  it('the cost equals the sum of requests times the price table (plus GPU node and fee)', { timeout: 120_000 }, async () => {
+  it('the cost equals the sum of requests times the price table, plus GPU node and fee (arithmetic over data.ts)', { timeout: 120_000 }, async () => {
     const { plan } = await simulate();
     const p = POD_PRICES['us-central1'];
     const web = 3 * (0.5 * p['general-purpose'].onDemand.vcpu + 1 * p['general-purpose'].onDemand.memoryGiB + 1 * p['general-purpose'].onDemand.ephemeralGiB);

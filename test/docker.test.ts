@@ -238,7 +238,7 @@ describe('docker runtime', () => {
     }
   });
 
-  it('cancels an in-flight build when the engine stops, leaving no build container', async () => {
+  it('cancels an in-flight build when the engine stops, leaving no build container', { timeout: 90_000 }, async () => {
     const root = copyFixture('docker-slow');
     const engine = engineFor(root, { name: `${PREFIX}-slow`, services: { slow: { build: { type: 'docker' }, runtime: 'docker' } } });
     engines.push(engine);
@@ -246,7 +246,10 @@ describe('docker runtime', () => {
     await until(() => messages(engine, 'slow').includes('slow step started'), 20_000, 'the slow step to start');
     const t0 = Date.now();
     await engine.stop();
-    assert.ok(Date.now() - t0 < 5_000, `stopped in ${Date.now() - t0} ms, not after the 30 s step`);
+    // The bound is the behaviour (stop cancels the build rather than waiting out its 30 s
+    // `sleep 30` step), not a speed figure: it sits at 20 s, 10 s short of the step and far above
+    // the well under 1 s a cancel takes on an idle machine, so a loaded machine does not fail it.
+    assert.ok(Date.now() - t0 < 20_000, `stopped in ${Date.now() - t0} ms, not after the 30 s step`);
     assert.equal(engine.getState().services.slow.lastBuild?.cancelled, true);
     await until(() => !docker('ps', '-a', '--no-trunc', '--format', '{{.Command}}').includes('slow step started'), 10_000, 'the build container to go');
   });

@@ -269,13 +269,16 @@ describe('process runtime with a command build and live update', () => {
     assert.equal(await isPortFree(port), true);
   });
 
-  it('a later devloop stops the processes a crashed one left behind', async () => {
+  it('a later devloop stops the processes a crashed one left behind', { timeout: 60_000 }, async () => {
     const root = await project('proc-command');
     const port = await findFreePort();
     const first = engineFor(root, { web: service(port) });
     await first.start();
     await first.idle();
-    const { pid, helper } = JSON.parse((await get(url(first, 'web'))).body === 'hello from static v1' ? (await get(`${url(first, 'web')}/pids`)).body : '{}');
+    assert.equal((await get(url(first, 'web'))).body, 'hello from static v1');
+    const { pid, helper } = JSON.parse((await get(`${url(first, 'web')}/pids`)).body) as { pid: number; helper: number };
+    // The wait below proves something only if these are real, running processes.
+    assert.ok(Number.isInteger(pid) && Number.isInteger(helper) && alive(pid) && alive(helper), `pids ${pid}, ${helper}`);
     // Pretend the first devloop died: its entries now name an owner that no longer exists.
     const file = registryFile(root);
     const recs = JSON.parse(await readFile(file, 'utf8'));

@@ -6,11 +6,14 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, writeFileS
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
+import { environHas, processTable } from '../plugins/shared/procfs.js';
+import { TOKEN_ENV } from '../plugins/shared/process-registry.js';
 import { cliPath, repoRoot, until } from './helpers.js';
 
 const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
+const isAlive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
-it('up in tmux: table, r rebuilds, / filters logs, q quits cleanly', async () => {
+it('up in tmux: table, r rebuilds, / filters logs, q quits cleanly', { timeout: 180_000 }, async () => {
   const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'devloop-tui-')));
   cpSync(path.join(repoRoot, 'recipes', 'hello-node'), dir, { recursive: true, filter: (src) => !src.includes('.devloop') });
   const devfile = path.join(dir, 'Devfile.ts');
@@ -35,14 +38,23 @@ it('up in tmux: table, r rebuilds, / filters logs, q quits cleanly', async () =>
     const logLines = screen().split('\n').filter((l) => /^\d\d:\d\d:\d\d /.test(l));
     assert.ok(logLines.length === 2 && logLines.every((l) => l.includes('listening')), logLines.join('\n'));
 
+    // What is running now, as devloop recorded it: the service's process group and the token its
+    // processes (and any descendants) carry. Read before quitting; after, the file is empty.
+    const running = JSON.parse(readFileSync(path.join(dir, '.devloop', 'processes.json'), 'utf8')) as Array<{ service: string; role: string; pid: number; token: string }>;
+    assert.deepEqual(running.map((r) => `${r.service} ${r.role}`), ['hello service'], 'the running service is recorded');
+    assert.equal(isAlive(running[0].pid), true, 'the recorded service process runs before q');
+
     tmux('send-keys', '-t', session, 'q');
     await until(() => existsSync(exitFile), 20_000, 'devloop exited');
     assert.equal(readFileSync(exitFile, 'utf8').trim(), '0');
     await assert.rejects(fetch('http://127.0.0.1:18282/'), 'service port freed');
     assert.ok(!existsSync(path.join(dir, '.devloop', 'session.json')), 'session closed');
-    const procs = JSON.parse(readFileSync(path.join(dir, '.devloop', 'processes.json'), 'utf8') || '[]');
-    const records = Array.isArray(procs) ? procs : Object.values(procs);
-    for (const r of records as { pid?: number }[]) if (r.pid) assert.throws(() => process.kill(r.pid!, 0), `process ${r.pid} gone`);
+    for (const r of running) {
+      assert.equal(isAlive(r.pid), false, `service process ${r.pid} gone after q`);
+      const left = processTable().filter((p) => environHas(p.pid, `${TOKEN_ENV}=${r.token}`)).map((p) => p.pid);
+      assert.deepEqual(left, [], 'no process carrying the service token is left');
+    }
+    assert.deepEqual(JSON.parse(readFileSync(path.join(dir, '.devloop', 'processes.json'), 'utf8')), [], 'the registry is emptied on a clean exit');
   } finally {
     try { tmux('kill-session', '-t', session); } catch { /* already gone */ }
   }

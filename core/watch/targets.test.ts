@@ -47,17 +47,17 @@ test('targets without changes are absent', () => {
   assert.equal(mapChangesToTargets(['/q/z'], [t('a', ['/p'])]).size, 0);
 });
 
-test('10,000 files x 50 targets maps quickly', () => {
+// The time this takes is a figure in bench/watch.bench.ts ("watch: map 10k files x 50 targets"):
+// a bound here failed on a loaded machine and said nothing about speed on an idle one.
+test('10,000 files x 50 targets map exactly, in input order, to every target that contains them', { timeout: 30_000 }, () => {
   const targets = Array.from({ length: 50 }, (_, i) => t(`svc${i}`, [`/repo/services/svc${i}`, `/repo/libs/lib${i % 5}`]));
   const files = Array.from({ length: 10_000 }, (_, i) =>
     i % 2 ? `/repo/services/svc${i % 50}/src/deep/er/file${i}.ts` : `/repo/libs/lib${i % 7}/src/file${i}.ts`);
-  mapChangesToTargets(files.slice(0, 100), targets); // warm up the JIT
-  const start = performance.now();
   const m = mapChangesToTargets(files, targets);
-  const ms = performance.now() - start;
   for (const target of targets) {
     const expected = files.filter((f) => target.paths.some((p) => f.startsWith(p + '/')));
     assert.deepEqual(m.get(target.name) ?? [], expected, target.name);
   }
-  assert.ok(ms < 250, `took ${ms.toFixed(1)} ms`);
+  // lib5 and lib6 belong to no target: those files are absent everywhere.
+  assert.equal([...m.values()].flat().some((f) => /\/libs\/lib[56]\//.test(f)), false);
 });

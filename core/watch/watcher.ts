@@ -7,7 +7,7 @@
  * empty batches. Matching is redone at flush time because an ignore file may have changed in
  * between.
  */
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import { lstatSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import parcel from '@parcel/watcher';
 import { Coalescer, type CoalescedBatch } from './coalesce.js';
@@ -110,8 +110,13 @@ export async function createWatcher(options: WatcherOptions): Promise<Watcher> {
     const now = performance.now();
     const covered = relevant.length === 0 || !probing || probe.watchParentsOf(relevant);
     const maybeLive = !covered && relevant.length >= BURST_EVENTS && now - lastSliceAt >= LIVE_SLICE_GAP_MS;
+    // A small slice that creates a folder is how a checkout starts (mkdir, then the files in it):
+    // hold the batch as for a live slice, so that a pause before the first write (a busy machine)
+    // does not flush the bare folder as a build of its own. Only small slices are checked, so a
+    // burst's big slices cost no extra stat calls; the probe watches the new folder meanwhile.
+    const newFolder = probing && created.length > 0 && created.length < BURST_EVENTS && created.some(isDirectory);
     lastSliceAt = now;
-    coalescer.add(relevant, maybeLive ? BURST_HOLD_MS : 0);
+    coalescer.add(relevant, maybeLive || newFolder ? BURST_HOLD_MS : 0);
     if (created.length > 0) void addContentsOfNewFolders(created);
   }
 
@@ -226,4 +231,8 @@ export async function createWatcher(options: WatcherOptions): Promise<Watcher> {
     },
     close,
   };
+}
+
+function isDirectory(p: string): boolean {
+  try { return lstatSync(p).isDirectory(); } catch { return false; }
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -23,8 +23,9 @@ describe('manifests', () => {
     assert.throws(() => parseManifests('- a\n- b\n', 'list.yaml'), /list\.yaml:1:1: expected a Kubernetes object/);
   });
 
-  it('reads folders recursively in name order, and stdin for "-"', async () => {
+  it('reads folders recursively in name order, and stdin for "-"', { timeout: 30_000 }, async (t) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ap-manifests-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
     mkdirSync(path.join(dir, 'sub'));
     writeFileSync(path.join(dir, 'b.yaml'), 'kind: Service\nmetadata: {name: b}\n');
     writeFileSync(path.join(dir, 'sub', 'a.yml'), 'kind: Service\nmetadata: {name: a}\n');

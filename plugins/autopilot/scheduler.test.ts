@@ -72,7 +72,7 @@ describe('scheduler', () => {
     assert.deepEqual(p.costAtEnd, { pods: 0, nodes: 0, clusterFee: CLUSTER_FEE_HOUR, total: CLUSTER_FEE_HOUR });
   });
 
-  it('the cost is the sum of requests times the price table, plus the cluster fee', () => {
+  it('the cost is the sum of requests times the price table, plus the cluster fee (arithmetic over data.ts)', { timeout: 30_000 }, () => {
     const p = plan([...pods('web', 3, { cpu: '500m', memory: '2Gi' }), ...pods('spot', 2, { cpu: '1', memory: '4Gi', nodeSelector: { 'cloud.google.com/gke-spot': 'true' } })], { provisioning: 'fast' });
     const gp = POD_PRICES['us-central1']['general-purpose'];
     const onDemand = 3 * (0.5 * gp.onDemand.vcpu + 2 * gp.onDemand.memoryGiB + 1 * gp.onDemand.ephemeralGiB);
@@ -83,7 +83,7 @@ describe('scheduler', () => {
     assert.equal(p.costPerHour.total, usd(onDemand + spot + CLUSTER_FEE_HOUR));
   });
 
-  it('node-billed pods cost their node', () => {
+  it('node-billed pods cost their node (arithmetic over data.ts)', { timeout: 30_000 }, () => {
     const p = plan(pods('llm', 1, { cpu: '4', memory: '16Gi', nodeSelector: { 'cloud.google.com/gke-accelerator': 'nvidia-l4' }, gpu: 1 }), { provisioning: 'fast' });
     assert.equal(p.costPerHour.pods, 0);
     assert.equal(p.costPerHour.nodes, p.nodes[0].usdPerHour);

@@ -34,7 +34,7 @@ const A = { service: 'api', revision: 'api-00001-abc' };
 const B = { service: 'api', revision: 'api-00002-def' };
 
 describe('CloudRunMetrics', () => {
-  it('documents every metric with HELP and TYPE, with conventional names, on its own registry', async () => {
+  it('documents every metric with HELP and TYPE, with conventional names, on its own registry', { timeout: 30_000 }, async () => {
     const m = new CloudRunMetrics();
     const text = await m.metrics();
     const want: Array<[string, string]> = [
@@ -52,8 +52,13 @@ describe('CloudRunMetrics', () => {
       assert.match(text, new RegExp(`^# TYPE ${P}${name} ${type}$`, 'm'), name);
     }
     assert.equal((await globalRegister.metrics()).includes(P), false, 'nothing on the global registry');
-    // Two instances do not collide (own registries).
-    assert.doesNotThrow(() => new CloudRunMetrics());
+    // Two instances do not collide: each has its own registry, so what one counts the other does not see.
+    const other = new CloudRunMetrics();
+    m.requestFinished(A.service, A.revision, 200, 0.01);
+    assert.equal(sample(await m.metrics(), `${P}requests_total`, { ...A, code_class: '2xx', code: '200' }), 1);
+    assert.equal(sample(await other.metrics(), `${P}requests_total`, { ...A, code_class: '2xx', code: '200' }), undefined);
+    other.requestFinished(B.service, B.revision, 500, 0.01);
+    assert.equal(sample(await m.metrics(), `${P}requests_total`, { ...B, code_class: '5xx', code: '500' }), undefined);
   });
 
   it('counts requests by code and code class and observes latency', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -39,8 +39,9 @@ describe('instance env', () => {
     return spec;
   };
 
-  it('resolves secretKeyRef from the secrets file (latest = highest version) and reports each secret value', async () => {
+  it('resolves secretKeyRef from the secrets file (latest = highest version) and reports each secret value', { timeout: 30_000 }, async (t) => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'devloop-cr-secrets-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
     writeFileSync(path.join(root, 'secrets.local.yaml'), 'db-pass:\n  "1": first\n  "3": third-value\nplain: just-a-value\n');
     const seen: string[] = [];
     const env = await instanceEnv(ctxFor(root, { FROM_DEVFILE: 'a' }), withEnv([
@@ -53,8 +54,9 @@ describe('instance env', () => {
     assert.deepEqual(seen, ['third-value', 'first', 'just-a-value']);
   });
 
-  it('says which env var needs which secret, and how to add it', async () => {
+  it('says which env var needs which secret, and how to add it', { timeout: 30_000 }, async (t) => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'devloop-cr-secrets-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
     await assert.rejects(
       instanceEnv(ctxFor(root, {}), withEnv([{ name: 'TOKEN', secretKeyRef: { name: 'api-token', key: 'latest' } }]), {}, () => {}),
       (err: Error & { hint?: string }) => {

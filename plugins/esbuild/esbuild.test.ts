@@ -54,7 +54,9 @@ describe('devloop:esbuild', () => {
     await engine.stop();
   });
 
-  it('rebuilds incrementally, says cached when the output did not change, and rewrites only on change', async () => {
+  // How long an incremental rebuild takes is a figure in bench/process.bench.ts ("esbuild
+  // incremental rebuild"): a bound here failed on a loaded machine and proved nothing about speed.
+  it('rebuilds incrementally, says cached when the output did not change, and rewrites only on change', { timeout: 60_000 }, async () => {
     const { root, engine, results } = await setup();
     await rebuild(engine, root, 'src/message.ts', "export const message: string = 'hello v2';\n");
     assert.equal(results[1].cached, false);
@@ -65,8 +67,7 @@ describe('devloop:esbuild', () => {
     assert.equal(results[2].cached, true);
     assert.equal(results[2].digest, results[1].digest);
     assert.equal((await stat(path.join(root, '.devloop/build/api/index.mjs'))).mtimeMs, mtime, 'an unchanged bundle is not rewritten');
-    const times = engine.getState().services.api.lastBuild!;
-    assert.ok(times.durationMs! < 500, `incremental rebuild took ${times.durationMs} ms`);
+    assert.equal(typeof engine.getState().services.api.lastBuild!.durationMs, 'number', 'the rebuild reports its duration');
     await engine.stop();
   });
 
