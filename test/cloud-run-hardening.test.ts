@@ -17,7 +17,7 @@ import { Engine } from '../core/engine/engine.js';
 import { cloudRunPlugin } from '../plugins/cloud-run/index.js';
 import { startMetadataServer } from '../plugins/cloud-run/metadata.js';
 import { processPlugin } from '../plugins/local-process/index.js';
-import { repoRoot, startCli, until } from './helpers.js';
+import { repoRoot, startCli, until, within } from './helpers.js';
 
 /** The instance: HTTP/1 by default, h2c with H2C=1; bad answers on request, else a body report. */
 const SERVER_JS = `
@@ -81,12 +81,6 @@ async function freePort(): Promise<number> {
     });
     s.once('error', reject);
   });
-}
-
-/** Rejects after `ms` so a regression fails in seconds instead of hanging. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms); })]).finally(() => clearTimeout(timer));
 }
 
 interface Started { engine: Engine; web: string; grpc: string; metricsPort: number }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { processStartTime, registryFile, TOKEN_ENV, type ProcessRecord } from '../plugins/shared/process-registry.js';
 import { readStat } from '../plugins/shared/procfs.js';
-import { repoRoot, runCli, startCli, until, type RunningCli } from './helpers.js';
+import { repoRoot, runCli, startCli, until, within, type RunningCli } from './helpers.js';
 
 const LINUX = process.platform === 'linux';
 // No daemon answers here: services that could be containers fall back to processes.
@@ -64,11 +64,6 @@ function carriers(entry: string): number[] {
     } catch { /* gone, or not ours */ }
   }
   return out;
-}
-
-/** Rejects after `ms`: a promise that never settles must fail the test, not hang it. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms).unref())]);
 }
 
 function lineOf(text: string, needle: string): number {
