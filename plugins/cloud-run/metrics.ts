@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics of the Cloud Run simulator, per service and revision: requests by status,
  * request latency, instances by state, requests in flight and queued, cold starts, and requests
- * the simulator refused (429/500/503/504, as Cloud Run would). They live on their own
+ * the simulator refused (429/500/503/504, as Cloud Run would, and 502 for a bad exchange with an instance). They live on their own
  * `Registry`, never prom-client's global one, so two simulators (or tests) never share series.
  *
  * Names follow Prometheus conventions: a prefix (`devloop_cloudrun_`), base units in the name
@@ -86,7 +86,7 @@ export class CloudRunMetrics {
     });
     this.rejections = new Counter({
       name: `${prefix}rejected_requests_total`,
-      help: 'Requests the simulator refused as Cloud Run would: 429 queue wait exceeded at max instances, 500 no available instance, 503 instance crashed or never ready, 504 request timeout.',
+      help: 'Requests the simulator refused as Cloud Run would: 429 queue wait exceeded at max instances, 500 no available instance, 502 an exchange with an instance that cannot be passed on, 503 instance crashed or never ready, 504 request timeout.',
       labelNames: ['service', 'revision', 'code'],
       registers,
     });
@@ -121,7 +121,7 @@ export class CloudRunMetrics {
   }
 
   /** One request refused with `status`. Counted here only; `requestFinished` is the caller's to call. */
-  rejected(service: string, revision: string, status: 429 | 500 | 503 | 504): void {
+  rejected(service: string, revision: string, status: 429 | 500 | 502 | 503 | 504): void {
     this.rejections.inc(this.track(this.rejections, { service, revision, code: String(status) }));
   }
 

@@ -19,7 +19,7 @@ import http2 from 'node:http2';
 import type { Logger } from '../../core/engine/contexts.js';
 import { Autoscaler, type ScaleDecision } from './autoscaler.js';
 import { CpuMeter, cpuDesired } from './cpu-meter.js';
-import { THROTTLED_CPU, waitStartup, type InstanceExit, type InstanceHandle, type InstanceLauncher } from './instances.js';
+import { hostCpus, THROTTLED_CPU, waitStartup, type InstanceExit, type InstanceHandle, type InstanceLauncher } from './instances.js';
 import { MAX_QUEUED_REQUESTS } from './data.js';
 import { sleep } from '../shared/time.js';
 import { watchLiveness } from './liveness.js';
@@ -66,6 +66,9 @@ export class Instance {
   }
 }
 
+/** The simulator's own error answers, counted per revision: 502 is a bad exchange with an instance. */
+export type RejectedStatus = 429 | 500 | 502 | 503 | 504;
+
 /** Why a request got no instance: the status the proxy answers with. */
 export class NoInstance extends Error {
   constructor(readonly status: 429 | 500 | 503 | 504, message: string) { super(message); }
@@ -94,7 +97,7 @@ export interface RevisionSnapshot {
   coldStarts: number;
   lastColdStartMs?: number;
   coldStartMs: number[];
-  errors: { 429: number; 500: number; 503: number; 504: number };
+  errors: { 429: number; 500: number; 502: number; 503: number; 504: number };
   requests: number;
   desired: number;
   panic: boolean;
@@ -118,7 +121,7 @@ export interface RevisionDeps {
   /** Called whenever counts change (the service throttles what it publishes). */
   changed(): void;
   onColdStart?(ms: number): void;
-  onRejected?(status: 429 | 500 | 503 | 504): void;
+  onRejected?(status: RejectedStatus): void;
 }
 
 const MAX_COLD_STARTS_KEPT = 50;
@@ -142,12 +145,13 @@ export class Revision {
   coldStarts = 0;
   private readonly cpu: CpuMeter;
   requests = 0;
-  readonly errors = { 429: 0, 500: 0, 503: 0, 504: 0 };
+  readonly errors = { 429: 0, 500: 0, 502: 0, 503: 0, 504: 0 };
   private readonly closers = new Map<string, () => Promise<void>>();
   private readonly launches = new Set<Promise<unknown>>();
   /** False when the revision carries no traffic and no tag: its min instances are not kept. */
   serving = true;
   failed?: string;
+  private cpuCapSaid = false;
 
   constructor(
     readonly name: string,
@@ -320,33 +324,26 @@ export class Revision {
     }
   }
 
+  /**
+   * The queue bound holds whatever is starting: an instance slower to start than
+   * max(10 s, 3.5 x the average startup) leaves its waiters with 500 (429 at maxScale), as on Cloud Run.
+   */
   private armQueueTimer(waiter: Waiter, delay = this.autoscaler.queueWaitLimitMs()): void {
     waiter.timer = setTimeout(() => {
       const i = this.queue.indexOf(waiter);
       if (i < 0) return;
       const counts = this.counts();
-      // Instances still starting will take it: keep waiting (the request timeout still applies).
-      if (counts.starting > 0 && this.startingCapacityCovers(waiter)) {
-        this.armQueueTimer(waiter, 250);
-        return;
-      }
       this.queue.splice(i, 1);
       this.recordConcurrency();
       const waited = ((Date.now() - waiter.enqueuedAt) / 1000).toFixed(1);
       if (counts.ready + counts.starting >= this.template.maxScale) {
         this.reject(waiter, new NoInstance(429, `Rate exceeded: all ${this.template.maxScale} instances (maxScale) were busy for ${waited} s; the request was not served`));
       } else {
-        this.reject(waiter, new NoInstance(500, 'The request was aborted because there was no available instance.'));
+        const bound = (this.autoscaler.queueWaitLimitMs() / 1000).toFixed(1);
+        this.reject(waiter, new NoInstance(500, `no instance became available within the ${bound} s queue wait (${counts.ready} ready, ${counts.starting} starting, maxScale ${this.template.maxScale})`));
       }
     }, delay);
     waiter.timer.unref();
-  }
-
-  /** Whether the instances now starting have room for this waiter, given who queued before it. */
-  private startingCapacityCovers(waiter: Waiter): boolean {
-    const counts = this.counts();
-    const position = this.queue.indexOf(waiter);
-    return position >= 0 && position < counts.starting * this.template.containerConcurrency;
   }
 
   /** The proxy answers the waiter with the status (and counts it). */
@@ -355,7 +352,7 @@ export class Revision {
   }
 
   /** For the proxy: a request answered with an error status by the simulator itself. */
-  countError(status: 429 | 500 | 503 | 504): void {
+  countError(status: RejectedStatus): void {
     this.errors[status]++;
     this.deps.onRejected?.(status);
     this.deps.changed();
@@ -483,7 +480,7 @@ export class Revision {
         instanceId: id,
         containerPort: this.template.port.containerPort,
         env: this.deps.env,
-        cpu: this.template.startupCpuBoost ? this.template.cpu * 2 : this.template.cpu,
+        cpu: this.launchCpu(),
         memoryBytes: this.template.memoryBytes,
         metadata: metadataAddress,
         onLine: (line, stream) => this.deps.logger.output(`[${id.slice(0, 6)}] ${line}`, stream),
@@ -534,6 +531,16 @@ export class Revision {
       if (this.counts().ready + this.counts().starting === 0) this.failQueue(`The instance failed to start: ${why}`);
       throw err;
     }
+  }
+
+  /** The CPU an instance starts with (2x while boosted); above the machine's cores, said once per revision. */
+  private launchCpu(): number {
+    const cpu = this.template.startupCpuBoost ? this.template.cpu * 2 : this.template.cpu;
+    if (cpu > hostCpus() && this.deps.launcher.kind === 'docker' && !this.cpuCapSaid) {
+      this.cpuCapSaid = true;
+      this.deps.logger.warn(`${this.name}: cpu ${cpu}${this.template.startupCpuBoost ? ' (startup boost)' : ''} is more than this machine's ${hostCpus()} cores; instances get ${hostCpus()}`);
+    }
+    return cpu;
   }
 
   /** Liveness probes, when the template has one: a failing instance is replaced (its in-flight requests get 503). */

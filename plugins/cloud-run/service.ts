@@ -300,7 +300,11 @@ export class CloudRunService implements Deployment {
         // Cloud Run's request log, when asked for: one line per request (499: the client went away).
         if (this.options.requestLogs) this.options.logger.info(`${req.method} ${req.url} ${status} ${(seconds * 1000).toFixed(1)} ms${revision ? ` ${revision.name}` : ''}`);
       },
-      rejected: (revision, status, req, message) => this.logRejection(revision, status, req, message),
+      rejected: (revision, status, req, message) => {
+        // 429/500/503/504 are counted by the proxy as it answers them; a bad exchange (502) here.
+        if (revision && status === 502) revision.countError(502);
+        this.logRejection(revision, status, req, message);
+      },
       refused: (limits) => {
         this.schedulePublish();
         // Said at most once a minute: a flood would otherwise flood the log too.
