@@ -21,8 +21,8 @@ after(async () => {
   for (const s of servers) s.close();
 });
 
-/** Instances that listen at once; `fail` makes launches throw instead. */
-function launcher(opts: { fail?: string } = {}): InstanceLauncher & { launches: number } {
+/** Instances that listen at once (or after `delayMs`); `fail` makes launches throw instead. */
+function launcher(opts: { fail?: string; delayMs?: number } = {}): InstanceLauncher & { launches: number } {
   return {
     kind: 'process',
     launches: 0,
@@ -30,6 +30,7 @@ function launcher(opts: { fail?: string } = {}): InstanceLauncher & { launches: 
     async launch(): Promise<InstanceHandle> {
       this.launches++;
       if (opts.fail) throw new Error(opts.fail);
+      if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
       const server = net.createServer((s) => s.destroy());
       servers.push(server);
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -55,7 +56,20 @@ function revision(options: { containerConcurrency?: number; maxScale?: number; m
 
 const never = new AbortController().signal;
 
-describe('revision queue', () => {
+describe('revision queue', { timeout: 30_000 }, () => {
+  it('answers 500 at the queue wait while an instance is still starting below maxScale', async () => {
+    // Cloud Run's "no available instance": the wait bound holds even when a cold start is under
+    // way that might have taken the request later.
+    const rev = revision({ containerConcurrency: 1, maxScale: 3 }, launcher({ delayMs: 1500 }));
+    const began = Date.now();
+    const err = await rev.acquire(never).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof NoInstance, `expected NoInstance, got ${String(err)}`);
+    assert.equal(err.status, 500);
+    assert.match(err.message, /no instance became available within/);
+    assert.ok(Date.now() - began < 1400, 'answered at the bound, before the slow start finished');
+  });
+
+
   it('serves queued requests in arrival order as slots free up', async () => {
     const rev = revision({ containerConcurrency: 1, maxScale: 1 }, launcher());
     await rev.start(true, never);
