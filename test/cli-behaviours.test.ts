@@ -97,7 +97,7 @@ describe('devloop deploy <service>', { concurrency: false }, () => {
   // Known defect (bin/commands/deploy.ts): it waits for the service's buildCount to grow, which a
   // service without a build never does; the redeploy happens but deploy reports "still healthy
   // after N ms" and exits 1 (after 10 minutes by default).
-  it('a service without a build is redeployed and reported healthy', { timeout: 90_000, todo: 'deploy.ts waits on buildCount, which a build-less service never increments' }, async () => {
+  it('a service without a build is redeployed and reported healthy', { timeout: 90_000 }, async () => {
     const port = await findFreePort();
     const dir = project(`export default { services: { web: ${plain(port)} } };`);
     const cli = up([], dir);
@@ -168,10 +168,9 @@ describe('devloop render masks secrets', { concurrency: false }, () => {
     assert.match(plainOut.stdout, /^ {4}env:\n {6}API_TOKEN: "\[redacted\]"\n {6}DB_PASSWORD: "\[redacted\]"\n {6}GREETING: hello$/m);
   });
 
-  // Known defect (bin/commands/render.ts): `...cfg` prints `environments` and `tests` as written,
-  // so a secret declared in environments.<env>.env, or a declared secret's value reused in a test
-  // command, reaches the output unmasked. Marked todo until the render/secrets work fixes it.
-  it('no declared secret value appears anywhere in the output (environments, tests)', { timeout: 60_000, todo: 'render.ts prints environments.<env>.env and tests[].command unmasked' }, async () => {
+  // `environments` and `tests` are printed as written: a secret declared in environments.<env>.env,
+  // or a declared secret's value reused in a test command, must still be masked.
+  it('no declared secret value appears anywhere in the output (environments, tests)', { timeout: 60_000 }, async () => {
     const dir = project(devfile);
     for (const args of [['render', '--env', 'staging'], ['render', '--env', 'staging', '-o', 'json']]) {
       const r = await runCli(args, { cwd: dir });

@@ -5,7 +5,7 @@
  */
 import { stringify } from 'yaml';
 import { serviceEnv } from '../../core/engine/env.js';
-import { looksSecret } from '../../core/engine/redact.js';
+import { looksSecret, Redactor } from '../../core/engine/redact.js';
 import { EXIT, load, type GlobalOptions } from '../shared.js';
 
 export async function render(opts: GlobalOptions): Promise<number> {
@@ -17,7 +17,15 @@ export async function render(opts: GlobalOptions): Promise<number> {
     return [name, { ...rest, env }];
   }));
   const plugins = (cfg.plugins ?? []).map((p) => (typeof p === 'string' ? p : Array.isArray(p) ? { [p[0]]: p[1] } : `inline: ${p.name}`));
-  const doc = { devfile: loaded.file, environment: opts.env, ...cfg, plugins, services };
+  // The merged env is masked by name above; a secret's value can also sit elsewhere (the raw
+  // `environments` blocks, a test command that uses it): every declared secret value, from every
+  // environment, is redacted from the whole document.
+  const redactor = new Redactor();
+  redactor.addEnv(process.env, { ambient: true });
+  for (const mode of new Set([opts.env, ...Object.keys(cfg.environments ?? {})])) {
+    for (const svc of Object.values(cfg.services)) redactor.addEnv(serviceEnv(cfg, svc, mode));
+  }
+  const doc = redactor.redactDeep({ devfile: loaded.file, environment: opts.env, ...cfg, plugins, services });
   process.stdout.write(opts.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : stringify(doc));
   return EXIT.ok;
 }

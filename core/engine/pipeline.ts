@@ -22,6 +22,7 @@ export async function runPipeline(engine: Engine, ctx: ServiceContext, deps: Pip
   const { hooks } = engine;
   let phase = 'queued';
   let build: BuildRecord | undefined;
+  engine.dispatch({ type: 'run/started', service });
   try {
     let release = await acquireSlot(engine, ctx, deps.semaphore);
     let result: BuildResult;

@@ -16,6 +16,7 @@ export type Action =
   | { type: 'service/pendingFiles'; service: string; files: string[] }
   | { type: 'build/started'; service: string; build: BuildRecord }
   | { type: 'build/finished'; service: string; build: BuildRecord }
+  | { type: 'run/started'; service: string }
   | { type: 'deploy/finished'; service: string; endpoints: Endpoint[]; image?: string }
   | { type: 'service/health'; service: string; health: HealthState; message?: string }
   | { type: 'service/restarted'; service: string; reason: string }

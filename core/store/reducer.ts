@@ -50,6 +50,8 @@ export function reduce(state: EngineState, action: Action): EngineState {
       return patch(state, action.service, (s) => ({ ...s, triggerMode: action.mode }));
     case 'service/pendingFiles':
       return patch(state, action.service, (s) => ({ ...s, pendingFiles: action.files }));
+    case 'run/started':
+      return patch(state, action.service, (s) => ({ ...s, runCount: s.runCount + 1 }));
     case 'build/started':
       return patch(state, action.service, (s) => ({
         ...s,
@@ -67,6 +69,7 @@ export function reduce(state: EngineState, action: Action): EngineState {
     case 'deploy/finished':
       return patch(state, action.service, (s) => ({
         ...s,
+        deployedRun: s.runCount,
         endpoints: action.endpoints,
         image: action.image ?? s.image,
         health: 'unknown',
@@ -91,7 +94,7 @@ export function reduce(state: EngineState, action: Action): EngineState {
     case 'service/restarted':
       return patch(state, action.service, (s) => ({ ...s, restarts: s.restarts + 1 }));
     case 'service/failed':
-      return patch(state, action.service, (s) => ({ ...s, phase: 'failed', error: action.error, waiting: undefined, health: s.health === 'healthy' ? 'unhealthy' : s.health }));
+      return patch(state, action.service, (s) => ({ ...s, phase: 'failed', failedRun: s.runCount, error: action.error, waiting: undefined, health: s.health === 'healthy' ? 'unhealthy' : s.health }));
     case 'service/stopped':
       return patch(state, action.service, (s) => ({ ...s, phase: 'stopped', health: 'unknown', endpoints: [], waiting: undefined }));
     case 'service/extra':
@@ -114,6 +117,7 @@ export function newService(name: string, kind: string, target: string, triggerMo
     phase: 'pending',
     pendingFiles: [],
     buildCount: 0,
+    runCount: 0,
     endpoints: [],
     health: 'unknown',
     restarts: 0,

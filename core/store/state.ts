@@ -52,6 +52,11 @@ export interface ServiceState {
   currentBuild?: BuildRecord;
   lastBuild?: BuildRecord;
   buildCount: number;
+  /** Pipeline runs started (a run may skip its build: no build, or unchanged inputs). */
+  runCount: number;
+  /** The run whose deploy finished last, and the run that failed last: what a caller waiting on a run checks. */
+  deployedRun?: number;
+  failedRun?: number;
   image?: string;
   endpoints: Endpoint[];
   health: HealthState;
