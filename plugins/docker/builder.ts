@@ -9,7 +9,7 @@ import type { BuildContext, BuildResult } from '../../core/engine/contexts.js';
 import type { Engine } from '../../core/engine/engine.js';
 import { formatMs } from '../shared/time.js';
 import { baseImageIds, baseImageRefs } from './base-images.js';
-import type { DockerDaemon } from './client.js';
+import { daemonErrors, type DockerDaemon } from './client.js';
 import { collectBuildInputs, contextEntries } from './context.js';
 import { buildOrReuse } from './image-build.js';
 import { imageRepository, imageTag, projectName } from './names.js';
@@ -33,7 +33,7 @@ export interface BuilderOptions {
 }
 
 export function tapBuilder(engine: Engine, daemon: DockerDaemon, options: BuilderOptions): void {
-  engine.hooks.build.for('docker').tapPromise(DOCKER_PLUGIN, async (ctx) => buildDockerService(ctx, daemon, options));
+  engine.hooks.build.for('docker').tapPromise(DOCKER_PLUGIN, daemonErrors(daemon, async (ctx) => buildDockerService(ctx, daemon, options)));
 }
 
 export async function buildDockerService(ctx: BuildContext, daemon: DockerDaemon, options: BuilderOptions = {}): Promise<DockerBuildResult> {

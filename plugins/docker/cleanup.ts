@@ -7,7 +7,7 @@
 import type Docker from 'dockerode';
 import type { Engine } from '../../core/engine/engine.js';
 import { DOCKER_PLUGIN } from './builder.js';
-import { statusOf, type DockerDaemon } from './client.js';
+import { bounded, statusOf, type DockerDaemon } from './client.js';
 import type { ActiveContainers } from './deployer.js';
 import { LABEL_PROJECT, LABEL_SERVICE, LABEL_SESSION, projectId, sessionAlive } from './names.js';
 
@@ -43,12 +43,12 @@ export async function removeStaleContainers(docker: Docker, root: string): Promi
 }
 
 export function listProjectContainers(docker: Docker, root: string, extraLabels: string[] = []): Promise<Docker.ContainerInfo[]> {
-  return docker.listContainers({ all: true, filters: { label: [`${LABEL_PROJECT}=${projectId(root)}`, ...extraLabels] } });
+  return docker.listContainers({ all: true, filters: { label: [`${LABEL_PROJECT}=${projectId(root)}`, ...extraLabels] }, ...bounded() });
 }
 
 async function removeContainer(docker: Docker, id: string): Promise<void> {
   try {
-    await docker.getContainer(id).remove({ force: true, v: true });
+    await docker.getContainer(id).remove({ force: true, v: true, ...bounded() } as object);
   } catch (err) {
     if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
   }

@@ -81,8 +81,56 @@ export function unreachable(address: string, cause: unknown): DevloopError {
   return new DevloopError(`Docker daemon unreachable at ${address}: ${why}`, {
     code: 'DOCKER_UNAVAILABLE',
     cause,
-    hint: 'start Docker (or point DOCKER_HOST at a running daemon) and save a file to retry; `docker info` should answer',
+    hint: `${RESTART_DAEMON} (or point DOCKER_HOST at a running daemon), check that \`docker info\` answers, then save a file to retry`,
   });
+}
+
+const RESTART_DAEMON = 'start the Docker daemon (`sudo systemctl start docker`, or run `dockerd`; Docker Desktop: open it)';
+/** Socket errors that mean nothing answers at the daemon's address any more. */
+const GONE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
+
+/**
+ * A request to the daemon that failed because the daemon is not there (its socket refuses or is
+ * gone, the connection was cut), as a DevloopError saying so and how to bring it back; undefined
+ * for any other error. Without this, a raw `connect ENOENT /var/run/docker.sock` reaches the user
+ * as a plugin failure to "report to its authors".
+ */
+export function daemonGone(address: string, err: unknown, service?: string): DevloopError | undefined {
+  // A DevloopError already says what failed ("cannot create the container"); its cause may
+  // still be the vanished daemon, which matters more.
+  if (err instanceof DevloopError) return err.code === 'DOCKER_GONE' || err.cause === undefined ? undefined : daemonGone(address, err.cause, service);
+  const e = err as { code?: unknown; syscall?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  // ENOENT and ETIMEDOUT are also file and build errors: only a failed connect counts for them.
+  const gone = (code && GONE_CODES.has(code) && (e?.syscall === 'connect' || code === 'ECONNRESET' || code === 'EPIPE')) || /socket hang up/.test(message);
+  if (!gone) return undefined;
+  return new DevloopError(`the Docker daemon at ${address} is gone (${code ?? message}): devloop cannot reach it`, {
+    code: 'DOCKER_GONE',
+    service,
+    cause: err,
+    hint: `${RESTART_DAEMON}, check that \`docker info\` answers, then run \`devloop deploy ${service ?? '<service>'}\``,
+  });
+}
+
+/** Wraps a hook handler so that a vanished daemon is reported as such (see daemonGone). */
+export function daemonErrors<C extends { service?: string }, R>(daemon: { address: string }, fn: (ctx: C) => Promise<R>): (ctx: C) => Promise<R> {
+  return async (ctx) => {
+    try {
+      return await fn(ctx);
+    } catch (err) {
+      throw daemonGone(daemon.address, err, ctx.service) ?? err;
+    }
+  };
+}
+
+/** How long one request to the daemon may take (not the streams that follow a container). */
+export const DAEMON_CALL_MS = 15_000;
+
+/** dockerode options that bound a request: aborted after `ms`, or with `signal`. */
+export function bounded(ms = DAEMON_CALL_MS, signal?: AbortSignal): { abortSignal: AbortSignal } {
+  const timeout = AbortSignal.timeout(ms);
+  return { abortSignal: signal ? AbortSignal.any([signal, timeout]) : timeout };
 }
 
 /** "1.41" vs "1.47" -> the older. */

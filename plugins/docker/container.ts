@@ -9,18 +9,20 @@
 import type Docker from 'dockerode';
 import type { HealthCheckConfig } from '../../core/devfile/types.js';
 import type { Deployment, Logger } from '../../core/engine/contexts.js';
-import { CancelledError } from '../../core/errors.js';
+import { CancelledError, DevloopError } from '../../core/errors.js';
 import type { Action } from '../../core/store/actions.js';
 import type { Endpoint, Phase } from '../../core/store/state.js';
 import { RestartBackoff } from '../shared/backoff.js';
 import { describeProbe, healthTiming } from '../shared/health.js';
 import { LineTail } from '../shared/lines.js';
 import { formatMs, sleep } from '../shared/time.js';
-import { statusOf } from './client.js';
+import { bounded, DAEMON_CALL_MS, statusOf } from './client.js';
 import { followLogs, sinceFromStartedAt, type LogFollower } from './container-logs.js';
 import { exitError, exitSummary, type ExitInfo } from './exits.js';
 import { containerProbe, execProbe, waitContainerHealthy } from './health.js';
 import type { PublishedPort } from './publish.js';
+import { waitForExit } from './watch-exit.js';
+import { serveInspector, type InspectorRelay } from './inspector.js';
 
 /** How the container's service reaches the engine, without holding the engine itself. */
 export interface ServiceLink {
@@ -43,6 +45,8 @@ export interface ContainerOptions {
   stopTimeoutS: number;
   /** Seconds between SIGTERM and SIGKILL on a live-update restart: a save should not wait 10 s on a process that ignores SIGTERM. */
   restartTimeoutS: number;
+  /** `devloop debug`: the host port (on 127.0.0.1) relayed to the inspector on the container's loopback. */
+  inspectPort?: number;
 }
 
 type RunEnd = { exit: ExitInfo; plan: string } | { gone: true };
@@ -58,6 +62,7 @@ export class ContainerDeployment implements Deployment {
   private readonly backoff = new RestartBackoff();
   private stopping?: Promise<void>;
   private logs?: LogFollower;
+  private inspector?: InspectorRelay;
   private running = false;
   /** Settles when the current run of the container ends. */
   private runEnd!: Promise<RunEnd>;
@@ -75,6 +80,7 @@ export class ContainerDeployment implements Deployment {
     private readonly link: ServiceLink,
   ) {
     this.endpoints = options.ports.map((p) => ({ name: p.name, url: `${p.protocol === 'udp' ? 'udp' : 'http'}://127.0.0.1:${p.hostPort}` }));
+    if (options.inspectPort) this.endpoints.push({ name: 'inspector', url: `http://127.0.0.1:${options.inspectPort}` });
     this.details = {
       containerId: container.id,
       containerName: name,
@@ -91,8 +97,9 @@ export class ContainerDeployment implements Deployment {
 
   /** Starts the container (already created) and its supervision. */
   async start(): Promise<void> {
-    await this.container.start();
+    await this.container.start(bounded() as object);
     this.running = true;
+    if (this.options.inspectPort) this.inspector = await serveInspector(this.docker, this.container, this.options.inspectPort, this.link.logger);
     await this.attachLogs(undefined);
     void this.supervise().catch((err) => {
       if (!this.stopped) this.link.logger.error(`lost track of ${this.name}: ${err instanceof Error ? err.message : String(err)}`);
@@ -118,19 +125,27 @@ export class ContainerDeployment implements Deployment {
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       this.life.abort(new CancelledError(`stopping: ${reason}`));
+      // Bounded by the grace period plus a little: an unreachable daemon must not hold `down`.
+      const t = this.options.stopTimeoutS;
       try {
-        await this.container.stop({ t: this.options.stopTimeoutS });
+        await this.container.stop({ t, ...bounded((t + STOP_SLACK_S) * 1000) } as object);
       } catch (err) {
-        // 304: already stopped; 404: already gone. Both are what we want.
-        if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err;
+        // 304: already stopped; 404: already gone. Both are what we want. Anything else: remove anyway.
+        if (statusOf(err) !== 304 && statusOf(err) !== 404) this.link.logger.warn(`could not stop ${this.name} gracefully: ${errorText(err)}`);
       }
       this.running = false;
       this.logs?.stop();
+      await this.inspector?.close();
       try {
-        await this.container.remove({ force: true, v: true });
+        await this.container.remove({ force: true, v: true, ...bounded(STOP_SLACK_S * 1000) } as object);
       } catch (err) {
         // 409: removal already in progress (a concurrent cleanup).
-        if (statusOf(err) !== 404 && statusOf(err) !== 409) throw err;
+        if (statusOf(err) !== 404 && statusOf(err) !== 409) {
+          throw new DevloopError(`could not remove container ${this.name}: ${errorText(err)}`, {
+            code: 'CONTAINER_REMOVE_FAILED', service: this.link.service, cause: err,
+            hint: 'if the Docker daemon is down, start it again; the next `devloop up` or `devloop down` removes what this session left',
+          });
+        }
       }
     })();
     return this.stopping;
@@ -141,7 +156,7 @@ export class ContainerDeployment implements Deployment {
    * resolves once it runs again. Health is then watched in the background.
    */
   async restart(): Promise<void> {
-    const restarting = this.container.restart({ t: this.options.restartTimeoutS });
+    const restarting = this.container.restart({ t: this.options.restartTimeoutS, ...bounded((this.options.restartTimeoutS + STOP_SLACK_S) * 1000) } as object);
     this.intentional = restarting;
     try {
       await restarting;
@@ -150,7 +165,7 @@ export class ContainerDeployment implements Deployment {
     }
     this.running = true;
     this.tail = new LineTail(20);
-    const info = await this.container.inspect();
+    const info = await this.container.inspect(bounded() as object);
     await this.attachLogs(sinceFromStartedAt(info.State.StartedAt));
     this.link.dispatch({ type: 'service/health', service: this.link.service, health: 'unknown', message: 'restarted by live update' });
     void this.watchHealthAfterRestart('restarted');
@@ -162,13 +177,31 @@ export class ContainerDeployment implements Deployment {
 
   private async attachLogs(since: string | undefined): Promise<void> {
     this.logs?.stop();
+    let follower: LogFollower;
     try {
-      this.logs = await followLogs(this.docker, this.container, since, (line, stream) => {
+      follower = await followLogs(this.docker, this.container, since, (line, stream) => {
         this.tail.push(line);
         this.link.logger.output(line, stream);
       });
     } catch (err) {
-      if (!this.stopped) this.link.logger.warn(`cannot follow the container's logs: ${err instanceof Error ? err.message : String(err)}`);
+      if (!this.stopped) this.link.logger.warn(`cannot follow the container's logs: ${errorText(err)}`);
+      return;
+    }
+    this.logs = follower;
+    // Docker ends the stream when the container stops; a stream that ends while it still runs
+    // was cut (the daemon connection dropped): follow again from where it broke off.
+    void follower.done.then(() => this.reattachLogs(follower, `${Math.floor(Date.now() / 1000)}`));
+  }
+
+  private async reattachLogs(follower: LogFollower, since: string): Promise<void> {
+    const current = () => !this.stopped && this.running && this.logs === follower;
+    while (current()) {
+      await sleep(LOG_REATTACH_MS, this.life.signal).catch(() => {});
+      if (!current()) return;
+      const info = await this.container.inspect(bounded(DAEMON_CALL_MS, this.life.signal) as object).catch(() => undefined);
+      if (!info) continue; // the daemon is away: try again
+      if (info.State.Running && current()) await this.attachLogs(since);
+      return; // not running: the exit is reported, and a restart follows the new run's logs
     }
   }
 
@@ -192,23 +225,22 @@ export class ContainerDeployment implements Deployment {
   private async supervise(): Promise<void> {
     const signal = this.life.signal;
     while (!signal.aborted) {
+      let watch: 'stopped' | 'gone';
       try {
-        await this.container.wait({ abortSignal: signal } as never);
-      } catch (err) {
-        if (signal.aborted) return;
-        if (statusOf(err) === 404) { this.gone(); return; }
-        // The daemon connection broke (dockerd restarting?): look again shortly.
-        await sleep(1_000, signal).catch(() => {});
-        continue;
+        watch = await waitForExit(this.container, signal);
+      } catch {
+        return; // stopping
       }
+      if (watch === 'gone') { this.gone(); return; }
       if (signal.aborted) return;
       if (this.intentional) { await this.intentional.catch(() => {}); continue; }
       let state: Docker.ContainerInspectInfo['State'];
       try {
-        state = (await this.container.inspect()).State;
+        state = (await this.container.inspect(bounded(DAEMON_CALL_MS, signal) as object)).State;
       } catch (err) {
         if (signal.aborted) return;
         if (statusOf(err) === 404) { this.gone(); return; }
+        await sleep(1_000, signal).catch(() => {});
         continue;
       }
       if (state.Running) continue; // restarted in between (by us or by hand)
@@ -250,7 +282,7 @@ export class ContainerDeployment implements Deployment {
     try {
       await sleep(delay, this.life.signal);
       this.tail = new LineTail(20);
-      await this.container.start();
+      await this.container.start(bounded(DAEMON_CALL_MS, this.life.signal) as object);
     } catch (err) {
       this.lastEnd.restarting = false;
       if (this.stopped) return false;
@@ -260,7 +292,7 @@ export class ContainerDeployment implements Deployment {
     this.lastEnd.restarting = false;
     this.running = true;
     this.link.dispatch({ type: 'service/restarted', service, reason: exit.oomKilled ? 'OOM killed' : `exit code ${exit.exitCode}` });
-    const info = await this.container.inspect().catch(() => undefined);
+    const info = await this.container.inspect(bounded() as object).catch(() => undefined);
     await this.attachLogs(sinceFromStartedAt(info?.State.StartedAt));
     void this.watchHealthAfterRestart('restarted after a crash');
     return true;
@@ -297,6 +329,15 @@ export class ContainerDeployment implements Deployment {
       this.link.dispatch({ type: 'service/health', service: this.link.service, health: 'unhealthy', message: 'container removed outside devloop' });
     }
   }
+}
+
+/** Seconds a stop or remove may take beyond the grace period before devloop gives up on the daemon. */
+const STOP_SLACK_S = 3;
+/** Pause before following the logs again after the stream was cut. */
+const LOG_REATTACH_MS = 1_000;
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** A run in flight (queued, building, pushing, deploying) owns the phase; the container only moves settled ones. */

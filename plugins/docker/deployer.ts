@@ -9,12 +9,13 @@ import type { DeployContext, Deployment } from '../../core/engine/contexts.js';
 import type { Engine } from '../../core/engine/engine.js';
 import { DevloopError } from '../../core/errors.js';
 import { DOCKER_PLUGIN } from './builder.js';
-import { daemonMessage, statusOf, type DockerDaemon } from './client.js';
+import { daemonErrors, daemonMessage, statusOf, type DockerDaemon } from './client.js';
 import { ContainerDeployment, type ServiceLink } from './container.js';
 import { containerName, isDevloopTag, projectName, sessionLabels } from './names.js';
 import { planPorts, portConfig, type PublishedPort } from './publish.js';
 import { parseCpu, parseMemory } from './resources.js';
 import { shellCommand } from './exec.js';
+import { INSPECT_OPTION } from './inspector.js';
 import { readProgress } from './progress-stream.js';
 
 export interface DeployerOptions {
@@ -32,7 +33,7 @@ export type ActiveContainers = Map<string, ContainerDeployment>;
 export function tapDeployer(engine: Engine, daemon: DockerDaemon, active: ActiveContainers, options: DeployerOptions): void {
   const stickyPorts = new Map<string, Map<string, number>>();
   const rebuiltFor = new Map<string, string>();
-  engine.hooks.deploy.for('docker').tapPromise(DOCKER_PLUGIN, async (ctx) => {
+  engine.hooks.deploy.for('docker').tapPromise(DOCKER_PLUGIN, daemonErrors(daemon, async (ctx) => {
     await daemon.connect();
     const image = ctx.image ?? ctx.build.image ?? ctx.config.image;
     if (!image) {
@@ -80,13 +81,10 @@ export function tapDeployer(engine: Engine, daemon: DockerDaemon, active: Active
     };
     ctx.logger.info(`running ${deployment.name} (${image})${deployment.endpoints.length ? ` at ${deployment.endpoints.map((e) => e.url).join(', ')}` : ''}`);
     return deployment;
-  });
+  }));
 }
 
 class ImageMissing extends Error {}
-
-/** Where the Node inspector listens inside a container being debugged (Node's default port). */
-const INSPECTOR_CONTAINER_PORT = 9229;
 
 interface Replacement {
   /** Host ports the container being replaced holds: free for the new one once it is stopped. */
@@ -108,17 +106,16 @@ async function runContainer(
   const memory = config.resources?.memory !== undefined ? parseMemory(config.resources.memory, ctx.service) : undefined;
   const nanoCpus = config.resources?.cpu !== undefined ? parseCpu(config.resources.cpu, ctx.service) : undefined;
   const project = projectName(ctx.root, ctx.devfile.name);
-  // `devloop debug`: the Node inspector listens inside the container and is published on the
-  // host's 127.0.0.1 only, at the port the debug command chose.
+  // `devloop debug`: the Node inspector listens on the container's loopback only; the deployment
+  // relays the host's 127.0.0.1:inspectPort to it (see inspector.ts for why nothing is published).
   const inspectPort = ctx.getState().services[ctx.service]?.extra.debug?.inspectPort as number | undefined;
   const env = {
     ...ctx.env,
     ...(config.port ? { PORT: String(config.port) } : {}),
-    ...(inspectPort ? { NODE_OPTIONS: [ctx.env.NODE_OPTIONS, `--inspect=0.0.0.0:${INSPECTOR_CONTAINER_PORT}`].filter(Boolean).join(' ') } : {}),
+    ...(inspectPort ? { NODE_OPTIONS: [ctx.env.NODE_OPTIONS, INSPECT_OPTION].filter(Boolean).join(' ') } : {}),
   };
   for (let attempt = 0; ; attempt++) {
     const ports = await planPorts(config, ctx.service, ctx.logger, sticky, replace.held);
-    if (inspectPort) ports.push({ name: 'inspector', containerPort: INSPECTOR_CONTAINER_PORT, hostPort: inspectPort, protocol: 'tcp' });
     const { exposed, bindings } = portConfig(ports);
     const name = containerName(project, ctx.service);
     let container: Docker.Container;
@@ -155,6 +152,7 @@ async function runContainer(
       memoryLimit: memory,
       stopTimeoutS: options.stopTimeoutS ?? 10,
       restartTimeoutS: options.restartTimeoutS ?? 2,
+      inspectPort,
     }, link);
     // Current from its first second: a crash during startup is supervised like any other.
     active.set(ctx.service, deployment);

@@ -13,7 +13,7 @@ import type { BuildContext } from '../../core/engine/contexts.js';
 import type { Engine } from '../../core/engine/engine.js';
 import { DevloopError } from '../../core/errors.js';
 import { DOCKER_PLUGIN } from './builder.js';
-import type { DockerDaemon } from './client.js';
+import { daemonErrors, type DockerDaemon } from './client.js';
 import { buildOrReuse } from './image-build.js';
 import { baseImageIds } from './base-images.js';
 import { imageRepository, imageTag, projectName } from './names.js';
@@ -22,13 +22,13 @@ import type { TarEntry } from './tar.js';
 
 export function tapEsbuildImage(engine: Engine, daemon: DockerDaemon): void {
   const warned = new Set<string>();
-  engine.hooks.afterBuild.tapPromise(DOCKER_PLUGIN, async (ctx) => {
+  engine.hooks.afterBuild.tapPromise(DOCKER_PLUGIN, daemonErrors(daemon, async (ctx) => {
     if (ctx.kind !== 'esbuild' || !ctx.result?.artifacts?.length) return;
     // Cloud Run instances are containers too when a base image is named.
     const runtime = await runtimeOf(engine, ctx);
     if (runtime !== 'docker' && !(runtime === 'cloud-run' && ctx.config.build?.type === 'esbuild' && ctx.config.build.baseImage)) return;
     await wrapBundle(ctx, daemon, warned);
-  });
+  }));
 }
 
 export function esbuildDockerfile(baseImage: string, entry: string): string {

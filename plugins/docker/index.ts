@@ -11,6 +11,7 @@
  * | deployer.ts        | deploy.for('docker') -> container.ts  |
  * | liveupdate.ts      | shouldRebuild                         |
  * | cleanup.ts         | cleanup, shutdown                     |
+ * | prune.ts           | pressure (disk): older images removed |
  */
 import type Docker from 'dockerode';
 import type { DevloopPlugin } from '../../core/plugins/types.js';
@@ -20,6 +21,7 @@ import { DockerDaemon } from './client.js';
 import { tapDeployer, type ActiveContainers, type DeployerOptions } from './deployer.js';
 import { tapEsbuildImage } from './esbuild-image.js';
 import { tapLiveUpdate } from './liveupdate.js';
+import { pruneForPressure } from './prune.js';
 import { tapResolveRuntime } from './resolve-runtime.js';
 
 export interface DockerPluginOptions extends BuilderOptions, DeployerOptions {
@@ -39,6 +41,9 @@ export function dockerPlugin(options: DockerPluginOptions = {}): DevloopPlugin {
       tapDeployer(engine, daemon, active, options);
       tapLiveUpdate(engine, daemon, active);
       tapCleanup(engine, daemon, active);
+      engine.hooks.pressure.tapPromise(DOCKER_PLUGIN, async (ctx) => {
+        if (ctx.kind === 'disk') await pruneForPressure(ctx, daemon, engine.serviceNames());
+      });
     },
   };
 }
@@ -50,6 +55,7 @@ export { collectBuildInputs, type BuildInputs } from './context.js';
 export { ContainerDeployment } from './container.js';
 export { removeStaleContainers, listProjectContainers } from './cleanup.js';
 export { containerizable } from './resolve-runtime.js';
+export { dockerDataDisk } from './prune.js';
 export { esbuildDockerfile } from './esbuild-image.js';
 export { parseMemory, parseCpu } from './resources.js';
 export {

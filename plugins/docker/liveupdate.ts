@@ -13,7 +13,7 @@ import type { Engine } from '../../core/engine/engine.js';
 import { planLiveUpdate, type LiveUpdateCopy } from '../shared/liveupdate.js';
 import { formatMs } from '../shared/time.js';
 import { DOCKER_PLUGIN } from './builder.js';
-import type { DockerDaemon } from './client.js';
+import { daemonErrors, type DockerDaemon } from './client.js';
 import type { ContainerDeployment } from './container.js';
 import type { ActiveContainers } from './deployer.js';
 import { execIn } from './exec.js';
@@ -30,7 +30,7 @@ export function tapLiveUpdate(engine: Engine, daemon: DockerDaemon, active: Acti
   const queues = new Map<string, Promise<unknown>>();
   let updates = 0;
 
-  engine.hooks.shouldRebuild.tapPromise(DOCKER_PLUGIN, async (ctx) => {
+  engine.hooks.shouldRebuild.tapPromise(DOCKER_PLUGIN, daemonErrors(daemon, async (ctx) => {
     const steps = ctx.config.liveUpdate;
     const deployment = active.get(ctx.service);
     if (!steps?.length || !deployment || engine.deployment(ctx.service) !== deployment) return undefined;
@@ -39,7 +39,7 @@ export function tapLiveUpdate(engine: Engine, daemon: DockerDaemon, active: Acti
     const run = prev.catch(() => {}).then(() => liveUpdate(ctx, deployment));
     queues.set(ctx.service, run);
     return run;
-  });
+  }));
 
   async function liveUpdate(ctx: ChangeContext, deployment: ContainerDeployment): Promise<false | undefined> {
     const started = Date.now();
