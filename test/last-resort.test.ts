@@ -12,12 +12,15 @@ import { findFreePort } from '../plugins/shared/ports.js';
 import { copyFixture, startCli } from './helpers.js';
 
 function devfile(dir: string, fault: string, port: number): void {
-  writeFileSync(path.join(dir, 'Devfile.ts'), `
+  writeFileSync(path.join(dir, 'Devfile.ts'), `import { existsSync } from 'node:fs';
 export default {
   plugins: [{
     name: 'buggy',
     apply(engine: any) {
-      engine.hooks.afterDeploy.tap('buggy', () => { setTimeout(() => { ${fault} }, 300); });
+      // The fault fires once the test has seen the service healthy and writes ./boom.
+      engine.hooks.afterDeploy.tap('buggy', () => {
+        const t = setInterval(() => { if (existsSync(${JSON.stringify(path.join(dir, 'boom'))})) { clearInterval(t); ${fault} } }, 50);
+      });
     },
   }],
   services: {
@@ -41,6 +44,7 @@ describe('the last-resort handler', { timeout: 120_000 }, () => {
         const url = healthy.state.endpoints[0].url as string;
         const { pid } = await (await fetch(url)).json() as { pid: number };
         assert.ok(isAlive(pid));
+        writeFileSync(path.join(dir, 'boom'), '');
         assert.equal(await up.exited, 70, up.stderr());
         assert.match(up.stderr(), /devloop hit an internal error \(a bug; please report it with this output\):\nError: boom from a/);
         assert.match(up.stderr(), /stopping every service it started/);
