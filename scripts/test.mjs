@@ -29,6 +29,9 @@ if (files.length === 0) { console.error('no test files matched'); process.exit(1
 // do not inherit it), so a file that hangs fails after this long instead of holding CI for its
 // 90 minutes. Tests and suites also carry their own, shorter timeouts.
 const fileTimeoutMs = Number(process.env.DEVLOOP_TEST_FILE_TIMEOUT_MS ?? 600_000);
-const args = ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${fileTimeoutMs}`, ...files];
+// Two files at a time fits the 2-core machines this runs on; DEVLOOP_TEST_CONCURRENCY=4 checks
+// that the suite holds under more contention.
+const concurrency = Number(process.env.DEVLOOP_TEST_CONCURRENCY ?? 2);
+const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${fileTimeoutMs}`, ...files];
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
