@@ -75,6 +75,10 @@ export interface LaunchRequest {
   /** The metadata server for this instance, by the address the instance reaches it at. */
   metadata?: (host: string) => string;
   onLine(line: string, stream: 'stdout' | 'stderr'): void;
+  /** Aborted when the revision stops: a launch waiting on a rebuild gives up. */
+  signal?: AbortSignal;
+  /** Told while the launch waits for its image to be rebuilt (the queue bound waits too). */
+  rebuilding?(on: boolean): void;
 }
 
 export interface InstanceLauncher {
@@ -94,6 +98,12 @@ export interface DockerLaunchOptions {
   /** Entrypoint / arguments overrides (`command` and `args` of the container spec). */
   entrypoint?: string[];
   cmd?: string[];
+  /**
+   * The image is gone from the daemon (`docker rmi`, a prune while scaled to zero): bring it
+   * back, resolving once the tag exists again; the create is then retried once. Without it, or
+   * when it rejects, the launch fails with the reason.
+   */
+  onImageMissing?(image: string, revision: string, signal?: AbortSignal): Promise<void>;
 }
 
 export class DockerLauncher implements InstanceLauncher {
@@ -115,30 +125,49 @@ export class DockerLauncher implements InstanceLauncher {
     const gateway = await this.hostAddress();
     const env: Record<string, string> = { ...req.env, PORT: String(req.containerPort) };
     if (req.metadata) env.GCE_METADATA_HOST = req.metadata(gateway);
+    const create = () => docker.createContainer({
+      name: `devloop-${req.revision}-${req.instanceId.slice(0, 8)}`,
+      Image: image,
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Labels: { ...sessionLabels(root, req.service), [LABEL_REVISION]: req.revision, [LABEL_INSTANCE]: req.instanceId },
+      ...(this.options.entrypoint ? { Entrypoint: this.options.entrypoint } : {}),
+      ...(this.options.cmd ? { Cmd: this.options.cmd } : {}),
+      ExposedPorts: { [`${req.containerPort}/tcp`]: {} },
+      HostConfig: {
+        Init: true,
+        Memory: req.memoryBytes,
+        MemorySwap: req.memoryBytes,
+        NanoCpus: Math.round(Math.min(req.cpu, hostCpus()) * 1e9),
+        ExtraHosts: [`metadata.google.internal:${gateway}`],
+        RestartPolicy: { Name: 'no' },
+      },
+    });
     let container: Docker.Container;
     try {
-      container = await docker.createContainer({
-        name: `devloop-${req.revision}-${req.instanceId.slice(0, 8)}`,
-        Image: image,
-        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-        Labels: { ...sessionLabels(root, req.service), [LABEL_REVISION]: req.revision, [LABEL_INSTANCE]: req.instanceId },
-        ...(this.options.entrypoint ? { Entrypoint: this.options.entrypoint } : {}),
-        ...(this.options.cmd ? { Cmd: this.options.cmd } : {}),
-        ExposedPorts: { [`${req.containerPort}/tcp`]: {} },
-        HostConfig: {
-          Init: true,
-          Memory: req.memoryBytes,
-          MemorySwap: req.memoryBytes,
-          NanoCpus: Math.round(Math.min(req.cpu, hostCpus()) * 1e9),
-          ExtraHosts: [`metadata.google.internal:${gateway}`],
-          RestartPolicy: { Name: 'no' },
-        },
-      });
+      container = await create();
     } catch (err) {
-      throw new DevloopError(`cannot create an instance of ${req.revision}: ${daemonMessage(err)}`, {
-        code: statusOf(err) === 404 ? 'IMAGE_MISSING' : 'CONTAINER_CREATE_FAILED', service: req.service, cause: err,
-        hint: statusOf(err) === 404 ? `image ${image} is not on this machine; build it or fix the image name` : 'the daemon refused the container; the message says why',
-      });
+      if (!imageMissing(err) || !this.options.onImageMissing) throw createFailed(req, image, err);
+      // Rebuilt once (concurrent cold starts share it), then the create is tried once more.
+      req.rebuilding?.(true);
+      try {
+        await this.options.onImageMissing(image, req.revision, req.signal);
+      } catch (why) {
+        throw new DevloopError(`cannot create an instance of ${req.revision}: image ${image} is gone and could not be rebuilt: ${why instanceof Error ? why.message : String(why)}`, {
+          code: 'IMAGE_MISSING', service: req.service, cause: why,
+          hint: why instanceof DevloopError && why.hint ? why.hint : 'fix the build (its log says why) and save to deploy again',
+        });
+      } finally {
+        req.rebuilding?.(false);
+      }
+      try {
+        container = await create();
+      } catch (again) {
+        if (!imageMissing(again)) throw createFailed(req, image, again);
+        throw new DevloopError(`cannot create an instance of ${req.revision}: image ${image} is missing again after a rebuild`, {
+          code: 'IMAGE_MISSING', service: req.service, cause: again,
+          hint: 'something removes devloop\'s images as they are built (an image prune loop?); stop it and send the request again',
+        });
+      }
     }
     const remove = () => container.remove({ force: true }).catch(() => {});
     let logs: { stop(): void } | undefined;
@@ -184,6 +213,18 @@ export class DockerLauncher implements InstanceLauncher {
       });
     }
   }
+}
+
+/** The daemon's 404 for the container's image (not for a network or anything else it names). */
+function imageMissing(err: unknown): boolean {
+  return statusOf(err) === 404 && /no such image|not found/i.test(daemonMessage(err));
+}
+
+function createFailed(req: LaunchRequest, image: string, err: unknown): DevloopError {
+  return new DevloopError(`cannot create an instance of ${req.revision}: ${daemonMessage(err)}`, {
+    code: statusOf(err) === 404 ? 'IMAGE_MISSING' : 'CONTAINER_CREATE_FAILED', service: req.service, cause: err,
+    hint: statusOf(err) === 404 ? `image ${image} is not on this machine; build it or fix the image name` : 'the daemon refused the container; the message says why',
+  });
 }
 
 // ------------------------------------------------------------------------------------------

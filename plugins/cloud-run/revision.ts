@@ -152,6 +152,10 @@ export class Revision {
   serving = true;
   failed?: string;
   private cpuCapSaid = false;
+  /** Launches waiting for their image to be rebuilt, and what ends their wait when the revision stops. */
+  private rebuilds = 0;
+  private rebuiltAt = 0;
+  private readonly halt = new AbortController();
 
   constructor(
     readonly name: string,
@@ -332,6 +336,9 @@ export class Revision {
     waiter.timer = setTimeout(() => {
       const i = this.queue.indexOf(waiter);
       if (i < 0) return;
+      // An image being rebuilt holds the bound, which counts again from the rebuild's end (504 still applies).
+      const left = this.rebuiltAt + this.autoscaler.queueWaitLimitMs() - Date.now();
+      if (this.rebuilds > 0 || left > 0) { this.armQueueTimer(waiter, this.rebuilds > 0 ? 1000 : left); return; }
       const counts = this.counts();
       this.queue.splice(i, 1);
       this.recordConcurrency();
@@ -484,6 +491,8 @@ export class Revision {
         memoryBytes: this.template.memoryBytes,
         metadata: metadataAddress,
         onLine: (line, stream) => this.deps.logger.output(`[${id.slice(0, 6)}] ${line}`, stream),
+        signal: this.halt.signal,
+        rebuilding: (on) => { this.rebuilds += on ? 1 : -1; if (!on) this.rebuiltAt = Date.now(); },
       });
       // stop() waits for launches in flight, so a container created during shutdown is removed too.
       this.launches.add(launching);
@@ -612,6 +621,7 @@ export class Revision {
   /** Stops every instance (SIGTERM, grace, SIGKILL) and answers every queued request. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.halt.abort();
     clearInterval(this.tickTimer);
     this.failQueue(`revision ${this.name} was shut down`);
     await Promise.allSettled([...this.launches]);

@@ -10,7 +10,7 @@ import type { DevfileConfig, ServiceConfig } from '../../core/devfile/types.js';
 import type { DeployContext } from '../../core/engine/contexts.js';
 import type { Engine } from '../../core/engine/engine.js';
 import { DevloopError } from '../../core/errors.js';
-import { DockerDaemon } from '../docker/client.js';
+import { daemonMessage, DockerDaemon } from '../docker/client.js';
 import { serviceArgv } from '../local-process/command.js';
 import { nextFreePort } from '../shared/ports.js';
 import { parseDurationMs } from '../shared/time.js';
@@ -34,6 +34,8 @@ export class CloudRunRuntime {
   private readonly signer = new TokenSigner();
   private metricsServer?: Promise<{ url: string; close(): Promise<void> } | undefined>;
   private readonly toldLiveUpdate = new Set<string>();
+  /** Images being brought back, by tag: concurrent cold starts share one rebuild. */
+  private readonly restoring = new Map<string, Promise<void>>();
 
   constructor(private readonly engine: Engine, private readonly options: CloudRunPluginOptions) {}
 
@@ -51,7 +53,8 @@ export class CloudRunRuntime {
       await this.metricsServer;
     }
     const settings = scalingSettings(sim, this.options.scaling);
-    const { launcher, key } = await chooseLauncher(ctx, spec, sim, this.daemon);
+    const built = Boolean(ctx.config.build);
+    const { launcher, key } = await chooseLauncher(ctx, spec, sim, this.daemon, (image, revision, signal) => this.restoreImage(ctx.service, built, image, revision, signal));
     // Secret values are redacted from every log line, as the Devfile's secret-looking env is.
     const env = await instanceEnv(ctx, spec, sim, (value) => this.engine.redactor.add(value));
 
@@ -134,6 +137,28 @@ export class CloudRunRuntime {
     }
   }
 
+  /**
+   * An instance's image is gone (`docker rmi`, a prune while scaled to zero): the engine's own
+   * run of the service builds it again (a Dockerfile or an esbuild bundle on its base image
+   * alike, under the same content-addressed tag); an image devloop does not build is pulled.
+   * Resolves once the tag exists again. A stopping revision stops waiting, not the rebuild.
+   */
+  private restoreImage(service: string, built: boolean, image: string, revision: string, signal?: AbortSignal): Promise<void> {
+    let restoring = this.restoring.get(image);
+    if (!restoring) {
+      this.engine.logger(service).warn(`${revision}: image ${image} is gone (removed outside devloop?); ${built ? 'rebuilding' : 'pulling'} it and starting the instance again`);
+      restoring = (built ? rebuildImage(this.engine, this.daemon, service, image) : pullImage(this.daemon, image, this.engine.signal))
+        .finally(() => this.restoring.delete(image));
+      restoring.catch(() => {});
+      this.restoring.set(image, restoring);
+    }
+    if (!signal) return restoring;
+    return Promise.race([restoring, new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(new Error('the revision stopped'));
+      else signal.addEventListener('abort', () => reject(new Error('the revision stopped')), { once: true });
+    })]);
+  }
+
   async shutdown(): Promise<void> {
     await Promise.all([...this.services.values()].map((s) => s.stop('devloop is stopping')));
     const m = await this.metricsServer;
@@ -192,7 +217,59 @@ export function durationMs(value: string | number | undefined, fallback: number,
   return ms;
 }
 
-async function chooseLauncher(ctx: DeployContext, spec: CloudRunSpec, sim: SimulationSettings, daemon: DockerDaemon): Promise<{ launcher: InstanceLauncher; key: string }> {
+/** How long a cold start waits for its image to be rebuilt (the request's own timeout usually ends it first). */
+const REBUILD_WAIT_MS = 10 * 60_000;
+
+/**
+ * Triggers the service's pipeline (build, push, deploy: the deploy of an unchanged service keeps
+ * its revision) and resolves once `image` exists again; rejects with the run's error, or when the
+ * run deployed without making that tag (the sources changed since the revision was built).
+ */
+function rebuildImage(engine: Engine, daemon: DockerDaemon, service: string, image: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const finish = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      unsubscribe();
+      clearInterval(poll);
+      clearTimeout(timer);
+      engine.signal.removeEventListener('abort', onStop);
+      if (err) reject(err); else resolve();
+    };
+    const check = (otherwise?: string) => void daemon.docker.getImage(image).inspect().then(
+      () => finish(),
+      () => { if (otherwise) finish(new Error(otherwise)); },
+    );
+    const unsubscribe = engine.subscribe((_state, action) => {
+      if (!('service' in action) || action.service !== service) return;
+      if (action.type === 'service/failed') finish(new DevloopError(`the rebuild failed: ${action.error.message}`, { code: 'IMAGE_MISSING', service, hint: action.error.hint }));
+      else if (action.type === 'deploy/finished') check(`the build now makes ${action.image ?? 'no image'}, not ${image} (the sources changed since this revision was built)`);
+    });
+    const poll = setInterval(() => check(), 250);
+    const timer = setTimeout(() => finish(new Error(`it was not back within ${REBUILD_WAIT_MS / 60_000} min`)), REBUILD_WAIT_MS);
+    const onStop = () => finish(new Error('devloop is stopping'));
+    engine.signal.addEventListener('abort', onStop, { once: true });
+    engine.trigger(service, { reason: 'image-missing', files: [] });
+  });
+}
+
+async function pullImage(daemon: DockerDaemon, image: string, signal: AbortSignal): Promise<void> {
+  try {
+    const stream = (await daemon.docker.pull(image, { abortSignal: signal } as never)) as NodeJS.ReadableStream;
+    await new Promise<void>((resolve, reject) => daemon.docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => {
+      const failed = err?.message ?? out?.find((m) => m.error)?.error;
+      if (failed) reject(new Error(failed)); else resolve();
+    }));
+  } catch (err) {
+    throw new Error(`cannot pull ${image}: ${daemonMessage(err)}`);
+  }
+}
+
+async function chooseLauncher(
+  ctx: DeployContext, spec: CloudRunSpec, sim: SimulationSettings, daemon: DockerDaemon,
+  onImageMissing: (image: string, revision: string, signal?: AbortSignal) => Promise<void>,
+): Promise<{ launcher: InstanceLauncher; key: string }> {
   const image = ctx.image ?? ctx.build.image ?? (ctx.config.build ? undefined : ctx.config.image ?? spec.template.image);
   const want = sim.instances ?? 'auto';
   const templateKey = JSON.stringify(spec.template);
@@ -211,6 +288,7 @@ async function chooseLauncher(ctx: DeployContext, spec: CloudRunSpec, sim: Simul
       launcher: new DockerLauncher({
         docker: daemon.docker, root: ctx.root, image,
         entrypoint: t.command, cmd: t.args ?? (command ? (typeof command === 'string' ? ['/bin/sh', '-c', command] : command) : undefined),
+        onImageMissing,
       }),
       key: JSON.stringify({ image, digest: ctx.build.digest, templateKey, envKey }),
     };
