@@ -83,13 +83,14 @@ function redactIssue(redactor: Redactor, issue: ConfigError['issues'][number]): 
   if (o.location?.frame) o.location.frame = redactor.redact(o.location.frame);
 }
 
-export async function createProjectEngine(loaded: LoadedDevfile, opts: GlobalOptions, only?: string[]): Promise<Engine> {
+export async function createProjectEngine(loaded: LoadedDevfile, opts: GlobalOptions, only?: string[], command?: string): Promise<Engine> {
   const userPlugins = await resolvePlugins(loaded.config.plugins ?? [], { root: loaded.dir, builtins: builtinPlugins });
   const engine = new Engine({
     root: loaded.dir,
     devfile: loaded.config,
     devfileFile: loaded.file,
     mode: opts.env,
+    command,
     plugins: [...defaultPlugins(loaded.config), ...userPlugins],
     only,
   });

@@ -26,7 +26,7 @@ export interface CiOptions {
 
 export async function ci(opts: GlobalOptions, ciOpts: CiOptions): Promise<number> {
   const loaded = await load(opts, 'ci');
-  const engine = await createProjectEngine(loaded, opts, ciOpts.services);
+  const engine = await createProjectEngine(loaded, opts, ciOpts.services, 'ci');
   // Before any plugin makes `.devloop/` with the umask's mode: what is written there is private.
   // A read-only checkout has none to make, and ci needs none: carry on without it.
   try { ensureSessionDir(engine.root); } catch { /* read-only project folder */ }

@@ -32,7 +32,7 @@ export async function down(opts: GlobalOptions): Promise<number> {
     process.stderr.write(`devloop: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; cleaning up in ${dir} with the built-in plugins only\n`);
     loaded = { file: path.join(dir, 'Devfile.ts'), dir, config: { services: {} }, dependencies: [], loadMs: 0 };
   }
-  const engine = await createProjectEngine(loaded, opts);
+  const engine = await createProjectEngine(loaded, opts, undefined, 'down');
   const messages: string[] = [];
   engine.subscribe((_s, a) => { if (a.type === 'log') messages.push(a.line.message); });
   await engine.cleanup();

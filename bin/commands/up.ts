@@ -44,7 +44,7 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
     });
   }
   if (upOpts.manual) loaded.config.triggerMode = 'manual';
-  const engine = await createProjectEngine(loaded, opts, upOpts.services);
+  const engine = await createProjectEngine(loaded, opts, upOpts.services, preloaded?.command ?? 'up');
   let stop!: (reason: string, code: number) => Promise<void>;
   const reporter = await createReporter(engine, opts, {
     onQuit: () => void stop('quit (q)', EXIT.ok),

@@ -164,3 +164,34 @@ test('tests may only name known services', () => {
     'tests.0.services.0: unknown service "apx" (did you mean "api"?)',
   ]);
 });
+
+test('resources.autoRaise: true or { max, step }; the quantities must read and the cap must not be below the limit (item 18)', () => {
+  const svc = (resources: unknown) => ({ services: { web: { image: 'x', resources } } });
+  for (const ok of [
+    { memory: '64Mi', autoRaise: true },
+    { memory: '64Mi', autoRaise: false },
+    { memory: '64Mi', autoRaise: { max: '256Mi' } },
+    { memory: '64Mi', autoRaise: { max: '64Mi', step: 1.5 } },
+    { memory: '256m', autoRaise: { max: '1g' } },
+    { memory: '64Mi', autoRaise: {} },
+  ]) assert.deepEqual(problems(svc(ok)), [], JSON.stringify(ok));
+  assert.deepEqual(problems(svc({ memory: '256Mi', autoRaise: { max: '128Mi' } })), [
+    'services.web.resources.autoRaise.max: the cap "128Mi" is below resources.memory ("256Mi"): autoRaise only raises; make max at least the limit',
+  ]);
+  assert.deepEqual(problems(svc({ memory: '64Mi', autoRaise: { max: 'lots' } })), [
+    'services.web.resources.autoRaise.max: cannot read "lots" as an amount of memory: write it like "512Mi", "1Gi" or "256m"',
+  ]);
+  assert.deepEqual(problems(svc({ memory: 'much', autoRaise: true })), [
+    'services.web.resources.memory: cannot read "much" as an amount of memory: write it like "512Mi", "1Gi" or "256m"',
+  ]);
+  assert.deepEqual(problems(svc({ autoRaise: { max: '1Gi' } })), [
+    'services.web.resources.autoRaise: resources.autoRaise raises resources.memory, which is not set: give the service a memory limit (for example memory: "256Mi")',
+  ]);
+  assert.deepEqual(problems(svc({ memory: '64Mi', autoRaise: { max: '1Gi', step: 1 } })), [
+    'services.web.resources.autoRaise.step: autoRaise.step is the factor per raise: expected a number above 1, got 1',
+  ]);
+  assert.deepEqual(problems(svc({ memory: '64Mi', autoRaise: { cap: '1Gi' } })).length, 1, 'unknown fields are errors');
+  assert.deepEqual(problems(svc({ memory: '64Mi', autoRaise: 'yes' })).length, 1);
+  // Without autoRaise, memory is read by the runtime as before (no new errors for existing Devfiles).
+  assert.deepEqual(problems(svc({ memory: 'much' })), []);
+});

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { DevloopPlugin } from '../plugins/types.js';
 import { checkDevfile } from './checks.js';
 import { describeValue, parseWith, type ValidationIssue } from './issues.js';
+import { memoryBytes } from './quantity.js';
 import type { DevfileConfig } from './types.js';
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -87,6 +88,38 @@ const portConfig = z.strictObject({
   name: z.string().optional(), containerPort: port, hostPort: port.optional(), protocol: z.enum(['tcp', 'udp']).optional(),
 });
 
+/**
+ * `resources`; with `autoRaise`, the quantities it raises between must be readable and the cap
+ * not below the limit (each a located error on its own field).
+ */
+const resources = z.strictObject({
+  cpu: z.string().optional(),
+  memory: z.string().optional(),
+  autoRaise: z.union([
+    z.boolean(),
+    z.strictObject({
+      max: z.string().optional(),
+      step: z.number().refine((n) => n > 1 && Number.isFinite(n), { error: (issue) => `autoRaise.step is the factor per raise: expected a number above 1, got ${String(issue.input)}` }).optional(),
+    }),
+  ]).optional(),
+}).superRefine((r, ctx) => {
+  if (r.autoRaise === undefined || r.autoRaise === false) return;
+  const quantity = 'write it like "512Mi", "1Gi" or "256m"';
+  if (r.memory === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['autoRaise'], message: 'resources.autoRaise raises resources.memory, which is not set: give the service a memory limit (for example memory: "256Mi")' });
+    return;
+  }
+  const limit = memoryBytes(r.memory);
+  if (limit === undefined) ctx.addIssue({ code: 'custom', path: ['memory'], message: `cannot read ${JSON.stringify(r.memory)} as an amount of memory: ${quantity}` });
+  if (r.autoRaise === true || r.autoRaise.max === undefined) return;
+  const max = memoryBytes(r.autoRaise.max);
+  if (max === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['autoRaise', 'max'], message: `cannot read ${JSON.stringify(r.autoRaise.max)} as an amount of memory: ${quantity}` });
+  } else if (limit !== undefined && max < limit) {
+    ctx.addIssue({ code: 'custom', path: ['autoRaise', 'max'], message: `the cap ${JSON.stringify(r.autoRaise.max)} is below resources.memory (${JSON.stringify(r.memory)}): autoRaise only raises; make max at least the limit` });
+  }
+});
+
 const service = z.strictObject({
   src: strings.optional(),
   ignore: z.array(z.string()).optional(),
@@ -113,7 +146,7 @@ const service = z.strictObject({
     gpu: z.strictObject({ type: nonEmpty, count: positive }).optional(), arm: z.boolean().optional(),
   }).optional(),
   k8s: z.strictObject({ manifests: strings }).optional(),
-  resources: z.strictObject({ cpu: z.string().optional(), memory: z.string().optional() }).optional(),
+  resources: resources.optional(),
   restart: z.enum(['always', 'on-failure', 'never']).optional(),
   extensions: z.record(z.string(), z.unknown()).optional(),
 });

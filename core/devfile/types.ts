@@ -111,11 +111,50 @@ export interface ServiceConfig {
   /** Kubernetes manifests for this service when it deploys to a cluster. */
   k8s?: { manifests: string | string[] };
   /** Resource limits applied to the local container/process where the runtime supports it. */
-  resources?: { cpu?: string; memory?: string };
+  resources?: ResourcesConfig;
   /** Restart policy for the local runtimes. Default `on-failure`. */
   restart?: 'always' | 'on-failure' | 'never';
   /** Arbitrary options for third-party plugins, keyed by plugin name. */
   extensions?: Record<string, unknown>;
+}
+
+/** `services.<name>.resources`. */
+export interface ResourcesConfig {
+  /** CPUs: `"0.5"`, `"2"` or millicores `"500m"`. */
+  cpu?: string;
+  /** Memory limit: Kubernetes (`"512Mi"`, `"1Gi"`, `"500M"`) or Docker (`"512m"`, `"1g"`) quantities. */
+  memory?: string;
+  /**
+   * Dev only, opt-in: when the container is killed for memory (OOM), restart it with a higher
+   * limit, `min(limit x step, cap)`, step by step up to the cap, and say so in the log
+   * (`web was killed for memory at 64Mi; raising its limit to 128Mi (resources.autoRaise, cap 256Mi)`).
+   * At the cap the OOM kill is reported as usual and the hint says to raise `resources.memory`
+   * or the cap. Needs `memory`.
+   *
+   * - `true`: cap = 4x `memory`, at most `2Gi` (a `memory` of 2Gi or more is then never raised); step 2.
+   * - `{ max, step }`: cap `max` (a quantity, not below `memory`), factor `step` (> 1, default 2).
+   *
+   * Where it applies: the `docker` runtime under `devloop up` (and `cloudrun replace`, `debug`)
+   * in the default `local` environment. The docker plugin reads the environment from
+   * `ctx.mode` (`--env`) and the command from `ctx.command`; under `devloop ci` or any other
+   * `--env` it is off, with one info line, so that CI and shared environments see the real limit
+   * fail. An engine made in code without a command counts as `up`. Not for Cloud Run instances
+   * (Cloud Run's limits are fixed per revision) nor the `process` runtime (no memory limit).
+   *
+   * A raised limit lasts for the session: redeploys (a save, `devloop deploy`) start from the
+   * raised limit and say so; a new `devloop up`, or a change to `memory` or the cap, starts from
+   * `memory` again. `devloop status -o json` shows the limit in force under
+   * `extra["devloop:docker"].memory`.
+   */
+  autoRaise?: boolean | AutoRaiseConfig;
+}
+
+/** `resources.autoRaise` as an object. */
+export interface AutoRaiseConfig {
+  /** The highest limit to raise to, as a quantity (`"256Mi"`); not below `resources.memory`. Default: 4x `memory`, at most `2Gi`. */
+  max?: string;
+  /** Factor per OOM kill, above 1. Default 2 (the limit doubles). */
+  step?: number;
 }
 
 export type RuntimeKind = 'docker' | 'process' | 'kubernetes' | 'cloud-run' | 'autopilot' | (string & {});

@@ -29,6 +29,11 @@ export interface BaseContext {
   devfile: DevfileConfig;
   /** The environment selected with `--env`. */
   mode: string;
+  /**
+   * The CLI command that started the engine (`up`, `ci`, `down`, `cloudrun replace <file>`);
+   * undefined for an engine made in code. Dev-only behaviour (`resources.autoRaise`) checks it is not `ci`.
+   */
+  command?: string;
   logger: Logger;
   dispatch(action: Action): void;
   getState(): EngineState;

@@ -25,6 +25,8 @@ export interface EngineOptions {
   devfileFile?: string;
   /** Environment name (`--env`), default `local`. */
   mode?: string;
+  /** The CLI command that starts it (`up`, `ci`, ...), given to plugins as `ctx.command`. */
+  command?: string;
   /** Plugins already resolved (see `resolvePlugins`). Built-ins first. */
   plugins?: DevloopPlugin[];
   /** Only these services run (CLI `ci api web`). Their dependencies are added. */
@@ -46,6 +48,7 @@ export class Engine {
   readonly hooks: EngineHooks = createHooks();
   readonly root: string;
   readonly mode: string;
+  readonly command?: string;
   readonly redactor = new Redactor();
   private readonly store: Store = createStore();
   private devfileValue: DevfileConfig;
@@ -63,6 +66,7 @@ export class Engine {
   constructor(options: EngineOptions) {
     this.root = path.resolve(options.root);
     this.mode = options.mode ?? 'local';
+    this.command = options.command;
     this.devfileValue = options.devfile;
     this.devfileFile = options.devfileFile;
     this.plugins = options.plugins ?? [];
@@ -343,6 +347,7 @@ export class Engine {
       root: this.root,
       devfile: this.devfileValue,
       mode: this.mode,
+      command: this.command,
       logger: this.logger(),
       dispatch: this.dispatch,
       getState: () => this.getState(),

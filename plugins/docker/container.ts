@@ -1,7 +1,8 @@
 /**
  * One service container and its supervision: the Deployment the Docker runtime returns. It streams
  * the container's logs, waits for it to become healthy, restarts it with backoff when it crashes
- * (as its `restart` policy says), recognises OOM kills, and removes it when stopped.
+ * (as its `restart` policy says), recognises OOM kills (and, with `resources.autoRaise` in dev,
+ * raises the memory limit before the restart), and removes it when stopped.
  *
  * Docker's own restart policy is not used: devloop restarts the container itself so that each
  * crash is reported with its last lines, counted, and backed off the same way on every runtime.
@@ -19,6 +20,7 @@ import { formatMs, sleep } from '../shared/time.js';
 import { bounded, DAEMON_CALL_MS, statusOf } from './client.js';
 import { followLogs, sinceFromStartedAt, type LogFollower } from './container-logs.js';
 import { exitError, exitSummary, type ExitInfo } from './exits.js';
+import { formatQuantity, nextMemoryLimit, type AutoRaisePlan } from './resources.js';
 import { containerProbe, execProbe, waitContainerHealthy } from './health.js';
 import type { PublishedPort } from './publish.js';
 import { waitForExit } from './watch-exit.js';
@@ -40,7 +42,14 @@ export interface ContainerOptions {
   servicePort?: number;
   health?: HealthCheckConfig;
   restart: 'always' | 'on-failure' | 'never';
+  /** Bytes; raised in place by `autoRaise`. */
   memoryLimit?: number;
+  /**
+   * `resources.autoRaise`, when in force (the deployer decides: dev only). After an OOM kill the
+   * stopped container's limit is raised in place (`docker update`) before the restart, and
+   * `onRaise` is told the new limit (the deployer keeps it for the session).
+   */
+  autoRaise?: AutoRaisePlan & { onRaise(bytes: number): void };
   /** Seconds between SIGTERM and SIGKILL on stop. */
   stopTimeoutS: number;
   /** Seconds between SIGTERM and SIGKILL on a live-update restart: a save should not wait 10 s on a process that ignores SIGTERM. */
@@ -85,6 +94,7 @@ export class ContainerDeployment implements Deployment {
       containerId: container.id,
       containerName: name,
       image: options.image,
+      ...(options.memoryLimit ? { memoryLimit: options.memoryLimit } : {}),
       ports: Object.fromEntries(options.ports.map((p) => [p.name, { container: p.containerPort, host: p.hostPort }])),
     };
     this.newRun();
@@ -264,16 +274,23 @@ export class ContainerDeployment implements Deployment {
     const policy = this.options.restart;
     const restart = policy === 'always' || (policy === 'on-failure' && (exit.exitCode !== 0 || exit.oomKilled));
     const delay = restart ? this.backoff.failure() : 0;
-    const plan = restart ? `restarting in ${formatMs(delay)} (restart: ${policy}, attempt ${this.backoff.attempts})` : `not restarted (restart: ${policy})`;
+    const restartPlan = restart ? `restarting in ${formatMs(delay)} (restart: ${policy}, attempt ${this.backoff.attempts})` : `not restarted (restart: ${policy})`;
     const current = this.link.isCurrent(this);
     const endedDuringReady = this.readyPending > 0;
+    const killedAt = this.options.memoryLimit;
+    const raised = restart && current && exit.oomKilled ? await this.raiseMemory(exit) : undefined;
+    const plan = raised ? `${raised}; ${restartPlan}` : restartPlan;
     this.lastEnd = { exit, plan, restarting: restart };
     this.endRun({ exit, plan });
     this.newRun();
     if (!current) return false;
     const error = exitError(service, exit, plan);
-    this.link.logger.error(`${exitSummary(service, exit)}; ${plan}`);
-    if (exit.oomKilled) this.link.logger.error(`  try: ${error.hint}`);
+    if (raised && killedAt) {
+      this.link.logger.warn(`${service} was killed for memory at ${formatQuantity(killedAt)}; ${raised}; ${restartPlan}; the raised limit stays for the rest of this session`);
+    } else {
+      this.link.logger.error(`${exitSummary(service, exit)}; ${plan}`);
+      if (exit.oomKilled) this.link.logger.error(`  try: ${error.hint}`);
+    }
     // While ready() is pending the pipeline reports the failure itself; afterwards, it is ours to
     // report. A crash fails the service even when a restart follows: `ci` must not pass a
     // crash-looping service, and the error (with its last lines) stays visible until it is healthy.
@@ -296,6 +313,33 @@ export class ContainerDeployment implements Deployment {
     await this.attachLogs(sinceFromStartedAt(info?.State.StartedAt));
     void this.watchHealthAfterRestart('restarted after a crash');
     return true;
+  }
+
+  /**
+   * `resources.autoRaise` after an OOM kill: raises the stopped container's memory limit in place
+   * (`docker update` of Memory and MemorySwap, which the daemon applies to a stopped container and
+   * the restart then runs under) and returns the words for the plan; undefined when autoRaise is
+   * off, at its cap (the exit then carries the cap for the hint) or the update failed (said).
+   */
+  private async raiseMemory(exit: ExitInfo): Promise<string | undefined> {
+    const plan = this.options.autoRaise;
+    const from = this.options.memoryLimit;
+    if (!plan || !from) return undefined;
+    const to = nextMemoryLimit(from, plan);
+    if (to === undefined) {
+      exit.autoRaiseCap = plan.cap;
+      return undefined;
+    }
+    try {
+      await this.container.update({ Memory: to, MemorySwap: to, ...bounded(DAEMON_CALL_MS, this.life.signal) } as object);
+    } catch (err) {
+      if (!this.stopped) this.link.logger.warn(`could not raise ${this.link.service}'s memory limit to ${formatQuantity(to)} (resources.autoRaise): ${errorText(err)}; it restarts at ${formatQuantity(from)}`);
+      return undefined;
+    }
+    this.options.memoryLimit = to;
+    this.details.memoryLimit = to;
+    plan.onRaise(to);
+    return `raising its limit to ${formatQuantity(to)} (resources.autoRaise, cap ${formatQuantity(plan.cap)})`;
   }
 
   /** After a restart nobody awaits ready(): health is reported to the store from here. */

@@ -13,7 +13,7 @@ import { daemonErrors, daemonMessage, statusOf, type DockerDaemon } from './clie
 import { ContainerDeployment, type ServiceLink } from './container.js';
 import { containerName, isDevloopTag, projectName, sessionLabels } from './names.js';
 import { planPorts, portConfig, type PublishedPort } from './publish.js';
-import { parseCpu, parseMemory } from './resources.js';
+import { autoRaiseOff, autoRaisePlan, formatQuantity, parseCpu, parseMemory, type AutoRaisePlan } from './resources.js';
 import { shellCommand } from './exec.js';
 import { INSPECT_OPTION } from './inspector.js';
 import { readProgress } from './progress-stream.js';
@@ -33,6 +33,7 @@ export type ActiveContainers = Map<string, ContainerDeployment>;
 export function tapDeployer(engine: Engine, daemon: DockerDaemon, active: ActiveContainers, options: DeployerOptions): void {
   const stickyPorts = new Map<string, Map<string, number>>();
   const rebuiltFor = new Map<string, string>();
+  const raised: RaisedLimits = { limits: new Map(), noted: new Set() };
   engine.hooks.deploy.for('docker').tapPromise(DOCKER_PLUGIN, daemonErrors(daemon, async (ctx) => {
     await daemon.connect();
     const image = ctx.image ?? ctx.build.image ?? ctx.config.image;
@@ -68,10 +69,10 @@ export function tapDeployer(engine: Engine, daemon: DockerDaemon, active: Active
     };
     let deployment: ContainerDeployment;
     try {
-      deployment = await runContainer(daemon.docker, ctx, image, sticky, link, active, options, replace);
+      deployment = await runContainer(daemon.docker, ctx, image, sticky, link, active, options, replace, raised);
     } catch (err) {
       if (!(err instanceof ImageMissing)) throw err;
-      deployment = await recoverMissingImage(engine, daemon.docker, ctx, image, rebuiltFor, () => runContainer(daemon.docker, ctx, image, sticky!, link, active, options, replace));
+      deployment = await recoverMissingImage(engine, daemon.docker, ctx, image, rebuiltFor, () => runContainer(daemon.docker, ctx, image, sticky!, link, active, options, replace, raised));
     }
     rebuiltFor.delete(ctx.service);
     const stop = deployment.stop.bind(deployment);
@@ -85,6 +86,67 @@ export function tapDeployer(engine: Engine, daemon: DockerDaemon, active: Active
 }
 
 class ImageMissing extends Error {}
+
+/** `resources.autoRaise` across deployments of this session. */
+interface RaisedLimits {
+  /** By service: the limit autoRaise last set, and the Devfile limit and cap it was raised under. */
+  limits: Map<string, { bytes: number; from: number; cap: number }>;
+  /** Services already told that autoRaise is off here (said once per session). */
+  noted: Set<string>;
+}
+
+/**
+ * The memory limit to create the container with, and autoRaise when it is in force. A limit
+ * raised earlier in this session is kept (a Tilt user expects a fix to stick until they restart
+ * devloop), unless the Devfile's limit or cap has changed since; the store's
+ * `extra["devloop:docker"].memory` shows the limit in force (`devloop status -o json`).
+ */
+function memorySetting(ctx: DeployContext, raised: RaisedLimits): { memory?: number; autoRaise?: ContainerAutoRaise } {
+  const resources = ctx.config.resources;
+  if (resources?.memory === undefined) { raised.limits.delete(ctx.service); return {}; }
+  const devfile = parseMemory(resources.memory, ctx.service);
+  const plan = autoRaisePlan(resources, ctx.service);
+  const publish = (bytes: number, autoRaise: Record<string, unknown> | null) => ctx.dispatch({
+    type: 'service/extra', service: ctx.service, plugin: DOCKER_PLUGIN,
+    data: { memory: { limit: formatQuantity(bytes), limitBytes: bytes, devfile: formatQuantity(devfile), autoRaise } },
+  });
+  if (!plan) {
+    raised.limits.delete(ctx.service);
+    publish(devfile, null);
+    return { memory: devfile };
+  }
+  const off = autoRaiseOff(ctx);
+  if (off) {
+    if (!raised.noted.has(ctx.service)) {
+      raised.noted.add(ctx.service);
+      ctx.logger.info(`resources.autoRaise is off ${off}: ${ctx.service} keeps its ${formatQuantity(devfile)} memory limit, so an OOM kill fails as it would outside dev`);
+    }
+    publish(devfile, { active: false, reason: off });
+    return { memory: devfile };
+  }
+  const state = (bytes: number) => ({ active: true, cap: formatQuantity(plan.cap), step: plan.step, raised: bytes > devfile });
+  let memory = devfile;
+  const kept = raised.limits.get(ctx.service);
+  if (kept && kept.from === plan.limit && kept.cap === plan.cap && kept.bytes > devfile) {
+    memory = Math.min(kept.bytes, plan.cap);
+    ctx.logger.info(`${ctx.service} keeps the memory limit resources.autoRaise set earlier in this session: ${formatQuantity(memory)} (Devfile: ${formatQuantity(devfile)}, cap ${formatQuantity(plan.cap)}); restart devloop to start from ${formatQuantity(devfile)} again`);
+  } else {
+    raised.limits.delete(ctx.service);
+  }
+  publish(memory, state(memory));
+  return {
+    memory,
+    autoRaise: {
+      ...plan,
+      onRaise: (bytes) => {
+        raised.limits.set(ctx.service, { bytes, from: plan.limit, cap: plan.cap });
+        publish(bytes, state(bytes));
+      },
+    },
+  };
+}
+
+type ContainerAutoRaise = AutoRaisePlan & { onRaise(bytes: number): void };
 
 interface Replacement {
   /** Host ports the container being replaced holds: free for the new one once it is stopped. */
@@ -100,10 +162,10 @@ function once(fn: () => Promise<void>): () => Promise<void> {
 
 async function runContainer(
   docker: Docker, ctx: DeployContext, image: string, sticky: Map<string, number>, link: ServiceLink, active: ActiveContainers,
-  options: DeployerOptions, replace: Replacement,
+  options: DeployerOptions, replace: Replacement, raised: RaisedLimits,
 ): Promise<ContainerDeployment> {
   const config = ctx.config;
-  const memory = config.resources?.memory !== undefined ? parseMemory(config.resources.memory, ctx.service) : undefined;
+  const { memory, autoRaise } = memorySetting(ctx, raised);
   const nanoCpus = config.resources?.cpu !== undefined ? parseCpu(config.resources.cpu, ctx.service) : undefined;
   const project = projectName(ctx.root, ctx.devfile.name);
   // `devloop debug`: the Node inspector listens on the container's loopback only; the deployment
@@ -150,6 +212,7 @@ async function runContainer(
       health: config.health,
       restart: config.restart ?? 'on-failure',
       memoryLimit: memory,
+      autoRaise,
       stopTimeoutS: options.stopTimeoutS ?? 10,
       restartTimeoutS: options.restartTimeoutS ?? 2,
       inspectPort,

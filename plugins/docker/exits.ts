@@ -3,7 +3,7 @@
  * like a plain `137` unless someone reads `State.OOMKilled` and says which limit was hit.
  */
 import { DevloopError } from '../../core/errors.js';
-import { formatBytes, suggestMemory } from './resources.js';
+import { formatBytes, formatQuantity, suggestMemory } from './resources.js';
 
 export interface ExitInfo {
   exitCode: number;
@@ -12,6 +12,8 @@ export interface ExitInfo {
   error?: string;
   /** Bytes; undefined when the container had no memory limit. */
   memoryLimit?: number;
+  /** Set when `resources.autoRaise` is on and the limit is already at its cap (bytes): the hint says so. */
+  autoRaiseCap?: number;
   lastLines: string[];
 }
 
@@ -41,7 +43,9 @@ export function exitError(service: string, exit: ExitInfo, restarting?: string):
     return new DevloopError(`${oomSentence(service, exit)}${then}${tail}`, {
       code: 'OOM_KILLED',
       service,
-      hint: exit.memoryLimit
+      hint: exit.autoRaiseCap !== undefined
+        ? `autoRaise is at its cap (${formatQuantity(exit.autoRaiseCap)}): raise resources.memory or the cap (services.${service}.resources.autoRaise.max) in Devfile.ts, or find what allocates so much`
+        : exit.memoryLimit
         ? `raise services.${service}.resources.memory in Devfile.ts (for example "${suggestMemory(exit.memoryLimit)}"), or find what allocates so much`
         : 'give the container a limit with services.' + service + '.resources.memory so it fails on its own, or free memory on this machine',
     });

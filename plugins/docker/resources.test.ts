@@ -26,3 +26,39 @@ it('words memory sizes and suggests the next limit in the unit users write', () 
   assert.equal(suggestMemory(48 * 2 ** 20), '96Mi');
   assert.equal(suggestMemory(2 ** 30), '2Gi');
 });
+
+it('resources.autoRaise: the cap, the steps up to it, and where it applies (item 18)', async () => {
+  const { autoRaiseOff, autoRaisePlan, nextMemoryLimit, formatQuantity } = await import('./resources.js');
+  const Mi = 2 ** 20;
+  assert.equal(autoRaisePlan({ memory: '64Mi' }, 'web'), undefined, 'opt-in');
+  assert.equal(autoRaisePlan({ memory: '64Mi', autoRaise: false }, 'web'), undefined);
+  assert.equal(autoRaisePlan({ autoRaise: true }, 'web'), undefined, 'no limit, nothing to raise');
+  assert.deepEqual(autoRaisePlan({ memory: '64Mi', autoRaise: { max: '256Mi' } }, 'web'), { limit: 64 * Mi, cap: 256 * Mi, step: 2 });
+  assert.deepEqual(autoRaisePlan({ memory: '64Mi', autoRaise: { max: '200Mi', step: 1.5 } }, 'web'), { limit: 64 * Mi, cap: 200 * Mi, step: 1.5 });
+  // true: 4x the limit, at most 2Gi, never below the limit.
+  assert.deepEqual(autoRaisePlan({ memory: '64Mi', autoRaise: true }, 'web'), { limit: 64 * Mi, cap: 256 * Mi, step: 2 });
+  assert.equal(autoRaisePlan({ memory: '1Gi', autoRaise: true }, 'web')?.cap, 2 * 2 ** 30);
+  assert.equal(autoRaisePlan({ memory: '3Gi', autoRaise: true }, 'web')?.cap, 3 * 2 ** 30, 'above 2Gi: at its cap from the start');
+  assert.throws(() => autoRaisePlan({ memory: '64Mi', autoRaise: { max: 'lots' } }, 'web'), /services\.web\.resources\.autoRaise\.max: cannot read "lots"/);
+
+  // Step by step up to the cap, then nothing.
+  const plan = { cap: 192 * Mi, step: 2 };
+  const steps: string[] = [];
+  for (let at: number | undefined = 64 * Mi; at !== undefined; at = nextMemoryLimit(at, plan)) steps.push(formatQuantity(at));
+  assert.deepEqual(steps, ['64Mi', '128Mi', '192Mi']);
+  assert.equal(nextMemoryLimit(192 * Mi, plan), undefined);
+  assert.equal(nextMemoryLimit(300 * Mi, plan), undefined, 'above the cap (a lowered cap): not raised');
+  assert.equal(nextMemoryLimit(100 * Mi, { cap: 2 ** 30, step: 1.5 }), 150 * Mi);
+  assert.equal(nextMemoryLimit(65 * Mi, { cap: 2 ** 30, step: 1.5 }), 98 * Mi, 'rounded up to a whole MiB');
+  assert.equal(nextMemoryLimit(500e6, { cap: 2 ** 30, step: 2 }), 954 * Mi);
+  assert.equal(formatQuantity(2 ** 30), '1Gi');
+  assert.equal(formatQuantity(1.5 * 2 ** 30), '1.5Gi');
+  assert.equal(formatQuantity(500e6), '476.8Mi');
+
+  // Dev only: `up` (or an engine made in code) in `local`; never `ci`, never another --env.
+  assert.equal(autoRaiseOff({ mode: 'local', command: 'up' }), undefined);
+  assert.equal(autoRaiseOff({ mode: 'local', command: 'cloudrun replace service.yaml' }), undefined);
+  assert.equal(autoRaiseOff({ mode: 'local' }), undefined);
+  assert.match(autoRaiseOff({ mode: 'local', command: 'ci' }) ?? '', /devloop ci/);
+  assert.match(autoRaiseOff({ mode: 'staging', command: 'up' }) ?? '', /--env staging/);
+});
