@@ -4,7 +4,6 @@
 // instance, the startup CPU boost and the CPU cap read from the containers' real CPU limits, a
 // WebSocket counted as a request in flight, and 502s counted per revision and in the metrics.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -19,7 +18,7 @@ import { dockerPlugin, LABEL_PROJECT, projectId } from '../plugins/docker/index.
 import { processPlugin } from '../plugins/local-process/index.js';
 import { registryPlugin } from '../plugins/registry/index.js';
 import { findFreePort } from '../plugins/shared/ports.js';
-import { copyFixture, repoRoot, until, within } from './helpers.js';
+import { copyFixture, docker, ensureDockerInfra, removeImages, until, within } from './helpers.js';
 
 /** Images are `devloop-crbtest-*`, removed when the file ends (not `dltest-`/`crtest-`: other suites remove those). */
 const PREFIX = 'crbtest';
@@ -45,9 +44,6 @@ function request(url: string, options: { headers?: Record<string, string> } = {}
   });
 }
 
-function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
 
 const engines: Engine[] = [];
 const roots: string[] = [];
@@ -120,20 +116,12 @@ function h2Get(url: string, p: string): Promise<{ status: number; headers: http2
   }), 15_000, `HTTP/2 GET ${p}`);
 }
 
-before(() => {
-  try {
-    docker('info');
-    docker('image', 'inspect', 'devloop-test/node:20');
-  } catch {
-    execFileSync('bash', [path.join(repoRoot, 'test', 'infra', 'up.sh')], { stdio: 'inherit' });
-  }
-});
+before(() => ensureDockerInfra());
 
 after(async () => {
   await Promise.all(engines.map((e) => e.stop()));
   for (const r of roots) rmSync(r, { recursive: true, force: true });
-  const images = docker('images', '--format', '{{.Repository}}:{{.Tag}}').split('\n').filter((i) => i.startsWith(`devloop-${PREFIX}-`));
-  if (images.length) try { docker('rmi', ...images); } catch { /* in use elsewhere */ }
+  removeImages(PREFIX);
 });
 
 describe('cloud run behaviours', () => {

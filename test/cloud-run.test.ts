@@ -1,7 +1,6 @@
 // The Cloud Run simulator against real containers (and real processes): scaling, queueing,
 // errors, revisions and traffic, the instance contract, streaming and shutdown.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -15,7 +14,7 @@ import { cloudRunPlugin, type CloudRunPluginOptions } from '../plugins/cloud-run
 import { dockerPlugin, LABEL_PROJECT, projectId } from '../plugins/docker/index.js';
 import { processPlugin } from '../plugins/local-process/index.js';
 import { registryPlugin } from '../plugins/registry/index.js';
-import { copyFixture, repoRoot, until, within } from './helpers.js';
+import { copyFixture, docker, ensureDockerInfra, removeImages, until, within } from './helpers.js';
 
 /**
  * Projects here are named `crtest-*`: not `dltest-*`, whose images the Docker suite removes when
@@ -53,9 +52,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
 
 const engines: Engine[] = [];
 const roots: string[] = [];
@@ -116,20 +112,12 @@ function serviceYaml(o: { revision?: string; annotations?: Record<string, string
   return `${lines.join('\n')}\n`;
 }
 
-before(() => {
-  try {
-    docker('info');
-    docker('image', 'inspect', 'devloop-test/node:20');
-  } catch {
-    execFileSync('bash', [path.join(repoRoot, 'test', 'infra', 'up.sh')], { stdio: 'inherit' });
-  }
-});
+before(() => ensureDockerInfra());
 
 after(async () => {
   await Promise.all(engines.map((e) => e.stop()));
   for (const r of roots) rmSync(r, { recursive: true, force: true });
-  const images = docker('images', '--format', '{{.Repository}}:{{.Tag}}').split('\n').filter((i) => i.startsWith(`devloop-${PREFIX}-`));
-  if (images.length) try { docker('rmi', ...images); } catch { /* in use elsewhere */ }
+  removeImages(PREFIX);
 });
 
 describe('cloud run simulator (containers)', () => {

@@ -1,22 +1,18 @@
 // `devloop cloudrun validate|replace`, and a Devfile service on the Cloud Run runtime through
 // `devloop ci`: the CLI end to end, with a real Docker daemon.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LABEL_PROJECT, projectId } from '../plugins/docker/index.js';
-import { copyFixture, repoRoot, runCli, startCli, until } from './helpers.js';
+import { copyFixture, docker, ensureDockerInfra, repoRoot, runCli, startCli, until } from './helpers.js';
 
 const IMAGE = 'devloop-test/cloud-run-app:cli';
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'cloud-run');
 const roots: string[] = [];
 
-function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
 
 function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; json: any; body: string }> {
   return new Promise((resolve, reject) => {
@@ -50,7 +46,7 @@ function helloYaml(greeting: string, o: { spec?: string[]; env?: string[] } = {}
 }
 
 before(() => {
-  try { docker('info'); } catch { execFileSync('bash', [path.join(repoRoot, 'test', 'infra', 'up.sh')], { stdio: 'inherit' }); }
+  ensureDockerInfra();
   docker('build', '-q', '-t', IMAGE, path.join(repoRoot, 'test', 'fixtures', 'cloud-run-app'));
 });
 

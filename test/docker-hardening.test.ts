@@ -2,7 +2,7 @@
 // daemon: a socket proxy the test cuts, `docker kill` on the real socket, containers of other
 // services knocking on the metadata server, images removed under a running session, OOM kills.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -18,16 +18,13 @@ import { LABEL_REVISION } from '../plugins/cloud-run/instances.js';
 import { dockerPlugin, LABEL_PROJECT, projectId, type DockerPluginOptions } from '../plugins/docker/index.js';
 import { processPlugin } from '../plugins/local-process/index.js';
 import { registryPlugin } from '../plugins/registry/index.js';
-import { copyFixture, repoRoot, until } from './helpers.js';
+import { copyFixture, docker, ensureDockerInfra, until } from './helpers.js';
 
 /** Projects here are `dhtest-*`: other suites remove their own prefixes' images when they end. */
 const PREFIX = 'dhtest';
 /** Containers this file starts by hand carry this label, so `after` can find them. */
 const TEST_LABEL = 'dev.devloop.test=docker-hardening';
 
-function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
 
 /**
  * `docker ...` that may fail: its exit code and output, never a throw. Asynchronous: a container
@@ -149,13 +146,7 @@ function dockerOnly(options: DockerPluginOptions = {}): DevloopPlugin[] {
   return [dockerPlugin(options), registryPlugin()];
 }
 
-before(() => {
-  try {
-    docker('image', 'inspect', 'devloop-test/node:20', 'devloop-test/busybox:latest');
-  } catch {
-    execFileSync('bash', [path.join(repoRoot, 'test', 'infra', 'up.sh')], { stdio: 'inherit' });
-  }
-});
+before(() => ensureDockerInfra());
 
 after(async () => {
   await Promise.all(engines.map((e) => within(e.stop(), 30_000, 'engine stop').catch(() => {})));

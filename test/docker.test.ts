@@ -18,15 +18,12 @@ import { esbuildPlugin } from '../plugins/esbuild/index.js';
 import { registryAnswers, registryPlugin, startLocalRegistry } from '../plugins/registry/index.js';
 import { isPortFree } from '../plugins/shared/ports.js';
 import { processStartTime } from '../plugins/shared/procfs.js';
-import { copyFixture, repoRoot, until } from './helpers.js';
+import { copyFixture, docker, ensureDockerInfra, repoRoot, until } from './helpers.js';
 
 const REGISTRY = '127.0.0.1:5001';
 /** Every project here is named `dltest-*`, so its images can be removed after the suite. */
 const PREFIX = 'dltest';
 
-function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-}
 
 function httpGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -78,15 +75,7 @@ async function started(root: string, devfile: DevfileConfig, extra: DevloopPlugi
   return engine;
 }
 
-before(() => {
-  try {
-    docker('info');
-    execFileSync('curl', ['-sf', '-m', '2', `http://${REGISTRY}/v2/`], { stdio: 'ignore' });
-    docker('image', 'inspect', 'devloop-test/node:20');
-  } catch {
-    execFileSync('bash', [path.join(repoRoot, 'test', 'infra', 'up.sh')], { stdio: 'inherit' });
-  }
-});
+before(() => ensureDockerInfra(() => execFileSync('curl', ['-sf', '-m', '2', `http://${REGISTRY}/v2/`], { stdio: 'ignore' })));
 
 after(async () => {
   await Promise.all(engines.map((e) => e.stop()));

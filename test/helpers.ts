@@ -1,5 +1,5 @@
 /** Helpers for tests that run the real CLI as a child process. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -97,4 +97,29 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms); });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The docker CLI (against the test daemon), its trimmed stdout. */
+export function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+/**
+ * Starts the test infrastructure (test/infra/up.sh) unless Docker answers and the base images
+ * exist; `check` adds what else a suite needs (the registry, say).
+ */
+export function ensureDockerInfra(check: () => void = () => {}): void {
+  try {
+    docker('info');
+    docker('image', 'inspect', 'devloop-test/node:20', 'devloop-test/busybox:latest');
+    check();
+  } catch {
+    execFileSync('bash', [path.join(repoRoot, 'test', 'infra', 'up.sh')], { stdio: 'inherit' });
+  }
+}
+
+/** Removes the images a suite built (`devloop-<prefix>-*`), best effort: another suite may use one. */
+export function removeImages(prefix: string): void {
+  const images = docker('images', '--format', '{{.Repository}}:{{.Tag}}').split('\n').filter((i) => i.startsWith(`devloop-${prefix}-`));
+  if (images.length) try { docker('rmi', ...images); } catch { /* in use elsewhere */ }
 }
