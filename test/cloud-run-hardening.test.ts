@@ -442,10 +442,9 @@ export default defineDevfile({
 `);
     const up = startCli(['up', '--output', 'json'], { cwd: dir });
     try {
-      await up.waitFor((e) => e.type === 'service/health' && e.service === 'web' && e.health === 'healthy', 30_000, 'web healthy');
-      await up.waitFor((e) => e.type === 'service/health' && e.service === 'grpc' && e.health === 'healthy', 30_000, 'grpc healthy');
-      const webUrl = `http://127.0.0.1:${web}`;
-      const grpcUrl = `http://127.0.0.1:${grpc}`;
+      // The URLs come from the session: a port taken meanwhile (another test) moves a service.
+      const webUrl = (await up.waitFor((e) => e.type === 'service/health' && e.service === 'web' && e.health === 'healthy', 30_000, 'web healthy')).state.endpoints[0].url as string;
+      const grpcUrl = (await up.waitFor((e) => e.type === 'service/health' && e.service === 'grpc' && e.health === 'healthy', 30_000, 'grpc healthy')).state.endpoints[0].url as string;
       await h1(grpcUrl, { headers: { 'http2-settings': 'AAMAAABkAARAAAAAAAIAAAAA' } }).catch(() => undefined);
       await h2(webUrl, { path: '/status700' }).catch(() => undefined);
       await h2(webUrl, { path: '/h2-settings' }).catch(() => undefined);
