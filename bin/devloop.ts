@@ -15,7 +15,7 @@ import { logs } from './commands/logs.js';
 import { render } from './commands/render.js';
 import { status } from './commands/status.js';
 import { up } from './commands/up.js';
-import { installLastResort } from './last-resort.js';
+import { installLastResort, installOutputGuard } from './last-resort.js';
 import { EXIT, parseDuration, reportError, type GlobalOptions } from './shared.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -201,6 +201,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 installLastResort();
+// `devloop up | head`: a closed stdout/stderr stops the command cleanly, not as a bug (last-resort.ts).
+installOutputGuard();
 const code = await main(process.argv);
 process.exitCode = code;
 // Give stdout a moment to drain; plugins must not keep the process alive after a command.

@@ -15,6 +15,7 @@ import { DockerDaemon } from '../../plugins/docker/client.js';
 import { dockerDataDisk } from '../../plugins/docker/prune.js';
 import { startSessionServer } from '../../core/session/server.js';
 import { createWatcher } from '../../core/watch/watcher.js';
+import { onOutputClosed } from '../last-resort.js';
 import { createProjectEngine, createReporter, EXIT, load, type GlobalOptions } from '../shared.js';
 
 export interface UpOptions {
@@ -84,6 +85,8 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  // The reader of the output went away (`devloop up | head`): stop as after Ctrl-C, exit 0.
+  const offOutputClosed = onOutputClosed((stream) => void stop(`${stream} closed (its reader went away)`, EXIT.ok));
 
   try {
     await engine.start();
@@ -126,5 +129,6 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   process.off('SIGHUP', onSignal);
+  offOutputClosed();
   return code;
 }

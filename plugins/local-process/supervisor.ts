@@ -154,6 +154,10 @@ export class ProcessSupervisor {
         dispatch({ type: 'service/waiting', service, waiting: `waiting for ${describeProbe(probe)}: ${r.message}` });
       },
     }).catch((err: unknown) => {
+      if (err instanceof DevloopError && err.code === 'HEALTH_HTTP_4XX' && kind === 'restart' && inst === this.current) {
+        // After a crash nobody awaits ready(): the wrong health path is reported from here.
+        dispatch({ type: 'service/health', service, health: 'unhealthy', message: err.message });
+      }
       if (err instanceof DevloopError && err.code === 'HEALTH_TIMEOUT') throw withOutput(err, inst.tail);
       throw err;
     });

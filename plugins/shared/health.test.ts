@@ -35,11 +35,11 @@ describe('probes', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     closers.push(() => server.close());
     const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/healthz`;
-    assert.deepEqual(await probeOnce({ kind: 'http', url }), { ok: false, message: 'HTTP 503' });
+    assert.deepEqual(await probeOnce({ kind: 'http', url }), { ok: false, status: 503, message: 'HTTP 503' });
     status = 302;
     assert.equal((await probeOnce({ kind: 'http', url })).ok, true);
     status = 200;
-    assert.deepEqual(await probeOnce({ kind: 'http', url, expectStatus: 204 }), { ok: false, message: 'HTTP 200 (expected 204)' });
+    assert.deepEqual(await probeOnce({ kind: 'http', url, expectStatus: 204 }), { ok: false, status: 200, message: 'HTTP 200 (expected 204)' });
   });
 
   it('tcp: refused until something listens', async () => {
@@ -124,5 +124,56 @@ describe('waitHealthy', () => {
     setTimeout(() => ac.abort(new Error('stop')), 50);
     await assert.rejects(wait, /stop/);
     assert.ok(seen.length >= 1 && seen.every((m) => m === 'not running'));
+  });
+});
+
+describe('waitHealthy and a 4xx from the health path', () => {
+  const servers: http.Server[] = [];
+  after(() => { for (const s of servers) { s.closeAllConnections(); s.close(); } });
+  async function serve(status: () => number): Promise<string> {
+    const server = http.createServer((_req, res) => { res.statusCode = status(); res.end(); });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  }
+
+  it('404: fails at once naming the path, not after the timeout', { timeout: 10_000 }, async () => {
+    const url = await serve(() => 404);
+    const started = Date.now();
+    await assert.rejects(
+      waitHealthy({ kind: 'http', url: `${url}/healthz` }, { timeoutMs: 30_000 }),
+      (e: unknown) => e instanceof DevloopError && e.code === 'HEALTH_HTTP_4XX'
+        && e.message === 'GET /healthz answered 404: set health.http to a path your service serves'
+        && /does not serve \/healthz/.test(e.hint ?? '') && !/\$PORT/.test(e.hint ?? ''),
+    );
+    assert.ok(Date.now() - started < 2_000, `failed after ${Date.now() - started} ms, not at the 30 s timeout`);
+  });
+
+  it('401 and 403: the path needs auth; say to use one without', { timeout: 10_000 }, async () => {
+    for (const status of [401, 403]) {
+      const url = await serve(() => status);
+      const started = Date.now();
+      await assert.rejects(
+        waitHealthy({ kind: 'http', url: `${url}/admin/health?x=1` }, { timeoutMs: 30_000 }),
+        (e: unknown) => e instanceof DevloopError && e.code === 'HEALTH_HTTP_4XX'
+          && e.message === `GET /admin/health?x=1 answered ${status}: the path needs authentication; set health.http to a path your service serves without it`,
+      );
+      assert.ok(Date.now() - started < 2_000);
+    }
+  });
+
+  it('503 then 200: keeps waiting (a starting service may answer 503) and succeeds', { timeout: 10_000 }, async () => {
+    let n = 0;
+    const url = await serve(() => (++n <= 3 ? 503 : 200));
+    const seen: string[] = [];
+    await waitHealthy({ kind: 'http', url: `${url}/healthz` }, { timeoutMs: 5_000, onProbe: (r) => seen.push(r.message) });
+    assert.deepEqual(seen, ['HTTP 503', 'HTTP 503', 'HTTP 503', 'HTTP 200']);
+  });
+
+  it('429 and 408 are transient (busy, slow), not a wrong path: keeps waiting', { timeout: 10_000 }, async () => {
+    let n = 0;
+    const url = await serve(() => (++n === 1 ? 429 : n === 2 ? 408 : 204));
+    await waitHealthy({ kind: 'http', url: `${url}/healthz` }, { timeoutMs: 5_000 });
+    assert.equal(n, 3);
   });
 });

@@ -7,6 +7,11 @@
  * `timeoutMs` is how long the service may take to become healthy in all, after which the wait
  * fails naming the last probe result. Each attempt is capped at a few seconds so a server that
  * accepts the connection and never answers cannot hang the wait.
+ *
+ * A 4xx from an HTTP check ends the wait at once (HEALTH_HTTP_4XX): the service is up and
+ * answering, so the path is wrong (404) or needs credentials the probe does not send (401/403),
+ * and waiting cannot change that. 5xx keeps waiting: a starting service may answer 503. 408 and
+ * 429 (slow, busy) are transient and keep waiting too.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -25,6 +30,8 @@ export interface ProbeResult {
   ok: boolean;
   /** What was seen, in words: "HTTP 503", "connection refused", "exit code 1". */
   message: string;
+  /** The HTTP status, for `http` probes that got an answer. */
+  status?: number;
 }
 
 export interface ProbeDeps {
@@ -109,7 +116,7 @@ export interface WaitHealthyOptions extends ProbeDeps {
   onProbe?: (result: ProbeResult) => void;
 }
 
-/** Resolves once the probe passes; rejects with HEALTH_TIMEOUT past the deadline, or the abort reason. */
+/** Resolves once the probe passes; rejects with HEALTH_HTTP_4XX at a 4xx that waiting cannot fix, HEALTH_TIMEOUT past the deadline, or the abort reason. */
 export async function waitHealthy(probe: HealthProbe, options: WaitHealthyOptions = {}): Promise<void> {
   const interval = options.intervalMs ?? DEFAULT_INTERVAL_MS;
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -122,6 +129,8 @@ export async function waitHealthy(probe: HealthProbe, options: WaitHealthyOption
     options.signal?.throwIfAborted();
     options.onProbe?.(result);
     if (result.ok) return;
+    const wrongPath = clientErrorOf(probe, result);
+    if (wrongPath) throw wrongPath;
     // Most services come up within a second or two: poll briskly then, and settle to the
     // interval after, so a fast service is seen as up within ~20 ms of listening.
     const delay = Date.now() - started < FAST_PHASE_MS ? Math.min(FIRST_DELAY_MS, interval) : interval;
@@ -137,6 +146,28 @@ export async function waitHealthy(probe: HealthProbe, options: WaitHealthyOption
   }
 }
 
+/** Transient 4xx answers: the service is slow or busy, which may pass. */
+const TRANSIENT_4XX = new Set([408, 429]);
+
+/** HEALTH_HTTP_4XX when an HTTP check got a 4xx that waiting cannot fix (a wrong path, an auth wall), else undefined. */
+export function clientErrorOf(probe: HealthProbe, result: ProbeResult): DevloopError | undefined {
+  const status = result.status;
+  if (probe.kind !== 'http' || result.ok || status === undefined || status < 400 || status > 499 || TRANSIENT_4XX.has(status)) return undefined;
+  const u = new URL(probe.url);
+  const where = `${u.pathname}${u.search}`;
+  const expected = probe.expectStatus !== undefined ? ` (expected ${probe.expectStatus})` : '';
+  if (status === 401 || status === 403) {
+    return new DevloopError(`GET ${where} answered ${status}${expected}: the path needs authentication; set health.http to a path your service serves without it`, {
+      code: 'HEALTH_HTTP_4XX',
+      hint: `the service answers on ${u.host}, but health checks send no credentials (as Cloud Run's and Kubernetes' probes do not): serve a health route such as /healthz outside the auth check, or use health: { tcp: true }`,
+    });
+  }
+  return new DevloopError(`GET ${where} answered ${status}${expected}: set health.http to a path your service serves`, {
+    code: 'HEALTH_HTTP_4XX',
+    hint: `the service answers on ${u.host}, so it listens on its port, but it does not serve ${where}${status === 405 ? ' to GET' : ''}: point health.http at a route that answers GET with 2xx, or use health: { tcp: true } to check only that the port accepts connections`,
+  });
+}
+
 function httpProbe(url: string, expectStatus: number | undefined, signal: AbortSignal): Promise<ProbeResult> {
   return new Promise((resolve, reject) => {
     // No keep-alive agent: a pooled socket would keep the service's connection count up and
@@ -145,7 +176,7 @@ function httpProbe(url: string, expectStatus: number | undefined, signal: AbortS
       res.resume();
       const status = res.statusCode ?? 0;
       const ok = expectStatus !== undefined ? status === expectStatus : status >= 200 && status < 400;
-      resolve({ ok, message: `HTTP ${status}${ok || expectStatus === undefined ? '' : ` (expected ${expectStatus})`}` });
+      resolve({ ok, status, message: `HTTP ${status}${ok || expectStatus === undefined ? '' : ` (expected ${expectStatus})`}` });
     });
     req.once('error', reject);
   });
