@@ -39,9 +39,14 @@ export async function load(opts: GlobalOptions, command: string): Promise<Loaded
 /**
  * The folder whose `.devloop/` holds this project's session: the Devfile's folder, found without
  * running the Devfile (a broken or endless one must not keep `down`, `status` or `logs` from
- * finding the session), else the working folder (a `devloop cloudrun replace` session).
+ * finding the session), else the working folder (a `devloop cloudrun replace` session). `-f`
+ * naming a YAML file (`-f service.yaml`) means that file's folder: where `cloudrun replace` ran.
  */
 export async function projectDir(opts: Pick<GlobalOptions, 'file' | 'cwd'>): Promise<string> {
+  if (opts.file !== undefined && /\.ya?ml$/i.test(opts.file)) {
+    const target = path.resolve(opts.cwd, opts.file);
+    if (existsSync(target)) return path.dirname(target);
+  }
   try {
     return path.dirname(await findDevfile(opts.cwd, opts.file));
   } catch (err) {

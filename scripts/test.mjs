@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Runs every *.test.ts / *.test.tsx under the source folders with node's own test runner.
 // Node 20 has no glob support in `--test`, so the file list is collected here.
-import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -32,6 +32,110 @@ const fileTimeoutMs = Number(process.env.DEVLOOP_TEST_FILE_TIMEOUT_MS ?? 600_000
 // Two files at a time fits the 2-core machines this runs on; DEVLOOP_TEST_CONCURRENCY=4 checks
 // that the suite holds under more contention.
 const concurrency = Number(process.env.DEVLOOP_TEST_CONCURRENCY ?? 2);
+
+// The infrastructure the integration suites talk to. A quick probe (well under a second when all
+// is there); what is missing is set up as test/infra/up.sh does (root on Debian), or named with
+// the way to get it, and nothing runs: a missing daemon must not turn into a wall of failures.
+// DEVLOOP_TEST_INFRA=skip runs the tests without the check (unit tests on a laptop, say).
+const REGISTRY_URL = 'http://127.0.0.1:5001/v2/';
+const BASE_IMAGES = ['devloop-test/busybox:latest', 'devloop-test/node:20'];
+
+function run(cmd, cmdArgs, timeout = 15_000) {
+  const r = spawnSync(cmd, cmdArgs, { encoding: 'utf8', timeout, stdio: ['ignore', 'pipe', 'pipe'] });
+  const text = `${r.stderr ?? ''}${r.stdout ?? ''}`.trim().split('\n').find((l) => l.trim()) ?? '';
+  if (r.error?.code === 'ENOENT') return { ok: false, why: `${cmd} is not installed (not on PATH)`, absent: true };
+  if (r.error) return { ok: false, why: `${cmd} ${cmdArgs[0]}: ${r.error.code === 'ETIMEDOUT' ? `no answer within ${timeout / 1000} s` : r.error.message}` };
+  return r.status === 0 ? { ok: true } : { ok: false, why: text || `exit ${r.status}` };
+}
+
+async function registryAnswers() {
+  try {
+    const res = await fetch(REGISTRY_URL, { signal: AbortSignal.timeout(3_000) });
+    return res.status === 200 ? { ok: true } : { ok: false, why: `GET ${REGISTRY_URL} answered ${res.status}` };
+  } catch (err) {
+    return { ok: false, why: `nothing answers at ${REGISTRY_URL} (${err.cause?.code ?? err.name})` };
+  }
+}
+
+async function probe() {
+  const missing = [];
+  const docker = run('docker', ['info', '--format', '{{.ServerVersion}}']);
+  if (!docker.ok) {
+    missing.push({ what: 'docker', why: docker.absent ? 'the docker CLI is not installed' : `no Docker daemon answers \`docker info\`: ${docker.why}`,
+      how: 'install Docker Engine (https://docs.docker.com/engine/install/) and start dockerd; as root on Debian, `bash test/infra/docker.sh` does both' });
+  }
+  const registry = await registryAnswers();
+  if (!registry.ok) {
+    missing.push({ what: 'registry', why: `no registry on 127.0.0.1:5001: ${registry.why}`,
+      how: 'as root on Debian, `bash test/infra/registry.sh` (Debian\'s docker-registry on 127.0.0.1:5001); elsewhere any Docker Distribution registry there, e.g. `docker run -d -p 127.0.0.1:5001:5000 registry:2`' });
+  }
+  if (docker.ok) {
+    const absent = BASE_IMAGES.filter((image) => !run('docker', ['image', 'inspect', '--format', '{{.Id}}', image]).ok);
+    if (absent.length) {
+      missing.push({ what: 'images', why: `base image${absent.length > 1 ? 's' : ''} ${absent.join(', ')} not in the daemon`,
+        how: 'as root on Debian, `bash test/infra/images.sh` builds them from busybox-static and this machine\'s node, without pulling (see test/infra/README.md)' });
+    }
+  } else {
+    missing.push({ what: 'images', why: `base images ${BASE_IMAGES.join(', ')} (not checked: no Docker daemon)`,
+      how: 'once dockerd runs: as root on Debian, `bash test/infra/images.sh`' });
+  }
+  const tmux = run('tmux', ['-V']);
+  if (!tmux.ok) {
+    missing.push({ what: 'tmux', why: tmux.absent ? 'tmux is not installed' : `tmux -V failed: ${tmux.why}`,
+      how: '`apt-get install tmux` (Debian/Ubuntu), `brew install tmux` (macOS), or your package manager\'s tmux' });
+  }
+  return missing;
+}
+
+function canSetUp() {
+  const reasons = [];
+  if (process.platform !== 'linux' || !existsSync('/etc/debian_version')) reasons.push('this is not Debian');
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) reasons.push('not running as root');
+  if (!run('apt-get', ['--version']).ok) reasons.push('apt-get is missing');
+  return reasons;
+}
+
+function setUp(missing) {
+  const what = new Set(missing.map((m) => m.what));
+  if (what.has('tmux')) {
+    console.error('[test] installing tmux (apt-get)');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    let r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'tmux'], { stdio: 'inherit', env });
+    if (r.status !== 0) {
+      spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+      r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'tmux'], { stdio: 'inherit', env });
+    }
+  }
+  if (what.has('docker') || what.has('registry') || what.has('images')) {
+    console.error('[test] setting up dockerd, the registry and the base images: bash test/infra/up.sh');
+    spawnSync('bash', [join(root, 'test', 'infra', 'up.sh')], { stdio: 'inherit' });
+  }
+}
+
+function report(missing, preface) {
+  console.error(`npm test: ${preface}; no test was run. Missing:`);
+  for (const m of missing) console.error(`  - ${m.why}\n      fix: ${m.how}`);
+  console.error('Then run npm test again. (DEVLOOP_TEST_INFRA=skip runs the tests anyway; the integration suites will fail.)');
+}
+
+if (process.env.DEVLOOP_TEST_INFRA !== 'skip') {
+  let missing = await probe();
+  if (missing.length) {
+    const cannot = canSetUp();
+    if (cannot.length) {
+      report(missing, `the test infrastructure is incomplete and cannot be set up here (${cannot.join(', ')}; test/infra/up.sh needs root on Debian)`);
+      process.exit(1);
+    }
+    console.error(`[test] missing: ${missing.map((m) => m.what).join(', ')}; setting it up as test/infra/up.sh does`);
+    setUp(missing);
+    missing = await probe();
+    if (missing.length) {
+      report(missing, 'setting up the test infrastructure failed (see the output above)');
+      process.exit(1);
+    }
+  }
+}
+
 const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${fileTimeoutMs}`, ...files];
 const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -2,18 +2,25 @@
 // an edit becomes a new revision that takes the traffic, Ctrl-C frees the port; `devloop ci` on
 // the same recipe exits 0.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { it } from 'node:test';
-import { repoRoot, runCli, startCli, until } from './helpers.js';
+import { after, it } from 'node:test';
+import { findFreePort } from '../plugins/shared/ports.js';
+import { repoRoot, runCli, startCli, until, within } from './helpers.js';
 
-function copyRecipe(port: number): string {
+const dirs: string[] = [];
+after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+function copyRecipe(port: number, metricsPort = port + 1): string {
   const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'devloop-hello-cr-')));
+  dirs.push(dir);
   cpSync(path.join(repoRoot, 'recipes', 'hello-cloud-run'), dir, { recursive: true, filter: (src) => !src.includes('.devloop') });
   const devfile = path.join(dir, 'Devfile.ts');
   // A port unlikely to clash with other suites; metrics on a free one too.
-  writeFileSync(devfile, readFileSync(devfile, 'utf8').replaceAll('8080', String(port)).replace('cloudRun: { enabled: true }', `cloudRun: { enabled: true, metricsPort: ${port + 1} }`));
+  writeFileSync(devfile, readFileSync(devfile, 'utf8').replaceAll('8080', String(port)).replace('cloudRun: { enabled: true }', `cloudRun: { enabled: true, metricsPort: ${metricsPort} }`));
   return dir;
 }
 
@@ -53,4 +60,34 @@ it('recipes/hello-cloud-run: devloop ci exits 0 with its test passing', { timeou
   const r = await runCli(['ci'], { cwd: dir, timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /ci: all 1 services healthy, 1 tests passed/);
+});
+
+// Issue 11, major 1: the recipe's declared test fetched a hard-coded 127.0.0.1:8080. When that port
+// was taken, devloop moved the service and the test asked the program on 8080 instead: here an
+// impostor that answers what the old test accepts. The test must reach the moved service
+// (DEVLOOP_URL_HELLO): the impostor gets no request and the output shows the real revision.
+it('recipes/hello-cloud-run: with its port taken by another server, devloop ci tests the moved service, not the other program', { timeout: 120_000 }, async () => {
+  const port = await findFreePort();
+  let impostorHits = 0;
+  const impostor = http.createServer((_req, res) => {
+    impostorHits++;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ message: 'not devloop', revision: 'hello-99999-imp' }));
+  });
+  await within(new Promise<void>((resolve, reject) => { impostor.once('error', reject); impostor.listen(port, '127.0.0.1', () => resolve()); }), 5_000, 'the impostor listening');
+  try {
+    const dir = copyRecipe(port, await findFreePort());
+    const r = await runCli(['ci'], { cwd: dir, timeoutMs: 60_000 });
+    const out = r.stdout + r.stderr;
+    assert.equal(r.code, 0, out);
+    const moved = /hello at http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+    assert.ok(moved, `the service URL is printed:\n${out}`);
+    assert.notEqual(Number(moved[1]), (impostor.address() as AddressInfo).port, 'devloop moved the service off the taken port');
+    assert.equal(impostorHits, 0, `the declared test asked the program on the taken port ${port} instead of the service:\n${out}`);
+    assert.match(out, /revision: '(hello-00001-[a-z]{3})'/, 'the test printed the real revision');
+    assert.doesNotMatch(out, /hello-99999-imp/);
+    assert.match(r.stdout, /ci: all 1 services healthy, 1 tests passed/);
+  } finally {
+    await within(new Promise<void>((resolve) => impostor.close(() => resolve())), 5_000, 'the impostor closing');
+  }
 });

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { LoadedDevfile } from '../../core/devfile/load.js';
+import { DevloopError } from '../../core/errors.js';
 import { findSession, isAlive, request } from '../../core/session/client.js';
 import { cleanupStaleProcesses } from '../../plugins/local-process/index.js';
 import { createProjectEngine, EXIT, load, projectDir, type GlobalOptions } from '../shared.js';
@@ -25,12 +26,17 @@ export async function down(opts: GlobalOptions): Promise<number> {
       process.stderr.write(`the session (pid ${session.pid}) did not stop within 60 s; cleaning up around it\n`);
     }
   }
-  let loaded: LoadedDevfile;
-  try {
-    loaded = await load(opts, 'down');
-  } catch (err) {
-    process.stderr.write(`devloop: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; cleaning up in ${dir} with the built-in plugins only\n`);
-    loaded = { file: path.join(dir, 'Devfile.ts'), dir, config: { services: {} }, dependencies: [], loadMs: 0 };
+  // `-f service.yaml` names a `cloudrun replace` session's folder: there is no Devfile to load, and
+  // none in a folder where only replace ran; the built-in plugins clean up, without a warning.
+  const builtinOnly: LoadedDevfile = { file: path.join(dir, 'Devfile.ts'), dir, config: { services: {} }, dependencies: [], loadMs: 0 };
+  let loaded: LoadedDevfile = builtinOnly;
+  if (opts.file === undefined || !/\.ya?ml$/i.test(opts.file)) {
+    try {
+      loaded = await load(opts, 'down');
+    } catch (err) {
+      const absent = opts.file === undefined && err instanceof DevloopError && err.code === 'DEVFILE_NOT_FOUND';
+      if (!absent) process.stderr.write(`devloop: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; cleaning up in ${dir} with the built-in plugins only\n`);
+    }
   }
   const engine = await createProjectEngine(loaded, opts, undefined, 'down');
   const messages: string[] = [];

@@ -16,5 +16,6 @@ export default defineDevfile({
       env: { GREETING: 'hello' },
     },
   },
-  tests: [{ name: 'serves its revision', command: 'node -e "fetch(\'http://127.0.0.1:8080/\').then(r => r.json()).then(j => { console.log(j); process.exit(/^hello-\\d{5}-/.test(j.revision) ? 0 : 1) })"' }],
+  // DEVLOOP_URL_HELLO is where devloop serves `hello` (another port when 8080 was taken).
+  tests: [{ name: 'serves its revision', command: 'node -e "fetch(process.env.DEVLOOP_URL_HELLO).then(r => r.json()).then(j => { console.log(j); process.exit(/^hello-\\d{5}-/.test(j.revision) ? 0 : 1) })"' }],
 });
