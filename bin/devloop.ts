@@ -117,7 +117,7 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
   const autopilot = program.command('autopilot').description('GKE Autopilot simulation: admission checks and node planning, no cluster needed');
   const bursting = (o: { bursting?: boolean }) => (o.bursting === undefined ? undefined : o.bursting);
   autopilot.command('check')
-    .description('run manifests through the Autopilot admission rules: mutations, warnings, Warden denials, cost (exit 1 if denied)')
+    .description('run manifests through the Autopilot admission rules: mutations, warnings, Warden denials, cost (exit 1 if denied, 2 if an input is invalid; other YAML is skipped with a note)')
     .argument('[files...]', 'YAML files or folders; - (or a pipe) reads stdin')
     .option('--bursting', 'cluster supports bursting (default: from the GKE version)')
     .option('--no-bursting', 'cluster without bursting (250m steps, limits = requests)')

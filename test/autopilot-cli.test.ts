@@ -92,7 +92,9 @@ describe('devloop autopilot check', () => {
     const bad = await run(autopilotCheck, fixtures, ['autopilot-shop/manifests/data.yaml', '-'], {}, { stdin: 'kind: Pod\nmetadata:\n  name: a: b\n' });
     assert.equal(bad.code, 2);
     assert.equal(bad.err, 'error: <stdin>:3:9: Nested mappings are not allowed in compact mappings\n');
-    assert.equal(bad.out, '');
+    // Like kubectl apply -f: the valid input's results are still printed, and the run exits 2.
+    assert.match(bad.out, /StatefulSet shop\/redis-cart/);
+    assert.match(bad.out, /Not checked: 1 invalid file/);
     const version = await run(autopilotCheck, shop, ['manifests'], { gkeVersion: 'latest' });
     assert.equal(version.code, 2);
     assert.match(version.err, /GKE version "latest" is not of the form/);
