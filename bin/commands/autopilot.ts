@@ -1,12 +1,27 @@
 /**
  * `devloop autopilot check` and `devloop autopilot simulate`: Autopilot admission and node
  * provisioning over plain Kubernetes manifests, no cluster and no Devfile needed.
- * Exit codes: 0 all admitted (and scheduled), 1 something denied (or unschedulable), 2 bad input.
+ *
+ * Inputs are read as `kubectl apply -f DIR` reads them (plugins/autopilot/manifests.ts): every file
+ * is checked and one bad file does not stop the others. YAML that is not a Kubernetes object (a
+ * Helm values.yaml, a docker-compose.yaml) is skipped with a `note:`; a syntax error or a field the
+ * API server refuses is an `error: file:line:column: ...` and that input has no result; the yaml
+ * library's warnings are `note:`s, never printed by the library. Notes and errors go to stderr
+ * before the results; the results of everything else are printed as usual.
+ *
+ * Exit codes, highest first: 2 an input was invalid (syntax error, refused field, missing file,
+ * bad flag), even if something else was also denied; else 1 something denied (or unschedulable);
+ * else 0. Skipped files and notes do not change the exit code.
+ *
+ * `check -o json` prints the bare array of entries when every input was a clean Kubernetes object
+ * (as before); when something was invalid, skipped or noted it prints
+ * `{ entries, errors, skipped, notes }` instead. `simulate -o json` always carries `errors`,
+ * `skipped` and `notes` beside the plan and `denied`.
  */
 import { admit, type AdmissionResult } from '../../plugins/autopilot/admission.js';
 import { COMMITTED_USE_DISCOUNT, FREE_TIER_MONTHLY } from '../../plugins/autopilot/data.js';
 import { estimate, type Estimate } from '../../plugins/autopilot/estimate.js';
-import { ManifestError, readManifests, type ManifestObject } from '../../plugins/autopilot/manifests.js';
+import { loadManifests, ManifestError, type ManifestNote, type ManifestObject, type SkippedInput } from '../../plugins/autopilot/manifests.js';
 import { fmtGiB, plan, resolveTimings, type Plan, type PlanPod, type PlanSettings } from '../../plugins/autopilot/scheduler.js';
 import { resolveSettings, VersionError, type ClusterSettings, type ResolvedSettings } from '../../plugins/autopilot/settings.js';
 import type { K8sObject, PodSpec } from '../../plugins/autopilot/types.js';
@@ -66,6 +81,7 @@ export async function autopilotCheck(opts: AutopilotCliOptions, files: string[],
   let input: Loaded;
   try { input = await load(opts, files, flags); } catch (err) { return inputError(err, io); }
   const { objects, settings } = input;
+  const problems = reportProblems(input, io);
   const entries: CheckEntry[] = [];
   const results: AdmissionResult[] = [];
   for (const m of objects) {
@@ -77,9 +93,11 @@ export async function autopilotCheck(opts: AutopilotCliOptions, files: string[],
     });
   }
   const denied = entries.filter((e) => !e.allowed).length;
+  const code = input.errors.length ? EXIT.usage : denied ? EXIT.failed : EXIT.ok;
   if (opts.output === 'json') {
-    io.out(`${JSON.stringify(entries, null, 2)}\n`);
-    return denied ? EXIT.failed : EXIT.ok;
+    const clean = !input.errors.length && !input.skipped.length && !input.notes.length;
+    io.out(`${JSON.stringify(clean ? entries : { entries, ...problems }, null, 2)}\n`);
+    return code;
   }
   const lines: string[] = [];
   let total = 0;
@@ -103,8 +121,9 @@ export async function autopilotCheck(opts: AutopilotCliOptions, files: string[],
     `${others} object${others === 1 ? '' : 's'} without pods${deniedOthers ? `: ${deniedOthers} denied` : ''}.`);
   lines.push(`GKE ${settings.gkeVersion}, bursting ${settings.bursting ? 'on' : 'off'}. Requests of admitted workloads: about $${total.toFixed(4)}/h in ${settings.region}` +
     `${entries.some((e) => e.estimate && e.estimate.priceRegion !== settings.region) ? ` (priced at ${entries.find((e) => e.estimate)!.estimate!.priceRegion} rates)` : ''}, plus the $0.10/h cluster fee.`);
+  lines.push(...notChecked(input));
   io.out(`${lines.join('\n')}\n`);
-  return denied ? EXIT.failed : EXIT.ok;
+  return code;
 }
 
 export async function autopilotSimulate(opts: AutopilotCliOptions, files: string[], flags: AutopilotSimulateFlags = {}): Promise<number> {
@@ -117,6 +136,7 @@ export async function autopilotSimulate(opts: AutopilotCliOptions, files: string
     const timings = flags.scaleDownDelay ? { ...resolveTimings(flags.provisioning), scaleDownDelayS: seconds(flags.scaleDownDelay, '--scale-down-delay') } : flags.provisioning;
     planSettings = { region: input.settings.region, provisioning: timings, until: flags.until ? seconds(flags.until, '--until') : undefined, cluster: input.settings };
   } catch (err) { return inputError(err, io); }
+  const problems = reportProblems(input, io);
 
   const pods: PlanPod[] = [];
   const denied: { kind: string; name: string; namespace: string; source: string; denials: { constraint: string; message: string }[]; message: string }[] = [];
@@ -133,12 +153,13 @@ export async function autopilotSimulate(opts: AutopilotCliOptions, files: string
   }
   const result = plan(pods, planSettings);
   const unschedulable = result.placements.filter((p) => p.status === 'unschedulable').length;
-  const code = denied.length || unschedulable ? EXIT.failed : EXIT.ok;
+  const code = input.errors.length ? EXIT.usage : denied.length || unschedulable ? EXIT.failed : EXIT.ok;
   if (opts.output === 'json') {
-    io.out(`${JSON.stringify({ ...result, denied }, null, 2)}\n`);
+    io.out(`${JSON.stringify({ ...result, denied, ...problems }, null, 2)}\n`);
     return code;
   }
-  io.out(`${renderPlan(result, input.settings, denied).join('\n')}\n`);
+  const rest = notChecked(input);
+  io.out(`${[...renderPlan(result, input.settings, denied), ...(rest.length ? ['', ...rest] : [])].join('\n')}\n`);
   return code;
 }
 
@@ -147,6 +168,12 @@ export async function autopilotSimulate(opts: AutopilotCliOptions, files: string
 interface Loaded {
   objects: ManifestObject[];
   settings: ResolvedSettings;
+  /** Inputs that were invalid: reported, not checked; exit 2. */
+  errors: ManifestError[];
+  /** Files (or documents) that are not Kubernetes objects. */
+  skipped: SkippedInput[];
+  /** The yaml library's warnings, located. */
+  notes: ManifestNote[];
 }
 
 async function load(opts: AutopilotCliOptions, files: string[], flags: AutopilotCheckFlags): Promise<Loaded> {
@@ -157,7 +184,34 @@ async function load(opts: AutopilotCliOptions, files: string[], flags: Autopilot
     if (!piped) throw new InputError('give the manifests to read: files, folders, or - for stdin (e.g. kustomize build . | devloop autopilot check -)');
     inputs = ['-'];
   }
-  return { objects: await readManifests(inputs, { cwd: opts.cwd, stdin: opts.stdin }), settings };
+  return { ...await loadManifests(inputs, { cwd: opts.cwd, stdin: opts.stdin }), settings };
+}
+
+/** Prints the notes, skips and errors (stderr) before the results; returns them for JSON. */
+function reportProblems(input: Loaded, io: ReturnType<typeof streams>) {
+  const where = (x: { file: string; line?: number; column?: number }) => (x.line === undefined ? x.file : `${x.file}:${x.line}:${x.column}`);
+  const text = [
+    ...input.skipped.map((s) => `note: ${where(s)}: ${s.reason}; skipped`),
+    ...input.notes.map((n) => `note: ${where(n)}: ${n.message}`),
+    ...input.errors.map((e) => `error: ${e.message}`),
+  ];
+  if (text.length) io.err(`${text.join('\n')}\n`);
+  return {
+    errors: input.errors.map((e) => ({ file: e.file, line: e.line, column: e.column, message: e.reason })),
+    skipped: input.skipped,
+    notes: input.notes,
+  };
+}
+
+/** The summary line for what has no result: invalid and skipped inputs. */
+function notChecked(input: Loaded): string[] {
+  const parts: string[] = [];
+  const invalid = new Set(input.errors.map((e) => e.file)).size;
+  if (invalid) parts.push(`${invalid} invalid file${invalid === 1 ? '' : 's'} (errors above)`);
+  const n = input.skipped.length;
+  const word = input.skipped.every((s) => s.line === undefined) ? 'file' : 'document';
+  if (n) parts.push(`${n} ${word}${n === 1 ? '' : 's'} skipped (not Kubernetes objects)`);
+  return parts.length ? [`Not checked: ${parts.join(', ')}.`] : [];
 }
 
 function expand(obj: K8sObject, r: AdmissionResult, spec: PodSpec, labels: Record<string, string>): PlanPod[] {
