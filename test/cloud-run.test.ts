@@ -200,13 +200,14 @@ describe('cloud run simulator (containers)', () => {
     writeFileSync(path.join(freeRoot, 'service.yaml'), yaml('false'));
     const throttled = await start('throttle-on', { cloudRun: { service: 'service.yaml' } }, { root: throttledRoot });
     const free = await start('throttle-off', { cloudRun: { service: 'service.yaml' } }, { root: freeRoot });
-    await request(`${throttled.url}/bg`);
-    await request(`${free.url}/bg`);
-    // 400 ms of CPU: done within seconds with CPU allocated, far from done at 0.01 CPU.
+    // 2 s of CPU: far more than can run in the ~100 ms before the throttle engages, even when a
+    // loaded daemon applies the CPU change late (80 steps once finished before it did).
+    await request(`${throttled.url}/bg?steps=400`);
+    await request(`${free.url}/bg?steps=400`);
     await until(async () => (await request(`${free.url}/bg-status`)).json.done, 15_000, 'the unthrottled work to finish');
     await new Promise((r) => setTimeout(r, 1500));
     const steps = (await request(`${throttled.url}/bg-status`)).json.steps;
-    assert.ok(steps < 60, `throttled background work advanced only ${steps} of 80 steps`);
+    assert.ok(steps < 300, `throttled background work advanced only ${steps} of 400 steps`);
     await until(() => revisions(throttled.engine)[0].throttled === 1, 5_000, 'the idle instance shown as throttled');
     assert.equal(revisions(free.engine)[0].throttled, 0);
   });

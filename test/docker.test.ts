@@ -304,7 +304,8 @@ describe('docker runtime', () => {
     await until(async () => (await httpGet(url)).body === 'hello v1\n', 10_000, 'the server to answer');
     assert.equal((await httpGet(`${url}/crash`)).body, 'crashing\n');
     await until(() => engine.getState().services.web.restarts >= 1 && engine.getState().services.web.phase === 'healthy', 20_000, 'a restart');
-    assert.equal((await httpGet(url)).body, 'hello v1\n');
+    // Healthy again by the exec check, which passes before node listens: wait for an answer.
+    await until(async () => (await httpGet(url)).body === 'hello v1\n', 10_000, 'the restarted server to answer');
     const log = messages(engine, 'web');
     assert.ok(log.some((m) => m === 'web exited with exit code 3; restarting in 1 s (restart: on-failure, attempt 1)'), log.join('\n'));
     assert.ok(log.includes('crash requested; exiting with code 3'), 'the last words made it into the log');
