@@ -234,6 +234,9 @@ describe('cloud run behaviours', () => {
       const other = await request(url);
       assert.equal(other.status, 200);
       assert.notEqual(other.json.instance, instance, 'the WebSocket\'s instance had no free slot');
+      // The published figures lag the release of the other request by a tick: wait for them to
+      // settle, and they must settle at 1 (the WebSocket), not 0.
+      await until(() => revisions(engine)[0].inFlight <= 1, 3_000, 'the other request released');
       assert.equal(revisions(engine)[0].inFlight, 1, 'the WebSocket still in flight after the other request');
     } finally {
       socket.destroy();
