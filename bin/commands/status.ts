@@ -1,5 +1,4 @@
 /** `devloop status`: the live state of a running session, or what the Devfile declares when none runs. */
-import { devfileRedactor } from '../../core/engine/redact.js';
 import { findSession, sessionState } from '../../core/session/client.js';
 import type { EngineState, ServiceState } from '../../core/store/state.js';
 import { EXIT, loadOrSession, type GlobalOptions } from '../shared.js';
@@ -11,10 +10,8 @@ export async function status(opts: GlobalOptions): Promise<number> {
   const loaded = await loadOrSession(opts, 'status');
   const session = await findSession(loaded.dir);
   const state = session ? await sessionState(session) : undefined;
-  // The session redacts what it serves; this also covers a session of an older devloop.
-  const redactor = devfileRedactor(loaded.config, opts.env);
   if (opts.output === 'json') {
-    process.stdout.write(`${redactor.redact(JSON.stringify({ devfile: loaded.file, running: !!session, pid: session?.pid, services: state ? state.services : Object.fromEntries(Object.keys(loaded.config.services).map((n) => [n, { name: n, phase: 'not running' }])), configError: state?.config.error }, null, 2))}\n`);
+    process.stdout.write(`${JSON.stringify({ devfile: loaded.file, running: !!session, pid: session?.pid, services: state ? state.services : Object.fromEntries(Object.keys(loaded.config.services).map((n) => [n, { name: n, phase: 'not running' }])), configError: state?.config.error }, null, 2)}\n`);
     return EXIT.ok;
   }
   const out: string[] = [];
@@ -23,7 +20,7 @@ export async function status(opts: GlobalOptions): Promise<number> {
   if (state?.config.error) out.push(`Devfile error (the session still runs the last good version):\n${state.config.error.message}`);
   out.push('');
   out.push(...table(loaded.config.services, state));
-  process.stdout.write(`${redactor.redact(out.join('\n'))}\n`);
+  process.stdout.write(`${out.join('\n')}\n`);
   return EXIT.ok;
 }
 

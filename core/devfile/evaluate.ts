@@ -14,15 +14,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { parseDurationMs } from '../time.js';
 import type { DevfileContext } from './types.js';
 
 /** How long a Devfile may take to evaluate: `DEVLOOP_DEVFILE_TIMEOUT` (`10s`, `500ms`, ms) or 10 s. */
 export function devfileTimeoutMs(env: Record<string, string | undefined> = process.env): number {
   const text = env.DEVLOOP_DEVFILE_TIMEOUT?.trim();
-  if (!text) return 10_000;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text);
-  if (!m) return 10_000;
-  return Number(m[1]) * (m[2] === 'm' ? 60_000 : m[2] === 's' ? 1000 : m[2] === 'ms' ? 1 : 1);
+  return (text && parseDurationMs(text)) || 10_000;
 }
 
 export type Evaluation =
@@ -73,7 +71,13 @@ let nextId = 0;
  * Running from source (under tsx), the bundle imports devloop's own `.ts` files; a worker does
  * not inherit the parent's loader hooks in Node 20, so it registers tsx itself.
  */
+let tsx: { url: string | undefined } | undefined;
 function tsxLoader(): string | undefined {
+  tsx ??= { url: findTsx() };
+  return tsx.url;
+}
+
+function findTsx(): string | undefined {
   const here = path.dirname(fileURLToPath(import.meta.url));
   if (!existsSync(path.join(here, 'evaluate.ts')) || existsSync(path.join(here, 'evaluate.js'))) return undefined;
   try {

@@ -14,6 +14,7 @@ import { codeFrame } from './frame.js';
 import { validateDevfile } from './schema.js';
 import { locateThrow } from './stack.js';
 import { tempBundlePath } from './temp.js';
+import { formatMs } from '../time.js';
 import { devfileTimeoutMs, evaluateInWorker } from './evaluate.js';
 import type { DevfileConfig, DevfileContext } from './types.js';
 
@@ -128,8 +129,4 @@ async function evalError(err: unknown, { tmp, code, sources, cwd, shown }: EvalC
 function sortBySource(issues: ConfigIssue[]): ConfigIssue[] {
   const key = (i: ConfigIssue) => (i.location ? i.location.line * 1e6 + i.location.column : Infinity);
   return issues.map((issue, i) => ({ issue, i })).sort((a, b) => key(a.issue) - key(b.issue) || a.i - b.i).map(({ issue }) => issue);
-}
-
-function formatMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }

@@ -4,8 +4,6 @@
  * written outside it (JUnit, snapshot). A secret is matched as written, line by line (a PEM key
  * printed by a service arrives as one log line per line), JSON-escaped, and base64-encoded.
  */
-import type { DevfileConfig } from '../devfile/types.js';
-import { serviceEnv } from './env.js';
 
 const SECRET_NAME = /(SECRET|TOKEN|PASSWORD|PASSWD|PRIVATE|CREDENTIAL|API_?KEY|ACCESS_?KEY|AUTH)/i;
 /**
@@ -131,14 +129,4 @@ export function looksSecret(name: string): boolean {
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/**
- * A Redactor knowing the Devfile's declared env, for commands that print a session's state from
- * another process (`status`): the session redacts its own output; this covers one that did not.
- */
-export function devfileRedactor(devfile: Pick<DevfileConfig, 'services' | 'environments'>, mode: string): Redactor {
-  const r = new Redactor();
-  for (const svc of Object.values(devfile.services ?? {})) r.addEnv(serviceEnv(devfile as DevfileConfig, svc, mode));
-  return r;
 }

@@ -5,6 +5,7 @@
  * with plain numbers.
  */
 import type { ResourcePressureConfig } from '../devfile/types.js';
+import { parseDurationMs } from '../time.js';
 
 /** What a watched filesystem holds; a tap frees only what lives on the full disk. */
 export type DiskRole = 'devloop' | 'docker';
@@ -132,7 +133,7 @@ export function parsePercent(value: string | number, field: string): number {
 /** `'5s'`, `'500ms'`, `'1m'`, or a number of ms. */
 function parseInterval(value: string | number): number {
   if (typeof value === 'number') return value;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(value);
-  if (!m) throw new Error(`resourcePressure.interval: expected a duration like "5s" or "500ms", got ${JSON.stringify(value)}`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[(m[2] ?? 'ms') as 'ms'];
+  const ms = parseDurationMs(value);
+  if (ms === undefined) throw new Error(`resourcePressure.interval: expected a duration like "5s" or "500ms", got ${JSON.stringify(value)}`);
+  return ms;
 }

@@ -3,19 +3,15 @@
  * Dockerfile, an image, or an esbuild bundle with a base image) and a daemon answers; otherwise
  * the engine falls back to the process runtime, and the user is told once why.
  */
-import type { ServiceConfig } from '../../core/devfile/types.js';
 import type { Engine } from '../../core/engine/engine.js';
+import { containerizable } from '../shared/containerizable.js';
 import { DOCKER_PLUGIN } from './builder.js';
 import type { DockerDaemon } from './client.js';
 
 /** A failed ping is remembered this long, so a missing daemon costs one timeout, not one per build. */
 const NEGATIVE_TTL_MS = 30_000;
 
-export function containerizable(config: ServiceConfig): boolean {
-  const b = config.build;
-  if (!b) return Boolean(config.image);
-  return b.type === 'docker' || (b.type === 'esbuild' && Boolean(b.baseImage));
-}
+export { containerizable };
 
 export function tapResolveRuntime(engine: Engine, daemon: DockerDaemon): void {
   let downUntil = 0;

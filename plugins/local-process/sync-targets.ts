@@ -7,10 +7,11 @@
 import { existsSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import type { LiveUpdateStep, ServiceConfig } from '../../core/devfile/types.js';
+import type { LiveUpdateStep } from '../../core/devfile/types.js';
 import type { DeployContext } from '../../core/engine/contexts.js';
 import { DevloopError, type SourceLocation } from '../../core/errors.js';
 import { isWithin } from '../../core/watch/paths.js';
+import { containerizable } from '../shared/containerizable.js';
 import { syncTargetIssues } from '../shared/liveupdate.js';
 
 /**
@@ -75,13 +76,7 @@ export async function assertSyncDestination(cwd: string, dest: string, rule: str
  */
 function fellBackFromDocker(ctx: DeployContext): boolean {
   const explicit = ctx.config.runtime ?? ctx.devfile.environments?.[ctx.mode]?.runtime;
-  return explicit === undefined && couldBeContainer(ctx.config);
-}
-
-function couldBeContainer(config: ServiceConfig): boolean {
-  const b = config.build;
-  if (!b) return Boolean(config.image);
-  return b.type === 'docker' || (b.type === 'esbuild' && Boolean(b.baseImage));
+  return explicit === undefined && containerizable(ctx.config);
 }
 
 /** LINE:COL of a field in the loaded Devfile, when its source can be read and parsed. */
