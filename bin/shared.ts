@@ -70,7 +70,8 @@ export async function loadOrSession(opts: GlobalOptions, command: string): Promi
   try {
     return await load(opts, command);
   } catch (err) {
-    if (opts.file) throw err;
+    // Only a folder with no Devfile at all falls back to stored logs; a broken Devfile is reported.
+    if (opts.file || !(err instanceof DevloopError && err.code === 'DEVFILE_NOT_FOUND')) throw err;
     const logs = sessionPaths(opts.cwd).logsDir;
     if (!existsSync(logs)) throw err;
     const names = readdirSync(logs).filter((f) => f.endsWith('.jsonl') && f !== '_devloop.jsonl').map((f) => f.slice(0, -'.jsonl'.length));

@@ -3,7 +3,7 @@
  * `status`, `logs` and `down` must find the session without running the Devfile at all.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { copyFixture, runCli, startCli } from './helpers.js';
@@ -61,6 +61,9 @@ describe('an endless Devfile', { timeout: 120_000 }, () => {
     const down = await runCli(['down'], { cwd: dir, env: { DEVLOOP_DEVFILE_TIMEOUT: '1s' }, timeoutMs: 30_000 });
     assert.equal(down.code, 0, down.stderr);
     assert.match(down.stdout, /no session was running; leftovers cleaned up/);
+    // Logs of an earlier session must not stand in for the broken Devfile.
+    mkdirSync(path.join(dir, '.devloop', 'logs'), { recursive: true });
+    writeFileSync(path.join(dir, '.devloop', 'logs', 'web.jsonl'), '');
     const st = await runCli(['status'], { cwd: dir, env: { DEVLOOP_DEVFILE_TIMEOUT: '1s' }, timeoutMs: 30_000 });
     assert.equal(st.code, 2, 'with no session, status evaluates the Devfile and reports it');
     assert.match(st.stderr, /did not finish evaluating within 1 s/);
