@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { autopilotCheck, autopilotSimulate, type AutopilotCliOptions, type CheckEntry } from '../bin/commands/autopilot.js';
+import { autopilotCheck, autopilotSimulate, type AutopilotCliOptions, type CheckEntry, type CheckReport } from '../bin/commands/autopilot.js';
 import { CLUSTER_FEE_HOUR, POD_PRICES } from '../plugins/autopilot/data.js';
 import { usd } from '../plugins/autopilot/estimate.js';
 import type { Plan } from '../plugins/autopilot/scheduler.js';
@@ -31,7 +31,7 @@ describe('devloop autopilot check', () => {
   });
 
   it('pins the shop\'s key outcomes independently of the golden file', { timeout: 120_000 }, async () => {
-    const entries: CheckEntry[] = JSON.parse((await run(autopilotCheck, shop, ['manifests'], {}, { output: 'json' })).out);
+    const entries: CheckEntry[] = (JSON.parse((await run(autopilotCheck, shop, ['manifests'], {}, { output: 'json' })).out) as CheckReport).entries;
     assert.deepEqual(entries.filter((e) => !e.allowed).map((e) => `${e.kind} ${e.namespace}/${e.name}`), ['DaemonSet shop/node-debugger', 'ConfigMap kube-system/coredns-custom']);
     assert.equal(entries.length, 28, '16 workloads, 10 Services, 2 ConfigMaps; the Kustomization is skipped');
 
@@ -74,17 +74,24 @@ describe('devloop autopilot check', () => {
     const text = ['services.yaml', 'data.yaml'].map((f) => readFileSync(path.join(shop, 'manifests', f), 'utf8')).join('\n---\n');
     const r = await run(autopilotCheck, shop, ['-'], {}, { output: 'json', stdin: text });
     assert.equal(r.code, 0, 'no denials in these two files');
-    const entries: CheckEntry[] = JSON.parse(r.out);
+    const report = JSON.parse(r.out) as CheckReport;
+    // One object whatever the inputs (it used to be a bare array when they were clean).
+    assert.equal(Array.isArray(report), false);
+    assert.deepEqual([report.gkeVersion, report.bursting, report.region, report.priceRegion], ['1.33.5-gke.1080000', true, 'us-central1', 'us-central1']);
+    assert.deepEqual([report.errors, report.skipped, report.notes], [[], [], []]);
+    const entries = report.entries;
     assert.equal(entries.length, 22);
+    assert.deepEqual(report.summary.workloads, { checked: 11, admitted: 11, denied: 0 }, '11 workloads, 10 Services and a ConfigMap');
+    assert.equal(entries.filter((e) => e.kind === 'Service' || e.kind === 'ConfigMap').length, 11);
     assert.equal(byName(entries, 'frontend').source, '<stdin>:1');
   });
 
   it('follows the cluster: an old GKE version has no bursting (250m/512Mi minimums, limits = requests)', { timeout: 120_000 }, async () => {
     const r = await run(autopilotCheck, shop, ['manifests/services.yaml'], { gkeVersion: '1.29.8-gke.1211000' }, { output: 'json' });
-    const frontend = byName(JSON.parse(r.out), 'frontend');
+    const frontend = byName((JSON.parse(r.out) as CheckReport).entries, 'frontend');
     assert.deepEqual(template(frontend).containers[0].resources, { requests: { cpu: '250m', memory: '512Mi', 'ephemeral-storage': '1Gi' }, limits: { cpu: '250m', memory: '512Mi', 'ephemeral-storage': '1Gi' } });
     assert.deepEqual(frontend.warnings, ['autopilot-default-resources-mutator:Autopilot updated Deployment shop/frontend: defaulted unspecified resources for containers [server] (see http://g.co/gke/autopilot-defaults), and adjusted resources to meet requirements for containers [server] (see http://g.co/gke/autopilot-resources)']);
-    const noBurst = byName(JSON.parse((await run(autopilotCheck, shop, ['manifests/services.yaml'], { bursting: false }, { output: 'json' })).out), 'frontend');
+    const noBurst = byName((JSON.parse((await run(autopilotCheck, shop, ['manifests/services.yaml'], { bursting: false }, { output: 'json' })).out) as CheckReport).entries, 'frontend');
     assert.equal(template(noBurst).containers[0].resources?.limits?.cpu, '250m');
   });
 
@@ -99,7 +106,11 @@ describe('devloop autopilot check', () => {
     assert.equal(version.code, 2);
     assert.match(version.err, /GKE version "latest" is not of the form/);
     const missing = await run(autopilotCheck, shop, ['nope.yaml']);
-    assert.equal(missing.err, 'error: nope.yaml:0:0: no such file or directory\n');
+    assert.equal(missing.code, 2);
+    assert.equal(missing.err, 'error: file not found: nope.yaml\n', 'a whole-file error has no position to give');
+    const missingJson = await run(autopilotCheck, shop, ['nope.yaml'], {}, { output: 'json' });
+    assert.equal(missingJson.code, 2);
+    assert.deepEqual((JSON.parse(missingJson.out) as CheckReport).errors, [{ file: 'nope.yaml', message: 'file not found: nope.yaml' }]);
   });
 });
 

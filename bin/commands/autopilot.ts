@@ -13,14 +13,30 @@
  * bad flag), even if something else was also denied; else 1 something denied (or unschedulable);
  * else 0. Skipped files and notes do not change the exit code.
  *
- * `check -o json` prints the bare array of entries when every input was a clean Kubernetes object
- * (as before); when something was invalid, skipped or noted it prints
- * `{ entries, errors, skipped, notes }` instead. `simulate -o json` always carries `errors`,
- * `skipped` and `notes` beside the plan and `denied`.
+ * `check -o json` always prints one object (CheckReport below), whatever the inputs:
+ *   {
+ *     gkeVersion, bursting, region, priceRegion,   // the cluster assumed
+ *     summary: {
+ *       workloads: { checked, admitted, denied },    // objects with a pod template
+ *       otherObjects: { checked, denied },           // Services, ConfigMaps, ...
+ *       usdPerHour,                                  // requests of admitted workloads
+ *       clusterFeeHour,
+ *     },
+ *     entries: [{ kind, name, namespace, source, allowed, warnings, denials, hints,
+ *                 adjustments: [{ container, field, resource, from?, to, reason }],
+ *                 estimate (null when denied or without pods), mutated }],
+ *     errors: [{ file, line?, column?, message }],  // invalid inputs (exit 2); no line for a whole file
+ *     skipped: [{ file, line?, column?, reason }],  // not Kubernetes objects
+ *     notes: [{ file, line, column, message }],
+ *   }
+ * (Before, it was a bare array of entries when the inputs were clean and an object otherwise.)
+ * `simulate -o json` always carries `errors`, `skipped` and `notes` beside the plan and `denied`.
  */
 import { admit, type AdmissionResult } from '../../plugins/autopilot/admission.js';
-import { COMMITTED_USE_DISCOUNT, FREE_TIER_MONTHLY } from '../../plugins/autopilot/data.js';
-import { estimate, type Estimate } from '../../plugins/autopilot/estimate.js';
+import { CLUSTER_FEE_HOUR, COMMITTED_USE_DISCOUNT, FREE_TIER_MONTHLY } from '../../plugins/autopilot/data.js';
+import { estimate, priceRegion, usd, type Estimate } from '../../plugins/autopilot/estimate.js';
+import { GiB } from '../../plugins/autopilot/quantity.js';
+import type { Adjustment } from '../../plugins/autopilot/resources.js';
 import { loadManifests, ManifestError, type ManifestNote, type ManifestObject, type SkippedInput } from '../../plugins/autopilot/manifests.js';
 import { fmtGiB, plan, resolveTimings, type Plan, type PlanPod, type PlanSettings } from '../../plugins/autopilot/scheduler.js';
 import { resolveSettings, VersionError, type ClusterSettings, type ResolvedSettings } from '../../plugins/autopilot/settings.js';
@@ -57,7 +73,7 @@ export interface AutopilotSimulateFlags extends AutopilotCheckFlags {
   until?: string;
 }
 
-/** One line of `check --output json`. */
+/** One object of `check --output json`. */
 export interface CheckEntry {
   kind: string;
   name: string;
@@ -65,9 +81,32 @@ export interface CheckEntry {
   allowed: boolean;
   warnings: string[];
   denials: { constraint: string; message: string }[];
+  /** devloop's advice on a denial (what GKE would need to admit it). */
+  hints: string[];
+  /** Each value admission set or changed, with the rule in words. */
+  adjustments: Adjustment[];
   mutated: K8sObject;
+  /** null for objects without pods, and for denied ones: a denied workload costs nothing. */
   estimate: Estimate | null;
   source: string;
+}
+
+/** The whole of `check --output json` (shape in the header comment). */
+export interface CheckReport {
+  gkeVersion: string;
+  bursting: boolean;
+  region: string;
+  priceRegion: string;
+  summary: {
+    workloads: { checked: number; admitted: number; denied: number };
+    otherObjects: { checked: number; denied: number };
+    usdPerHour: number;
+    clusterFeeHour: number;
+  };
+  entries: CheckEntry[];
+  errors: { file: string; line?: number; column?: number; message: string }[];
+  skipped: SkippedInput[];
+  notes: ManifestNote[];
 }
 
 /** Annotations (on the workload or its pod template) that shape `simulate`'s timeline. */
@@ -84,47 +123,67 @@ export async function autopilotCheck(opts: AutopilotCliOptions, files: string[],
   const problems = reportProblems(input, io);
   const entries: CheckEntry[] = [];
   const results: AdmissionResult[] = [];
+  // Counted from the object as written: a workload denied before its pod was read (a DaemonSet in
+  // kube-system) is still a workload.
+  const isPodOwner: boolean[] = [];
   for (const m of objects) {
     const r = admit(m.object, settings);
     results.push(r);
+    isPodOwner.push(podTemplate(m.object) !== undefined);
     entries.push({
       kind: String(m.object.kind), name: nameOf(m.object), namespace: namespaceOf(m.object), allowed: r.allowed, warnings: r.warnings,
-      denials: r.denials, mutated: r.mutated, estimate: estimate(r, podCount(m.object), settings.region) ?? null, source: `${m.source.file}:${m.source.line}`,
+      denials: r.denials, hints: r.hints, adjustments: r.adjustments, mutated: r.mutated,
+      estimate: (r.allowed && estimate(r, podCount(m.object), settings.region)) || null, source: `${m.source.file}:${m.source.line}`,
     });
   }
   const denied = entries.filter((e) => !e.allowed).length;
   const code = input.errors.length ? EXIT.usage : denied ? EXIT.failed : EXIT.ok;
+  const workloads = isPodOwner.filter(Boolean).length;
+  const deniedWorkloads = entries.filter((e, i) => !e.allowed && isPodOwner[i]).length;
+  const others = entries.length - workloads;
+  const deniedOthers = denied - deniedWorkloads;
+  const total = usd(entries.reduce((sum, e) => sum + (e.estimate?.usdPerHour ?? 0), 0));
+  const prices = priceRegion(settings.region);
   if (opts.output === 'json') {
-    const clean = !input.errors.length && !input.skipped.length && !input.notes.length;
-    io.out(`${JSON.stringify(clean ? entries : { entries, ...problems }, null, 2)}\n`);
+    const report: CheckReport = {
+      gkeVersion: settings.gkeVersion, bursting: settings.bursting, region: settings.region, priceRegion: prices,
+      summary: {
+        workloads: { checked: workloads, admitted: workloads - deniedWorkloads, denied: deniedWorkloads },
+        otherObjects: { checked: others, denied: deniedOthers },
+        usdPerHour: total,
+        clusterFeeHour: CLUSTER_FEE_HOUR,
+      },
+      entries, ...problems,
+    };
+    io.out(`${JSON.stringify(report, null, 2)}\n`);
     return code;
   }
   const lines: string[] = [];
-  let total = 0;
   entries.forEach((e, i) => {
     const r = results[i];
-    if (!r.placement && e.allowed) return;
-    const est = e.estimate;
-    if (est && e.allowed) total += est.usdPerHour;
-    const what = est ? `  ${r.placement!.computeClass}${est.spot ? ' Spot' : ''}, ${est.pods} pod${est.pods === 1 ? '' : 's'}: ${round(est.vcpu)} vCPU, ${round(est.memoryGiB)} GiB, $${est.usdPerHour.toFixed(4)}/h${est.billing === 'node' ? ` (${est.machineType} node)` : ''}` : '';
+    if (!isPodOwner[i] && e.allowed) return;
+    const req = r.podRequests && r.placement;
+    const pods = podCount(objects[i].object);
+    const what = !req ? ''
+      : e.estimate && (e.estimate.billing === 'pod' || e.estimate.machineType) ? `  ${r.placement!.computeClass}${e.estimate.spot ? ' Spot' : ''}, ${podsText(pods)}: ${round(e.estimate.vcpu)} vCPU, ${round(e.estimate.memoryGiB)} GiB, $${e.estimate.usdPerHour.toFixed(4)}/h${e.estimate.billing === 'node' ? ` (${e.estimate.machineType} node)` : ''}`
+        : `  ${r.placement!.computeClass}${r.placement!.spot ? ' Spot' : ''}, ${podsText(pods)}: ${round((r.podRequests!.cpuMilli * pods) / 1000)} vCPU, ${round((r.podRequests!.memoryBytes * pods) / GiB)} GiB, ${e.allowed ? 'no price (no machine fits)' : 'no price: denied'}`;
     lines.push(`${e.allowed ? 'admitted' : 'DENIED  '}  ${e.kind} ${e.namespace}/${e.name}${what}  [${e.source}]`);
     for (const w of e.warnings) lines.push(`    Warning: ${w}`);
     for (const a of r.adjustments) lines.push(`    ${a.container} ${a.field}.${a.resource}: ${a.from ?? '(unset)'} -> ${a.to}  (${a.reason})`);
     if (!e.allowed) for (const l of r.message!.split('\n')) lines.push(`    ${l}`);
+    for (const h of e.hints) lines.push(`    hint: ${h}`);
   });
-  const workloads = results.filter((r) => r.placement).length;
-  const deniedWorkloads = entries.filter((e, i) => !e.allowed && results[i].placement).length;
-  const others = entries.length - workloads;
-  const deniedOthers = denied - deniedWorkloads;
   lines.push('');
   lines.push(`${workloads} workload${workloads === 1 ? '' : 's'}: ${workloads - deniedWorkloads} admitted, ${deniedWorkloads} denied. ` +
     `${others} object${others === 1 ? '' : 's'} without pods${deniedOthers ? `: ${deniedOthers} denied` : ''}.`);
   lines.push(`GKE ${settings.gkeVersion}, bursting ${settings.bursting ? 'on' : 'off'}. Requests of admitted workloads: about $${total.toFixed(4)}/h in ${settings.region}` +
-    `${entries.some((e) => e.estimate && e.estimate.priceRegion !== settings.region) ? ` (priced at ${entries.find((e) => e.estimate)!.estimate!.priceRegion} rates)` : ''}, plus the $0.10/h cluster fee.`);
+    `${prices !== settings.region ? ` (priced at ${prices} rates)` : ''}, plus the $${CLUSTER_FEE_HOUR.toFixed(2)}/h cluster fee.`);
   lines.push(...notChecked(input));
   io.out(`${lines.join('\n')}\n`);
   return code;
 }
+
+const podsText = (n: number) => `${n} pod${n === 1 ? '' : 's'}`;
 
 export async function autopilotSimulate(opts: AutopilotCliOptions, files: string[], flags: AutopilotSimulateFlags = {}): Promise<number> {
   const io = streams(opts);
@@ -197,7 +256,7 @@ function reportProblems(input: Loaded, io: ReturnType<typeof streams>) {
   ];
   if (text.length) io.err(`${text.join('\n')}\n`);
   return {
-    errors: input.errors.map((e) => ({ file: e.file, line: e.line, column: e.column, message: e.reason })),
+    errors: input.errors.map((e) => (e.line > 0 ? { file: e.file, line: e.line, column: e.column, message: e.reason } : { file: e.file, message: e.message })),
     skipped: input.skipped,
     notes: input.notes,
   };

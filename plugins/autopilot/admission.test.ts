@@ -324,7 +324,7 @@ describe('admission: GPUs', () => {
     },
     { name: 'no CPU:memory ratio for GPU pods: 2 x L4 with 22 vCPU / 80Gi', settings: NEW, object: gpuPod('nvidia-l4', 2, { cpu: '22', memory: '80Gi' }) },
     { name: 'an unsupported count is denied', settings: NEW, object: gpuPod('nvidia-tesla-a100', 3), denials: [gpuDenial("3 x 'nvidia-tesla-a100' is not a supported GPU count in Autopilot; supported counts: 1, 2, 4, 8, 16.")] },
-    { name: 'an unknown type is denied', settings: NEW, object: gpuPod('nvidia-rtx-4090', 1), denials: [gpuDenial("GPU type 'nvidia-rtx-4090' is not supported in Autopilot; supported types: nvidia-tesla-t4, nvidia-l4, nvidia-tesla-a100, nvidia-a100-80gb, nvidia-h100-80gb.")] },
+    { name: 'an unknown type is denied', settings: NEW, object: gpuPod('nvidia-rtx-4090', 1), denials: [gpuDenial("The requested GPU type 'nvidia-rtx-4090' is not supported in Autopilot; allowed values are: [nvidia-a100-80gb, nvidia-b200, nvidia-h100-80gb, nvidia-h100-mega-80gb, nvidia-h200-141gb, nvidia-l4, nvidia-tesla-a100, nvidia-tesla-t4].")] },
     {
       name: 'the nvidia.com/gpu Exists toleration without a GPU request is denied',
       settings: NEW, object: deployment([app('1', '2Gi')], { tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }] }),
@@ -338,7 +338,7 @@ describe('admission: GPUs', () => {
     {
       name: 'nvidia.com/gpu without a GPU type is denied',
       settings: NEW, object: deployment([c('model', undefined, { 'nvidia.com/gpu': 1 })]),
-      denials: [gpuDenial("pod requests 1 'nvidia.com/gpu' but selects no GPU type; Autopilot requires the node selector 'cloud.google.com/gke-accelerator'.")],
+      denials: [gpuDenial("You must specify a GPU type with node selector 'cloud.google.com/gke-accelerator' when GPU is requested on Autopilot workloads; supported values are: [nvidia-a100-80gb, nvidia-b200, nvidia-h100-80gb, nvidia-h100-mega-80gb, nvidia-h200-141gb, nvidia-l4, nvidia-tesla-a100, nvidia-tesla-t4].")],
     },
   ]);
 
@@ -508,7 +508,7 @@ describe('admission: workload kinds', () => {
   it('objects without pods pass through untouched', () => {
     const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ port: 80 }] } };
     const r = admit(svc);
-    assert.deepEqual(r, { allowed: true, mutated: svc, warnings: [], denials: [], adjustments: [] });
+    assert.deepEqual(r, { allowed: true, mutated: svc, warnings: [], denials: [], adjustments: [], hints: [] });
     assert.notEqual(r.mutated, svc);
   });
 

@@ -8,14 +8,14 @@
  * mutating webhook (placement rewrites, resource defaults and adjustments, whose warning is
  * returned even when a later check denies), then Warden's validation.
  */
-import { MANAGED_NAMESPACES } from './data.js';
-import { CONSTRAINTS, MSG } from './messages.js';
+import { GKE_NODE_LABEL_PREFIXES, MANAGED_NAMESPACES, SAFE_TO_EVICT } from './data.js';
+import { ALLOWLISTABLE, CONSTRAINTS, HINTS, MSG } from './messages.js';
 import { applyPlacement, gpuCount, readPlacement, type Denial, type PodPlacement } from './placement.js';
 import { toBytes, toMilli } from './quantity.js';
 import { admitResources, effectiveRequests, type Adjustment } from './resources.js';
 import { allContainers, securityDenials } from './security.js';
 import { resolveSettings, type ClusterSettings, type ResolvedSettings } from './settings.js';
-import type { K8sObject } from './types.js';
+import type { K8sObject, PodSpec } from './types.js';
 import { formatDenials } from './warden.js';
 import { mutatorWarning } from './warnings.js';
 import { describeObject, nameOf, namespaceOf, podTemplate } from './workload.js';
@@ -41,6 +41,8 @@ export interface AdmissionResult {
   message?: string;
   /** Each value admission set or changed, with the rule in words. Not part of GKE's response. */
   adjustments: Adjustment[];
+  /** devloop's advice on a denial: what GKE would need to admit it. Not part of GKE's response. */
+  hints: string[];
   /** Node requirements read from the pod; undefined for objects without a pod template. */
   placement?: PodPlacement;
   /**
@@ -61,11 +63,11 @@ export function admit(object: unknown, settings: ClusterSettings | ResolvedSetti
   const ns = namespaceOf(mutated);
   if (MANAGED_NAMESPACES.includes(ns)) {
     const denials = [{ constraint: CONSTRAINTS.managedNamespaces, message: MSG.managedNamespace(ns, s.verb) }];
-    return { allowed: false, mutated, warnings: [], denials, message: formatDenials(denials), adjustments: [] };
+    return { allowed: false, mutated, warnings: [], denials, message: formatDenials(denials), adjustments: [], hints: [] };
   }
 
   const template = podTemplate(mutated);
-  if (!template) return { allowed: true, mutated, warnings: [], denials: [], adjustments: [] };
+  if (!template) return { allowed: true, mutated, warnings: [], denials: [], adjustments: [], hints: [] };
   const spec = template.spec;
 
   const denials: Denial[] = [];
@@ -76,6 +78,7 @@ export function admit(object: unknown, settings: ClusterSettings | ResolvedSetti
   const fieldPrefix = mutated.kind === 'Pod' ? 'spec' : mutated.kind === 'CronJob' ? 'spec.jobTemplate.spec.template.spec' : 'spec.template.spec';
   const outcome = admitResources(spec, {
     placement, settings: s, daemonSet: mutated.kind === 'DaemonSet', workloadName: nameOf(mutated), validateOnly, fieldPrefix,
+    separation: separationReason(spec, template.metadata?.annotations),
   });
   denials.push(...outcome.denials);
 
@@ -94,6 +97,7 @@ export function admit(object: unknown, settings: ClusterSettings | ResolvedSetti
     denials: sorted,
     message: allowed ? undefined : formatDenials(sorted, { kind: mutated.kind, name: nameOf(mutated) }),
     adjustments: outcome.adjustments,
+    hints: sorted.some((d) => ALLOWLISTABLE.has(d.constraint)) ? [HINTS.allowlist()] : [],
     placement,
     podRequests: {
       cpuMilli: toMilli(effective.cpu),
@@ -102,4 +106,21 @@ export function admit(object: unknown, settings: ClusterSettings | ResolvedSetti
       gpus: gpuCount(spec),
     },
   };
+}
+
+/**
+ * Why the pod gets the workload-separation / extended-duration minimums (data.ts SEPARATION_MIN):
+ * a node selector (or single-valued required node affinity) on a label GKE does not own, or the
+ * safe-to-evict=false annotation on the pod template. Undefined when neither applies.
+ */
+function separationReason(spec: PodSpec, annotations: Record<string, string> | undefined): string | undefined {
+  const own = (key: string) => GKE_NODE_LABEL_PREFIXES.some((p) => key.startsWith(p));
+  const keys = Object.keys(spec.nodeSelector ?? {});
+  for (const term of spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []) {
+    for (const e of term?.matchExpressions ?? []) if (e.operator === 'In') keys.push(e.key);
+  }
+  const custom = keys.find((k) => !own(k));
+  if (custom !== undefined) return `workload separation on '${custom}'`;
+  if (String(annotations?.[SAFE_TO_EVICT]) === 'false') return `extended duration: ${SAFE_TO_EVICT}=false`;
+  return undefined;
 }

@@ -12,6 +12,10 @@
  * - [config-sync] GoogleContainerTools/kpt-config-sync e2e `simulateAutopilotResourceAdjustment`
  *                 (Google's own model of the mutator, run against real Autopilot clusters).
  * - [seen]      real `kubectl` output quoted in public issues and blog posts (cited per entry).
+ * - [docs-res-zh] the zh-CN edition of [docs-res] (`?hl=zh-cn`), whose opening sections (default
+ *                 requests) are the part of the page the stored copy holds in full.
+ * - [docs-partner] https://cloud.google.com/kubernetes-engine/docs/how-to/run-autopilot-partner-workloads
+ *                 ("Run privileged workloads from GKE Autopilot partners").
  *
  * `*verify*` marks a value found only in secondary sources or chosen by this simulator where no
  * source was found. Such a value is a best guess: correct it here when a real cluster disagrees.
@@ -45,6 +49,13 @@ export const NEW_WARNING_FORMAT_VERSION = BURSTING_MIN_VERSION;
  * install: "Autopilot updated CronJob ..."). Same *verify* version guess as above.
  */
 export const CRONJOB_MUTATION_VERSION = BURSTING_MIN_VERSION;
+/**
+ * From here Performance and Accelerator pods may request far more ephemeral storage than the
+ * 10Gi other classes allow (up to 56Ti, or the local SSD capacity on hardware that has it).
+ * [seen] harbor-gke-ext troubleshooting notes, which quote [docs-res] #min-max-requests:
+ * "up to 56 TiB for Performance and accelerator Pods on GKE 1.29.3-gke.1038000 or later".
+ */
+export const LARGE_EPHEMERAL_VERSION = '1.29.3-gke.1038000';
 /** The version assumed when none is given: a 2025 Regular-channel release. *verify* */
 export const DEFAULT_GKE_VERSION = '1.33.5-gke.1080000';
 
@@ -69,6 +80,11 @@ export interface ClassRules {
   max?: { x86: CpuMemory; arm?: CpuMemory };
   /** What a container that sets nothing gets. Absent: no defaults (the minimum still applies). */
   defaults?: CpuMemory & { ephemeral: number };
+  /**
+   * Largest pod-total ephemeral storage, bytes, from LARGE_EPHEMERAL_VERSION (10Gi before it for
+   * every class). A GPU shape with local SSD sets its own (GpuCount.ephemeralMax).
+   */
+  ephemeralMax: number;
   /** Whether a cluster without bursting rounds the pod's CPU up to CPU_INCREMENT. */
   cpuIncrements: boolean;
   /** Whether arm64 pods may use the class. */
@@ -78,7 +94,14 @@ export interface ClassRules {
 export const DEFAULT_CLASS = 'general-purpose';
 export type KnownClass = 'general-purpose' | 'Balanced' | 'Scale-Out' | 'Performance' | 'Accelerator';
 
-const GP_DEFAULTS = { cpu: milli('500m'), memory: bytes('2Gi'), ephemeral: bytes('1Gi') }; // [ref]
+/**
+ * [docs-res-zh] default-requests table: general-purpose "CPU 0.5 vCPU, memory 2 GiB"; every
+ * non-DaemonSet container "ephemeral storage: 1 GiB" whatever the class or hardware.
+ */
+const GP_DEFAULTS = { cpu: milli('500m'), memory: bytes('2Gi'), ephemeral: bytes('1Gi') };
+/** Ephemeral storage maxima. [seen] harbor-gke-ext quoting [docs-res] #min-max-requests: "10 GiB for general-purpose, Balanced, and Scale-Out Pods; up to 56 TiB for Performance and accelerator Pods". */
+const EPHEMERAL_10G = bytes('10Gi');
+const EPHEMERAL_56T = bytes('56Ti');
 
 export const CLASSES: Record<KnownClass, ClassRules> = {
   // [ref] 1:1..1:6.5, 50m/52Mi with bursting, 250m/512Mi without, max 30 vCPU / 110Gi.
@@ -88,17 +111,23 @@ export const CLASSES: Record<KnownClass, ClassRules> = {
     min: { bursting: { cpu: milli('50m'), memory: bytes('52Mi') }, noBursting: { cpu: milli('250m'), memory: bytes('512Mi') } },
     max: { x86: { cpu: milli('30'), memory: bytes('110Gi') } },
     defaults: GP_DEFAULTS,
+    ephemeralMax: EPHEMERAL_10G,
     cpuIncrements: true,
-    // Arm pods need Scale-Out or Performance. *verify*: newer versions may accept arm64 here (C4A).
+    // Arm pods need Scale-Out or Performance. *verify*: the newest [docs-res] default-requests
+    // table heads the general-purpose row "(default, autopilot, autopilot-arm)", so recent versions
+    // have an Arm general-purpose ComputeClass; not modelled here.
     arm: false,
   },
-  // [ref] 1:1..1:8, 250m / 0.5Gi, max 222 vCPU / 851Gi. Defaults as general-purpose: *verify*.
+  // [ref] 1:1..1:8, 250m / 0.5Gi, max 222 vCPU / 851Gi. Defaults: the default-requests table of
+  // [docs-res] in its zh-TW edition (`?hl=zh-tw`) reads "Balanced: CPU 0.5 vCPU", confirmed; the
+  // stored copy ends before the memory cell, so 2 GiB (as general-purpose) stays *verify*.
   Balanced: {
     billing: 'pod',
     ratio: { min: 1, max: 8 },
     min: { bursting: { cpu: milli('250m'), memory: bytes('512Mi') }, noBursting: { cpu: milli('250m'), memory: bytes('512Mi') } },
     max: { x86: { cpu: milli('222'), memory: bytes('851Gi') } },
     defaults: GP_DEFAULTS,
+    ephemeralMax: EPHEMERAL_10G,
     cpuIncrements: true,
     arm: false,
   },
@@ -109,21 +138,26 @@ export const CLASSES: Record<KnownClass, ClassRules> = {
     min: { bursting: { cpu: milli('250m'), memory: bytes('1Gi') }, noBursting: { cpu: milli('250m'), memory: bytes('1Gi') } },
     max: { x86: { cpu: milli('54'), memory: bytes('216Gi') }, arm: { cpu: milli('43'), memory: bytes('172Gi') } },
     defaults: GP_DEFAULTS,
+    ephemeralMax: EPHEMERAL_10G,
     cpuIncrements: true,
     arm: true,
   },
-  // [ref] no ratio, sizes from the machine family (PERFORMANCE_FAMILIES). Minimum and defaults: *verify*.
+  // [ref] no ratio ([docs-res-zh]: the ratio is not enforced for GPU pods and Performance pods),
+  // sizes from the machine family (PERFORMANCE_FAMILIES). Minimum and defaults: *verify*.
   Performance: {
     billing: 'node',
     min: { bursting: { cpu: milli('50m'), memory: bytes('52Mi') }, noBursting: { cpu: milli('50m'), memory: bytes('52Mi') } },
     defaults: GP_DEFAULTS,
+    ephemeralMax: EPHEMERAL_56T,
     cpuIncrements: false,
     arm: true,
   },
-  // [ref] ratio not enforced, ranges per GPU type and count (GPUS), no defaults.
+  // [ref] ratio not enforced, ranges per GPU type and count (GPUS). No defaults: [docs-res-zh]
+  // default-requests table, Accelerator row: "no default requests are enforced".
   Accelerator: {
     billing: 'node',
     min: { bursting: { cpu: 0, memory: 0 }, noBursting: { cpu: 0, memory: 0 } },
+    ephemeralMax: EPHEMERAL_56T,
     cpuIncrements: false,
     arm: false,
   },
@@ -139,23 +173,46 @@ export const CPU_INCREMENT = milli('250m');
  */
 export const memoryMiForRatio = (cpuMilli: number, ratio: number): number => Math.round(cpuMilli * 1.024 * ratio);
 
-/** DaemonSet containers: defaults [ref]; minimums 10m / 10Mi, no 250m steps *verify*. */
+/**
+ * DaemonSet containers: defaults 50m / 100MiB / 100MiB ephemeral, "whatever the compute class or
+ * hardware" ([docs-res-zh] default-requests list). Minimums 10m / 10Mi, no 250m steps *verify*.
+ */
 export const DAEMONSET = {
   defaults: { cpu: milli('50m'), memory: bytes('100Mi'), ephemeral: bytes('100Mi') },
   min: { cpu: milli('10m'), memory: bytes('10Mi') },
   cpuIncrements: false,
 };
 
-/** Ephemeral storage on the pod total: raised to min, denied above max. [ref] */
-export const EPHEMERAL = { min: bytes('10Mi'), max: bytes('10Gi') };
+/**
+ * Ephemeral storage on the pod total: raised to `min`; denied above the class's `ephemeralMax`
+ * (or the GPU shape's), and above `max` for every class before LARGE_EPHEMERAL_VERSION. [ref]
+ */
+export const EPHEMERAL = { min: bytes('10Mi'), max: EPHEMERAL_10G };
 
 /**
- * Pods with pod anti-affinity need this much CPU in total, or Warden denies them under
+ * Pods with *required* pod anti-affinity need this much CPU in total, or Warden denies them under
  * autogke-pod-limit-constraints ("workload 'loki-0' cpu requests '250m' is lower than the
  * Autopilot minimum required of '500m' for using pod anti affinity."). [ref], [seen]
- * Qovery/engine (loki chart, 2023). Applied to required and preferred anti-affinity alike *verify*.
+ * Qovery/engine (loki chart, 2023). Preferred anti-affinity is admitted as it is: [seen] a 2025
+ * server-side dry-run on GKE Autopilot (momens-server write-up) denied required anti-affinity at
+ * 250m and admitted the same pod with preferred anti-affinity ("admission은 통과했지만", "admission
+ * passed"). [docs-res] lists pod anti-affinity under "workload separation" requests, where it is the
+ * one method that is rejected rather than raised. Topology spread constraints have no minimum
+ * in any source found, so none is applied.
  */
 export const ANTI_AFFINITY_MIN_CPU = milli('500m');
+
+/**
+ * Pods that separate themselves from others (a toleration plus a node selector or required node
+ * affinity on a label outside GKE's own) or ask for extended duration (annotation
+ * `cluster-autoscaler.kubernetes.io/safe-to-evict: "false"`) have their own defaults and minimums
+ * ([docs-res] overview, in the stored copy: "Autopilot has different default values and different
+ * minimum values for workloads that you separate from each other, or for Pods that get extended
+ * protection from GKE-initiated eviction"). The values (minimum 500m CPU / 512Mi memory, raised
+ * rather than denied) are from the same page's table, which the stored copy does not hold: *verify*.
+ */
+export const SEPARATION_MIN: CpuMemory = { cpu: milli('500m'), memory: bytes('512Mi') };
+export const SAFE_TO_EVICT = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
 
 // ---------------------------------------------------------------------------------------------
 // GPUs
@@ -166,6 +223,11 @@ export interface GpuCount {
   cpu: [number, number];
   /** Memory range, in bytes. */
   memory: [number, number];
+  /**
+   * Largest pod-total ephemeral storage, bytes, where the machine has local SSD that backs it.
+   * Absent: the Accelerator class's (56Ti from LARGE_EPHEMERAL_VERSION).
+   */
+  ephemeralMax?: number;
 }
 
 export interface GpuType {
@@ -174,13 +236,26 @@ export interface GpuType {
   counts: GpuCount[];
 }
 
-const gpu = (count: number, cpu: [string, string], memory: [string, string]): GpuCount =>
-  ({ count, cpu: [milli(cpu[0]), milli(cpu[1])], memory: [bytes(memory[0]), bytes(memory[1])] });
+const gpu = (count: number, cpu: [string, string], memory: [string, string], ephemeralMax?: string): GpuCount =>
+  ({ count, cpu: [milli(cpu[0]), milli(cpu[1])], memory: [bytes(memory[0]), bytes(memory[1])], ...(ephemeralMax ? { ephemeralMax: bytes(ephemeralMax) } : {}) });
 
 /**
- * Per type and count CPU/memory ranges ([docs-res] hardware section). Only two kinds of points
- * are confirmed [ref]: the aggregate ranges (T4 0.5-94 vCPU; L4 2-95 vCPU, 7-363Gi; A100 9-94
- * vCPU, 60-1264Gi) and 1 x A100 40GB at most 11 vCPU / 74Gi. Every other row is *verify*.
+ * Per type and count CPU/memory ranges ([docs-res] "Minimum and maximum for the Accelerator class").
+ * What is confirmed, and where from:
+ * - the type names: [seen] a real autogke-gpu-limitation denial (May 2025) lists the allowed values
+ *   "[nvidia-a100-80gb, nvidia-h100-80gb, nvidia-h100-mega-80gb, nvidia-h200-141gb, nvidia-l4,
+ *   nvidia-tesla-a100, nvidia-tesla-p100, nvidia-tesla-p4, nvidia-tesla-t4, nvidia-tesla-v100]";
+ *   nvidia-b200 (A4 machines) is not in that list and is kept on the issue's word, *verify*;
+ * - the aggregate ranges [ref] (T4 0.5-94 vCPU; L4 2-95 vCPU, 7-363Gi; A100 9-94 vCPU, 60-1264Gi);
+ * - 1 x nvidia-tesla-a100 at most 11 vCPU / 74Gi: [ref] and [seen] argoproj/argo-workflows#13073
+ *   ("higher than the Autopilot maximum of '11'" / "'74Gi'");
+ * - 1 x nvidia-h100-80gb at most 588Gi ephemeral storage: [seen] harbor-gke-ext ("higher than the
+ *   nvidia-h100-80gb-1 maximum of '588Gi'"). A100 80GB and H100 80GB always use local SSD for
+ *   ephemeral storage (same source, quoting [docs-res]). Every other local-SSD maximum (all
+ *   nvidia-a100-80gb rows; H100 at 2, 4 and 8) is an estimate from the SSDs the machine carries
+ *   (a2-ultragpu-Ng: N x 375GB; a3-highgpu-Ng: 2N x 375GB) less GKE's overhead, *verify*.
+ * Every other row is *verify*: the stored copy of [docs-res] holds only the page's opening section.
+ * The 8-GPU-only types (H100 Mega, H200, B200) allow up to the machine's allocatable, *verify*.
  */
 export const GPUS: Record<string, GpuType> = {
   'nvidia-tesla-t4': { family: 'n1', counts: [
@@ -194,11 +269,16 @@ export const GPUS: Record<string, GpuType> = {
     gpu(8, ['92', '94'], ['618Gi', '632Gi']), gpu(16, ['92', '94'], ['1250Gi', '1264Gi']),
   ] },
   'nvidia-a100-80gb': { family: 'a2-ultra', counts: [
-    gpu(1, ['11', '12'], ['148Gi', '158Gi']), gpu(2, ['23', '24'], ['310Gi', '320Gi']), gpu(4, ['47', '48'], ['635Gi', '645Gi']), gpu(8, ['94', '95'], ['1270Gi', '1290Gi']),
+    gpu(1, ['11', '12'], ['148Gi', '158Gi'], '280Gi'), gpu(2, ['23', '24'], ['310Gi', '320Gi'], '585Gi'),
+    gpu(4, ['47', '48'], ['635Gi', '645Gi'], '1220Gi'), gpu(8, ['94', '95'], ['1270Gi', '1290Gi'], '2540Gi'),
   ] },
   'nvidia-h100-80gb': { family: 'a3', counts: [
-    gpu(1, ['500m', '25'], ['1Gi', '225Gi']), gpu(2, ['500m', '50'], ['1Gi', '450Gi']), gpu(4, ['500m', '100'], ['1Gi', '900Gi']), gpu(8, ['500m', '206'], ['1Gi', '1795Gi']),
+    gpu(1, ['500m', '25'], ['1Gi', '225Gi'], '588Gi'), gpu(2, ['500m', '50'], ['1Gi', '450Gi'], '1176Gi'),
+    gpu(4, ['500m', '100'], ['1Gi', '900Gi'], '2352Gi'), gpu(8, ['500m', '206'], ['1Gi', '1795Gi'], '5250Gi'),
   ] },
+  'nvidia-h100-mega-80gb': { family: 'a3-mega', counts: [gpu(8, ['500m', '206'], ['1Gi', '1795Gi'], '5250Gi')] },
+  'nvidia-h200-141gb': { family: 'a3-ultra', counts: [gpu(8, ['500m', '220'], ['1Gi', '2800Gi'], '10940Gi')] },
+  'nvidia-b200': { family: 'a4', counts: [gpu(8, ['500m', '220'], ['1Gi', '3700Gi'], '10940Gi')] },
 };
 
 /** The toleration Autopilot puts on GPU pods (GPU nodes carry `nvidia.com/gpu=present:NoSchedule`). [docs-gpu] */
@@ -216,6 +296,7 @@ export const LABELS = {
   preemptible: 'cloud.google.com/gke-preemptible',
   machineFamily: 'cloud.google.com/machine-family',
   arch: 'kubernetes.io/arch',
+  os: 'kubernetes.io/os',
   zone: 'topology.kubernetes.io/zone',
   hostname: 'kubernetes.io/hostname',
   instanceType: 'node.kubernetes.io/instance-type',
@@ -313,6 +394,11 @@ export const MACHINES: Record<string, MachineFamily> = {
     { name: 'a3-highgpu-1g', vcpu: 26, memoryGiB: 234, gpus: 1, hourly: 11.0612 }, { name: 'a3-highgpu-2g', vcpu: 52, memoryGiB: 468, gpus: 2, hourly: 22.1225 },
     { name: 'a3-highgpu-4g', vcpu: 104, memoryGiB: 936, gpus: 4, hourly: 44.245 }, { name: 'a3-highgpu-8g', vcpu: 208, memoryGiB: 1872, gpus: 8, hourly: 88.49 },
   ] },
+  // The 8-GPU-only machines behind H100 Mega, H200 and B200: shapes from the Compute Engine
+  // accelerator-optimized page; hourly prices *verify*.
+  'a3-mega': { arch: 'amd64', vcpuHour: 0, gibHour: 0, spotFactor: 0.3, shapes: [{ name: 'a3-megagpu-8g', vcpu: 208, memoryGiB: 1872, gpus: 8, hourly: 92.7 }] },
+  'a3-ultra': { arch: 'amd64', vcpuHour: 0, gibHour: 0, spotFactor: 0.3, shapes: [{ name: 'a3-ultragpu-8g', vcpu: 224, memoryGiB: 2952, gpus: 8, hourly: 84.81 }] },
+  a4: { arch: 'amd64', vcpuHour: 0, gibHour: 0, spotFactor: 0.3, shapes: [{ name: 'a4-highgpu-8g', vcpu: 224, memoryGiB: 3968, gpus: 8, hourly: 106.2 }] },
 };
 
 /** Per-T4 $/h on top of the N1 machine. [pricing] *verify* */

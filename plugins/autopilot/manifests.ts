@@ -37,8 +37,12 @@ export interface ManifestObject {
 }
 
 export class ManifestError extends Error {
-  constructor(readonly file: string, readonly line: number, readonly column: number, readonly reason: string) {
-    super(`${file}:${line}:${column}: ${reason}`);
+  /**
+   * `line` 0 means the error is about the whole file (missing, unreadable, an empty folder): the
+   * message then carries no position, since there is none to give.
+   */
+  constructor(readonly file: string, readonly line: number, readonly column: number, readonly reason: string, message?: string) {
+    super(message ?? (line > 0 ? `${file}:${line}:${column}: ${reason}` : `${file}: ${reason}`));
     this.name = 'ManifestError';
   }
 }
@@ -94,7 +98,7 @@ export async function loadManifests(inputs: string[], opts: ReadOptions): Promis
     }
     const abs = path.resolve(opts.cwd, input);
     let stat;
-    try { stat = statSync(abs); } catch { set.errors.push(new ManifestError(input, 0, 0, 'no such file or directory')); continue; }
+    try { stat = statSync(abs); } catch { set.errors.push(new ManifestError(input, 0, 0, 'file not found', `file not found: ${input}`)); continue; }
     const files = stat.isDirectory() ? listDir(abs) : [abs];
     if (stat.isDirectory() && files.length === 0) { set.errors.push(new ManifestError(input, 0, 0, 'no .yaml, .yml or .json files in this folder')); continue; }
     for (const file of files) {
@@ -119,7 +123,8 @@ export function parseManifests(text: string, file: string): ManifestObject[] {
 function strict(set: ManifestSet): ManifestObject[] {
   if (!set.errors.length) return set.objects;
   const [first, ...rest] = set.errors;
-  throw new ManifestError(first.file, first.line, first.column, `${first.reason}${rest.map((r) => `\n${r.message}`).join('')}`);
+  const more = rest.map((r) => `\n${r.message}`).join('');
+  throw new ManifestError(first.file, first.line, first.column, `${first.reason}${more}`, first.line > 0 ? undefined : `${first.message}${more}`);
 }
 
 const NOT_K8S = 'not a Kubernetes object';

@@ -87,7 +87,7 @@ export function readPlacement(spec: PodSpec, settings: ResolvedSettings, denials
   }
   if (wantsGpu) {
     placement.gpu = { type: accelerator, count };
-    if (accelerator === undefined) denials.push({ constraint: CONSTRAINTS.gpu, message: MSG.gpuWithoutSelector(count) });
+    if (accelerator === undefined) denials.push({ constraint: CONSTRAINTS.gpu, message: MSG.gpuWithoutSelector(Object.keys(GPUS)) });
     else if (count === 0) denials.push({ constraint: CONSTRAINTS.gpu, message: MSG.selectorWithoutGpu(accelerator) });
     else if (!GPUS[accelerator]) denials.push({ constraint: CONSTRAINTS.gpu, message: MSG.unknownGpu(accelerator, Object.keys(GPUS)) });
     else {
@@ -103,6 +103,7 @@ export function readPlacement(spec: PodSpec, settings: ResolvedSettings, denials
     else if (!PERFORMANCE_FAMILIES.includes(machineFamily)) denials.push({ constraint: CONSTRAINTS.nodeSelector, message: MSG.unknownFamily(machineFamily, PERFORMANCE_FAMILIES) });
   }
   if (arch === 'arm64' && !rules.arm) denials.push({ constraint: CONSTRAINTS.nodeSelector, message: MSG.armClass(computeClass) });
+  if (requiredLabel(spec, LABELS.os) === 'windows') denials.push({ constraint: CONSTRAINTS.nodeSelector, message: MSG.windows() });
   return placement;
 }
 

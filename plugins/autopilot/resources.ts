@@ -6,7 +6,7 @@
  * The order follows [config-sync]'s model of the mutator: raise to minimums, fix the ratio (the
  * smaller side grows), round CPU to 250m, then make memory meet the 1:1 floor of the rounded CPU.
  */
-import { ANTI_AFFINITY_MIN_CPU, CPU_INCREMENT, DAEMONSET, EPHEMERAL, MACHINES, memoryMiForRatio, type CpuMemory } from './data.js';
+import { ANTI_AFFINITY_MIN_CPU, CPU_INCREMENT, DAEMONSET, EPHEMERAL, MACHINES, memoryMiForRatio, SEPARATION_MIN, type CpuMemory } from './data.js';
 import { CONSTRAINTS, MSG } from './messages.js';
 import type { Denial, PodPlacement } from './placement.js';
 import {
@@ -60,6 +60,11 @@ export interface ResourceContext {
   validateOnly: boolean;
   /** JSON-path-like prefix for API-server-style validation messages. */
   fieldPrefix: string;
+  /**
+   * Why the pod has the workload-separation / extended-duration minimums (SEPARATION_MIN), in
+   * words for the change list; undefined when it has not.
+   */
+  separation?: string;
 }
 
 const FORMAT: Record<ResourceName, 'DecimalSI' | 'BinarySI'> = { cpu: 'DecimalSI', memory: 'BinarySI', 'ephemeral-storage': 'BinarySI' };
@@ -77,7 +82,7 @@ export function admitResources(spec: PodSpec, ctx: ResourceContext): ResourceOut
   if (ctx.validateOnly) {
     validateCronJob(slots, out.denials);
     out.totals = totals(slots);
-    checkMaxima(out, placement);
+    checkMaxima(out, placement, settings);
     return out;
   }
 
@@ -86,15 +91,28 @@ export function admitResources(spec: PodSpec, ctx: ResourceContext): ResourceOut
 
   // ---- defaults
   const defaults = ctx.daemonSet ? DAEMONSET.defaults : placement.computeClass === 'Accelerator' ? undefined : rules.defaults;
+  const defaultRatio = ctx.daemonSet || placement.gpu ? undefined : rules.ratio;
   for (const s of slots) {
     for (const r of RESOURCES) {
       if (s.req[r] !== undefined || !defaults) continue;
-      const value = r === 'cpu' ? cpuFromMilli(defaults.cpu) : bytesQuantity(r === 'memory' ? defaults.memory : defaults.ephemeral);
+      let value = r === 'cpu' ? cpuFromMilli(defaults.cpu) : bytesQuantity(r === 'memory' ? defaults.memory : defaults.ephemeral);
+      let reason = `unspecified; the ${ctx.daemonSet ? 'DaemonSet' : placement.computeClass} default`;
+      // Only one of CPU and memory set: the other is the default brought inside the class's
+      // ratio, so the value that was set is kept. [docs-res-zh] default requests: "If you set only
+      // one of the requests and leave the other empty, GKE uses the CPU:memory ratio ... to set the
+      // missing request to a value that complies with the ratio."
+      const other = r === 'cpu' ? s.req.memory : r === 'memory' ? s.req.cpu : undefined;
+      if (defaultRatio && other !== undefined && !(r === 'cpu' ? s.lim.cpu : s.lim.memory)) {
+        const fitted = fitRatio(r, value, other, defaultRatio);
+        // GKE reports this as defaulted and adjusted ([config-sync] models it as a default followed
+        // by the ratio fix, which warns both ways).
+        if (fitted) { value = fitted.value; reason = `unspecified; ${fitted.why}`; out.adjusted.add(s.c.name); }
+      }
       s.req[r] = value;
       const list = out.defaulted.get(s.c.name) ?? [];
       list.push(r);
       out.defaulted.set(s.c.name, list);
-      out.adjustments.push({ container: s.c.name, field: 'requests', resource: r, to: formatQuantity(value), reason: `unspecified; the ${ctx.daemonSet ? 'DaemonSet' : placement.computeClass} default` });
+      out.adjustments.push({ container: s.c.name, field: 'requests', resource: r, to: formatQuantity(value), reason });
     }
   }
 
@@ -112,7 +130,8 @@ export function admitResources(spec: PodSpec, ctx: ResourceContext): ResourceOut
       out.adjustments.push({ container: first.c.name, field: 'requests', resource: r, from: before && formatQuantity(before), to: formatQuantity(first.req[r]!), reason });
     };
     const min = minimums(ctx);
-    const cls = ctx.daemonSet ? 'DaemonSet' : placement.gpu?.range ? `${placement.gpu.count} x ${placement.gpu.type}` : placement.computeClass;
+    const cls = ctx.daemonSet ? 'DaemonSet' : placement.gpu?.range ? `${placement.gpu.count} x ${placement.gpu.type}`
+      : ctx.separation && placement.billing === 'pod' ? `${placement.computeClass} (${ctx.separation})` : placement.computeClass;
     raise('cpu', cpuFromMilli(min.cpu), `pod total cpu ${formatQuantity(t.cpu)} is below the ${cls} minimum ${formatQuantity(cpuFromMilli(min.cpu))}; the difference goes to the first container`);
     raise('memory', bytesQuantity(min.memory), `pod total memory ${formatQuantity(t.memory)} is below the ${cls} minimum ${formatQuantity(bytesQuantity(min.memory))}; the difference goes to the first container`);
     raise('ephemeral-storage', bytesQuantity(EPHEMERAL.min), `pod total ephemeral-storage ${formatQuantity(t['ephemeral-storage'])} is below the minimum ${formatQuantity(bytesQuantity(EPHEMERAL.min))}`);
@@ -162,8 +181,8 @@ export function admitResources(spec: PodSpec, ctx: ResourceContext): ResourceOut
     }
   }
 
-  checkMaxima(out, placement);
-  if (hasAntiAffinity(spec) && milliOf(out.totals.cpu) < ANTI_AFFINITY_MIN_CPU) {
+  checkMaxima(out, placement, settings);
+  if (hasRequiredAntiAffinity(spec) && milliOf(out.totals.cpu) < ANTI_AFFINITY_MIN_CPU) {
     out.denials.push({ constraint: CONSTRAINTS.podLimits, message: MSG.antiAffinityCpu(ctx.workloadName, formatQuantity(out.totals.cpu), formatQuantity(cpuFromMilli(ANTI_AFFINITY_MIN_CPU))) });
   }
   writeSlots(slots);
@@ -241,7 +260,34 @@ function minimums(ctx: ResourceContext): CpuMemory {
   const { placement, settings } = ctx;
   if (ctx.daemonSet) return DAEMONSET.min;
   if (placement.gpu?.range) return { cpu: placement.gpu.range.cpu[0], memory: placement.gpu.range.memory[0] };
-  return settings.bursting ? placement.rules.min.bursting : placement.rules.min.noBursting;
+  const min = settings.bursting ? placement.rules.min.bursting : placement.rules.min.noBursting;
+  if (!ctx.separation || placement.billing !== 'pod') return min;
+  return { cpu: Math.max(min.cpu, SEPARATION_MIN.cpu), memory: Math.max(min.memory, SEPARATION_MIN.memory) };
+}
+
+/**
+ * The default for an unset CPU (or memory) brought inside the class's GiB-per-vCPU ratio given
+ * the memory (or CPU) that was set; undefined when the default already fits.
+ */
+function fitRatio(r: ResourceName, value: Quantity, other: Quantity, ratio: { min: number; max: number }): { value: Quantity; why: string } | undefined {
+  if (r === 'cpu') {
+    const memGiB = Number(other.nano) / 1e9 / GiB;
+    // memory / cpu must lie in [min, max] GiB per vCPU: cpu in [mem / max, mem / min].
+    const lo = Math.ceil((memGiB / ratio.max) * 1000 - 1e-9);
+    const hi = Math.floor((memGiB / ratio.min) * 1000 + 1e-9);
+    const cur = milliOf(value);
+    const to = cur < lo ? lo : cur > hi ? Math.max(hi, 1) : undefined;
+    if (to === undefined) return undefined;
+    return { value: cpuFromMilli(to), why: `the default ${formatQuantity(value)} brought inside the 1:${ratio.min}..1:${ratio.max} CPU:memory ratio for the ${formatQuantity(other)} memory that was set` };
+  }
+  if (r !== 'memory') return undefined;
+  const cpuMilli = milliOf(other);
+  const loMi = memoryMiForRatio(cpuMilli, ratio.min);
+  const hiMi = Math.floor(cpuMilli * 1.024 * ratio.max);
+  const curMi = Number(value.nano) / 1e9 / MiB;
+  const toMi = curMi < loMi ? loMi : curMi > hiMi ? hiMi : undefined;
+  if (toMi === undefined) return undefined;
+  return { value: bytesQuantity(BigInt(toMi) * BigInt(MiB)), why: `the default ${formatQuantity(value)} brought inside the 1:${ratio.min}..1:${ratio.max} CPU:memory ratio for the ${formatQuantity(other)} CPU that was set` };
 }
 
 /** The largest pod the class (or GPU shape, or machine family) admits. */
@@ -257,16 +303,29 @@ export function maximums(placement: PodPlacement): CpuMemory | undefined {
   return max && (placement.arch === 'arm64' ? max.arm ?? max.x86 : max.x86);
 }
 
-function checkMaxima(out: ResourceOutcome, placement: PodPlacement): void {
+function checkMaxima(out: ResourceOutcome, placement: PodPlacement, settings: ResolvedSettings): void {
   const max = maximums(placement);
   const t = out.totals;
   if (max) {
     if (milliOf(t.cpu) > max.cpu) out.denials.push({ constraint: CONSTRAINTS.podLimits, message: MSG.totalAboveMax('cpu', formatQuantity(cpuFromMilli(max.cpu))) });
     if (Number(t.memory.nano) / 1e9 > max.memory) out.denials.push({ constraint: CONSTRAINTS.podLimits, message: MSG.totalAboveMax('memory', formatQuantity(bytesQuantity(max.memory))) });
   }
-  if (Number(t['ephemeral-storage'].nano) / 1e9 > EPHEMERAL.max) {
-    out.denials.push({ constraint: CONSTRAINTS.podLimits, message: MSG.totalAboveMax('ephemeral-storage', formatQuantity(bytesQuantity(EPHEMERAL.max))) });
+  const eph = ephemeralMaximum(placement, settings);
+  if (Number(t['ephemeral-storage'].nano) / 1e9 > eph.bytes) {
+    out.denials.push({ constraint: CONSTRAINTS.podLimits, message: MSG.totalAboveMax('ephemeral-storage', formatQuantity(bytesQuantity(eph.bytes)), eph.of) });
   }
+}
+
+/**
+ * The largest pod-total ephemeral storage: 10Gi everywhere on old clusters; then the local-SSD
+ * capacity of a GPU shape that has it (named `<type>-<count>` in the denial, as GKE does), else the
+ * class's maximum (56Ti for Performance and Accelerator).
+ */
+export function ephemeralMaximum(placement: PodPlacement, settings: Pick<ResolvedSettings, 'largeEphemeral'>): { bytes: number; of?: string } {
+  if (!settings.largeEphemeral) return { bytes: EPHEMERAL.max };
+  const gpu = placement.gpu;
+  if (gpu?.range?.ephemeralMax !== undefined) return { bytes: gpu.range.ephemeralMax, of: `${gpu.type}-${gpu.count}` };
+  return { bytes: placement.gpu && placement.computeClass !== 'Accelerator' ? EPHEMERAL.max : placement.rules.ephemeralMax };
 }
 
 function validateCronJob(slots: Slot[], denials: Denial[]): void {
@@ -279,9 +338,9 @@ function validateCronJob(slots: Slot[], denials: Denial[]): void {
   }
 }
 
-function hasAntiAffinity(spec: PodSpec): boolean {
-  const a = spec.affinity?.podAntiAffinity;
-  return !!a && ((a.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0 || (a.preferredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0);
+/** Only required terms count: preferred anti-affinity is admitted at any CPU (see ANTI_AFFINITY_MIN_CPU). */
+function hasRequiredAntiAffinity(spec: PodSpec): boolean {
+  return (spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length ?? 0) > 0;
 }
 
 /** Exact millicores as a number (may be fractional below a millicore). */

@@ -4,7 +4,7 @@
  */
 import {
   ACCELERATOR_CLASS_MIN_VERSION, ACCELERATOR_IMPLIED_VERSION, BURSTING_MIN_VERSION, CRONJOB_MUTATION_VERSION,
-  DEFAULT_GKE_VERSION, DEFAULT_REGION, NEW_WARNING_FORMAT_VERSION,
+  DEFAULT_GKE_VERSION, DEFAULT_REGION, LARGE_EPHEMERAL_VERSION, NEW_WARNING_FORMAT_VERSION,
 } from './data.js';
 
 export interface ClusterSettings {
@@ -34,6 +34,8 @@ export interface ResolvedSettings {
   acceleratorImplied: boolean;
   /** The Accelerator class exists (it must be named explicitly below acceleratorImplied). */
   acceleratorClass: boolean;
+  /** Performance and Accelerator pods may exceed 10Gi of ephemeral storage (LARGE_EPHEMERAL_VERSION). */
+  largeEphemeral: boolean;
 }
 
 export class VersionError extends Error {
@@ -78,6 +80,7 @@ export function resolveSettings(settings: ClusterSettings = {}): ResolvedSetting
     mutatesCronJobs: atLeast(gkeVersion, CRONJOB_MUTATION_VERSION),
     acceleratorImplied: atLeast(gkeVersion, ACCELERATOR_IMPLIED_VERSION),
     acceleratorClass: atLeast(gkeVersion, ACCELERATOR_CLASS_MIN_VERSION),
+    largeEphemeral: atLeast(gkeVersion, LARGE_EPHEMERAL_VERSION),
   });
   if (cache.size > 64) cache.clear();
   cache.set(key, resolved);
