@@ -140,6 +140,13 @@ describe('process runtime with esbuild', () => {
     await engine.idle();
     assert.equal(engine.getState().services.api.lastBuild?.cached, true);
     assert.notEqual(pidOf(engine, 'api'), pidBefore, 'a non-bundle file changed: restarted');
+    // Each restart says why, as a build does: the files, or the manual deploy.
+    const said = (re: RegExp) => logs(engine, 'api', 'info').filter((m) => re.test(m));
+    assert.equal(said(/^restarting node .* on port \d+ after src\/notes\.txt changed$/).length, 1, logs(engine, 'api', 'info').join('\n'));
+    assert.equal(said(/^starting node .* on port \d+$/).length, 1, 'the first start has nothing to explain');
+    engine.triggerManual('api');
+    await engine.idle();
+    assert.equal(said(/^restarting node .* on port \d+ after a manual deploy$/).length, 1, logs(engine, 'api', 'info').join('\n'));
 
     // A crash is restarted with backoff; the restart is counted and the service comes back.
     const crashedPid = pidOf(engine, 'api');
@@ -305,6 +312,27 @@ describe('process runtime failures', () => {
     assert.equal(s.error?.code, 'PROCESS_EXITED');
     assert.match(s.error!.message, /^db exited with code 3 before it became healthy\nlast 2 lines of output:\n {2}connecting to the database\.\.\.\n {2}fatal: DATABASE_URL is not set$/m);
     assert.equal(s.restarts, 0, 'a failed first start is not crash-looped');
+    await engine.stop();
+  });
+
+  it('the run-it-yourself hint pastes into sh and runs the same command, with PORT and the env devloop set, never a secret', async () => {
+    const root = await project('proc-crash');
+    const port = await findFreePort();
+    // Quoting a pasted line must survive: `node -e "..."` unquoted starts a REPL.
+    const script = "console.log(JSON.stringify({ port: process.env.PORT, host: process.env.HOST, greeting: process.env.GREETING, token: process.env.API_TOKEN ?? null, cwd: process.cwd() })); process.exit(3)";
+    const engine = engineFor(root, { db: { runtime: 'process', command: ['node', '-e', script], port, env: { GREETING: "it's me", API_TOKEN: 'tok-123456789' } } });
+    await engine.start();
+    await engine.idle();
+    const s = engine.getState().services.db;
+    assert.equal(s.error?.code, 'PROCESS_EXITED');
+    const printed = JSON.parse(s.error!.message.split('\n').find((l) => l.includes('"port"'))!.trim());
+    const line = s.error!.hint!.replace(/^run the command yourself to debug it: /, '');
+    assert.match(line, new RegExp(`^cd \\S+ && .*\\bPORT=${port}\\b`), line);
+    assert.doesNotMatch(line, /tok-123456789/, 'a secret is never printed');
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync('/bin/sh', ['-c', line], { cwd: os.tmpdir(), env: { PATH: process.env.PATH, API_TOKEN: 'from-my-shell' }, encoding: 'utf8' });
+    assert.equal(r.status, 3, `${line}\n${r.stderr}`);
+    assert.deepEqual(JSON.parse(r.stdout), { ...printed, token: 'from-my-shell' }, 'the same port, host, env and folder; the secret from the reader\'s own shell');
     await engine.stop();
   });
 

@@ -114,6 +114,45 @@ describe('engine', () => {
     await engine.stop();
   });
 
+  it('records each update: its steps in order, a total that covers them, and why it ran', async () => {
+    const events: string[] = [];
+    const engine = engineWith(devfile({ api: svc() }), withTestBuilder(events, { buildMs: 30, healthyAfterMs: 20 }));
+    await engine.start();
+    await engine.idle();
+    await engine.filesChanged('api', ['/tmp/project/src/a.ts']);
+    await engine.idle();
+    const [first, second] = engine.getState().services.api.updates;
+    assert.deepEqual([first.id, first.outcome, first.trigger.reason], [1, 'done', 'initial']);
+    assert.deepEqual([second.id, second.outcome, second.trigger.files], [2, 'done', ['src/a.ts']]);
+    assert.deepEqual(second.steps.map((s) => s.name), ['build', 'push', 'deploy', 'healthy']);
+    assert.ok(second.steps[0].ms >= 25, `build step took the build's time: ${JSON.stringify(second.steps)}`);
+    assert.ok(second.steps[3].ms >= 15, `healthy step took the observe time: ${JSON.stringify(second.steps)}`);
+    assert.ok(second.totalMs >= second.steps.reduce((n, s) => n + s.ms, 0));
+    const said = engine.getState().services.api.logTail.filter((l) => l.message.startsWith('update #'));
+    assert.deepEqual(said.map((l) => l.message.replace(/\d+\.\d\d s/g, 'N s')), [
+      'update #1 done in N s (build N s, push N s, deploy N s, healthy N s) at start-up',
+      'update #2 done in N s (build N s, push N s, deploy N s, healthy N s) after src/a.ts changed',
+    ], 'each update summarised once in the service log');
+    await engine.stop();
+  });
+
+  it('records a failed update with the step it failed at, and logs the failure once, before the failed action', async () => {
+    const events: string[] = [];
+    const engine = engineWith(devfile({ api: svc() }), withTestBuilder(events, { failBuild: 'api', buildMs: 10 }));
+    const actions: string[] = [];
+    engine.subscribe((_s, a) => { if (a.type === 'service/failed' || a.type === 'update/finished' || (a.type === 'log' && a.line.level === 'error')) actions.push(a.type === 'log' ? `log:${a.line.message}` : a.type); });
+    await engine.start();
+    await engine.idle();
+    const [u] = engine.getState().services.api.updates;
+    assert.equal(u.outcome, 'failed');
+    assert.equal(u.failedStep, 'build');
+    assert.deepEqual(u.steps.map((s) => s.name), ['build']);
+    assert.equal(actions.length, 3, actions.join('\n'));
+    assert.match(actions[0], /^log:building failed: .*compiler exploded/);
+    assert.deepEqual(actions.slice(1), ['service/failed', 'update/finished']);
+    await engine.stop();
+  });
+
   it('isolates a failing plugin: names it and the hook, other services keep going', async () => {
     const events: string[] = [];
     const bad: DevloopPlugin = {

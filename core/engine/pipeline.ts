@@ -4,10 +4,11 @@
  * dependencies or health, so a slow dependency cannot starve the others.
  */
 import { CancelledError, DevloopError, errorToJSON, isCancelled } from '../errors.js';
-import type { BuildRecord, HealthState } from '../store/state.js';
+import type { BuildRecord, HealthState, UpdateRecord, UpdateStep } from '../store/state.js';
 import type { BuildContext, BuildResult, DeployContext, Deployment, ObserveContext, PushContext, ServiceContext } from './contexts.js';
 import type { Engine } from './engine.js';
 import type { Semaphore } from './semaphore.js';
+import { updateSummary } from './trigger.js';
 
 export interface PipelineDeps {
   semaphore: Semaphore;
@@ -23,6 +24,25 @@ export async function runPipeline(engine: Engine, ctx: ServiceContext, deps: Pip
   let phase = 'queued';
   let build: BuildRecord | undefined;
   engine.dispatch({ type: 'run/started', service });
+  // Per-update figures (Tilt's "DONE IN"): each step from its start to its end, and the total
+  // from the trigger, so time queued for a slot or a dependency shows as total minus steps.
+  const runId = engine.getState().services[service]?.runCount ?? 0;
+  const startedAt = Date.now();
+  const steps: UpdateStep[] = [];
+  let stepStart = startedAt;
+  let open = false;
+  const begin = () => { stepStart = Date.now(); open = true; };
+  const end = (name: UpdateStep['name']) => { steps.push({ name, ms: Date.now() - stepStart }); open = false; };
+  const finish = (outcome: UpdateRecord['outcome'], failedStep?: UpdateStep['name']) => {
+    // A failed or cancelled step still counts the time it took until then.
+    if (open && failedStep) end(failedStep);
+    const finishedAt = Date.now();
+    const update: UpdateRecord = { id: runId, trigger: { reason: ctx.trigger.reason, files: ctx.trigger.files }, startedAt, finishedAt, totalMs: finishedAt - startedAt, steps, outcome, failedStep };
+    engine.dispatch({ type: 'update/finished', service, update });
+    // As a log line, so the summary reaches every output (plain, the TUI's log pane, stored logs);
+    // a cancelled run has already said why ("build cancelled: superseded by ...").
+    if (outcome !== 'cancelled') ctx.logger.info(updateSummary(update));
+  };
   try {
     let release = await acquireSlot(engine, ctx, deps.semaphore);
     let result: BuildResult;
@@ -36,6 +56,7 @@ export async function runPipeline(engine: Engine, ctx: ServiceContext, deps: Pip
         result = engine.getState().services[service]?.lastBuild?.image ? { image: engine.getState().services[service].lastBuild!.image, cached: true } : { cached: true };
       } else {
         phase = 'building';
+        begin();
         build = { id: ++buildIds, startedAt: Date.now(), trigger: { reason: ctx.trigger.reason, files: ctx.trigger.files } };
         engine.dispatch({ type: 'build/started', service, build });
         engine.dispatch({ type: 'service/phase', service, phase: 'building' });
@@ -57,6 +78,7 @@ export async function runPipeline(engine: Engine, ctx: ServiceContext, deps: Pip
         result = out;
         const finishedAt = Date.now();
         build = { ...build, finishedAt, durationMs: finishedAt - build.startedAt, image: out.image, cached: out.cached };
+        end('build');
         engine.dispatch({ type: 'build/finished', service, build });
         ctx.logger.info(`built in ${build.durationMs} ms${out.cached ? ' (unchanged, cached)' : ''}${out.image ? `: ${out.image}` : ''}`);
         build = undefined;
@@ -67,8 +89,10 @@ export async function runPipeline(engine: Engine, ctx: ServiceContext, deps: Pip
       const pctx: PushContext = { ...ctx, build: result };
       if (hooks.push.taps.length && (await hooks.shouldPush.promise(pctx)) !== false) {
         phase = 'pushing';
+        begin();
         engine.dispatch({ type: 'service/phase', service, phase: 'pushing' });
         await hooks.push.promise(pctx);
+        end('push');
       }
       signal.throwIfAborted();
       release();
@@ -79,6 +103,7 @@ export async function runPipeline(engine: Engine, ctx: ServiceContext, deps: Pip
 
       // ---- deploy
       phase = 'deploying';
+      begin();
       engine.dispatch({ type: 'service/phase', service, phase: 'deploying' });
       const runtime = await resolveRuntime(engine, ctx);
       const dctx: DeployContext = { ...ctx, runtime, build: result, image: pctx.pushedRef ?? result.image, previous: deps.previous() };
@@ -97,6 +122,7 @@ export async function runPipeline(engine: Engine, ctx: ServiceContext, deps: Pip
       deps.setDeployment(deployment);
       dctx.deployment = deployment;
       await hooks.afterDeploy.promise(dctx);
+      end('deploy');
       engine.dispatch({ type: 'deploy/finished', service, endpoints: deployment.endpoints, image: dctx.image });
     } finally {
       release();
@@ -104,6 +130,7 @@ export async function runPipeline(engine: Engine, ctx: ServiceContext, deps: Pip
 
     // ---- observe
     phase = 'starting';
+    begin();
     engine.dispatch({ type: 'service/phase', service, phase: 'starting', waiting: 'waiting to become healthy' });
     const deployment = deps.previous()!;
     if (deployment.ready) await deployment.ready(signal);
@@ -119,12 +146,16 @@ export async function runPipeline(engine: Engine, ctx: ServiceContext, deps: Pip
     };
     await hooks.observe.promise(octx);
     signal.throwIfAborted();
+    end('healthy');
     if (reported === undefined) octx.setHealth('healthy', 'ready');
+    if (reported === 'unhealthy') finish('failed', 'healthy');
+    else finish('done');
   } catch (err) {
     if (isCancelled(err) || signal.aborted) {
       if (build) engine.dispatch({ type: 'build/finished', service, build: { ...build, finishedAt: Date.now(), durationMs: Date.now() - build.startedAt, cancelled: true } });
       const why = signal.reason instanceof Error ? signal.reason.message : 'cancelled';
       ctx.logger.info(`${phase === 'building' ? 'build' : phase} cancelled: ${why}`);
+      finish('cancelled', STEP_OF_PHASE[phase]);
       return;
     }
     if (build) {
@@ -132,8 +163,12 @@ export async function runPipeline(engine: Engine, ctx: ServiceContext, deps: Pip
       engine.dispatch({ type: 'build/finished', service, build: { ...build, finishedAt, durationMs: finishedAt - build.startedAt, error: errorToJSON(err) } });
     }
     if (err instanceof DevloopError && !err.service) err.service = service;
-    engine.dispatch({ type: 'service/failed', service, error: errorToJSON(err) });
-    ctx.logger.error(`${phase} failed: ${err instanceof Error ? err.message : String(err)}`);
+    // Said once, in full, in the service's log (which `devloop logs` keeps); the failed action
+    // carries `logged` so that a reporter showing that log does not print it again.
+    const error = errorToJSON(err);
+    ctx.logger.error(`${phase} failed: ${error.message}${error.hint ? `\n  try: ${error.hint}` : ''}`);
+    engine.dispatch({ type: 'service/failed', service, error, logged: true });
+    finish('failed', STEP_OF_PHASE[phase]);
     try {
       await hooks.failed.promise({ ...ctx, phase, error: err });
     } catch (hookErr) {
@@ -141,6 +176,8 @@ export async function runPipeline(engine: Engine, ctx: ServiceContext, deps: Pip
     }
   }
 }
+
+const STEP_OF_PHASE: Record<string, UpdateStep['name'] | undefined> = { building: 'build', pushing: 'push', deploying: 'deploy', starting: 'healthy' };
 
 async function acquireSlot(engine: Engine, ctx: ServiceContext, sem: Semaphore): Promise<() => void> {
   if (sem.inUse >= sem.capacity) {

@@ -1,6 +1,6 @@
 /** Every way state can change. Plugins dispatch these too; unknown `type`s are ignored by the reducer. */
 import type { ErrorJSON } from '../errors.js';
-import type { BuildRecord, Endpoint, HealthState, LogLine, Phase } from './state.js';
+import type { BuildRecord, Endpoint, HealthState, LogLine, Phase, UpdateRecord } from './state.js';
 
 export type Action =
   | { type: 'engine/started' }
@@ -20,7 +20,9 @@ export type Action =
   | { type: 'deploy/finished'; service: string; endpoints: Endpoint[]; image?: string }
   | { type: 'service/health'; service: string; health: HealthState; message?: string }
   | { type: 'service/restarted'; service: string; reason: string }
-  | { type: 'service/failed'; service: string; error: ErrorJSON }
+  /** `logged`: the failure is already in the service's log in full, so a reporter showing the log need not repeat it. */
+  | { type: 'service/failed'; service: string; error: ErrorJSON; logged?: boolean }
+  | { type: 'update/finished'; service: string; update: UpdateRecord }
   | { type: 'service/stopped'; service: string }
   | { type: 'service/extra'; service: string; plugin: string; data: Record<string, unknown> }
   | { type: 'log'; line: LogLine }

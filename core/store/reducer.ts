@@ -1,6 +1,6 @@
 /** The pure reducer: (state, action) -> state. No I/O, no mutation, no clocks (times come in actions). */
 import type { Action } from './actions.js';
-import { LOG_TAIL_LIMIT, type EngineState, type LogLine, type ServiceState } from './state.js';
+import { LOG_TAIL_LIMIT, UPDATE_HISTORY, type EngineState, type LogLine, type ServiceState } from './state.js';
 
 export function reduce(state: EngineState, action: Action): EngineState {
   switch (action.type) {
@@ -95,6 +95,8 @@ export function reduce(state: EngineState, action: Action): EngineState {
       return patch(state, action.service, (s) => ({ ...s, restarts: s.restarts + 1 }));
     case 'service/failed':
       return patch(state, action.service, (s) => ({ ...s, phase: 'failed', failedRun: s.runCount, error: action.error, waiting: undefined, health: s.health === 'healthy' ? 'unhealthy' : s.health }));
+    case 'update/finished':
+      return patch(state, action.service, (s) => ({ ...s, updates: [...(s.updates ?? []).slice(-(UPDATE_HISTORY - 1)), action.update] }));
     case 'service/stopped':
       return patch(state, action.service, (s) => ({ ...s, phase: 'stopped', health: 'unknown', endpoints: [], waiting: undefined }));
     case 'service/extra':
@@ -122,6 +124,7 @@ export function newService(name: string, kind: string, target: string, triggerMo
     health: 'unknown',
     restarts: 0,
     everHealthy: false,
+    updates: [],
     extra: {},
     logTail: [],
   };

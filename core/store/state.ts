@@ -37,6 +37,30 @@ export interface BuildRecord {
   cancelled?: boolean;
 }
 
+/** One timed step of an update, in pipeline order. */
+export interface UpdateStep {
+  name: 'build' | 'push' | 'deploy' | 'healthy';
+  ms: number;
+}
+
+/**
+ * One finished run of a service's pipeline, as Tilt's per-update summary: what triggered it, each
+ * step's time and the total from the trigger to healthy. The total also counts time spent
+ * queued (a parallelism slot, a dependency), so it is at least the sum of the steps.
+ */
+export interface UpdateRecord {
+  /** The run number (`runCount` when it started). */
+  id: number;
+  trigger: { reason: string; files: string[] };
+  startedAt: number;
+  finishedAt: number;
+  totalMs: number;
+  steps: UpdateStep[];
+  outcome: 'done' | 'failed' | 'cancelled';
+  /** Set for `failed`: the step that failed. */
+  failedStep?: UpdateStep['name'];
+}
+
 export interface ServiceState {
   name: string;
   /** Build kind (`docker`, `esbuild`, `command`, `none`). */
@@ -65,6 +89,8 @@ export interface ServiceState {
   error?: ErrorJSON;
   /** True once the service has been healthy once (dependsOn only holds the first deploy). */
   everHealthy: boolean;
+  /** The last few finished updates, oldest first (at most UPDATE_HISTORY). */
+  updates: UpdateRecord[];
   /** Plugin-owned data shown by reporters (instance counts, cost estimates...), keyed by plugin. */
   extra: Record<string, Record<string, unknown>>;
   /** A short tail of log lines for status views; full logs go through the action stream. */
@@ -99,6 +125,7 @@ export interface EngineState {
 }
 
 export const LOG_TAIL_LIMIT = 200;
+export const UPDATE_HISTORY = 10;
 
 export function initialState(): EngineState {
   return { status: 'idle', config: { version: 0 }, services: {}, order: [], logTail: [] };

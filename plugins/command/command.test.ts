@@ -67,7 +67,21 @@ describe('devloop:command', () => {
     assert.match(err.message, /last 20 lines of output:\n {2}line 12\n/);
     assert.match(err.message, /\n {2}main\.go:3: undefined: foo$/);
     assert.doesNotMatch(err.message, /line 11\n/);
-    assert.match(err.hint!, /^run it yourself to see everything: cd .* && for i in/);
+    assert.match(err.hint!, /^run it yourself to see everything: cd .* && \/bin\/sh -c 'for i in/);
+    await engine.stop();
+  });
+
+  it("prints a run-it-yourself line that sh runs as devloop did: the build's folder, its env, quoting intact", async () => {
+    // Quotes, $ and a space in the folder name: each breaks an unquoted line.
+    const command = `echo "it's $GREETING in $(basename "$PWD")"; exit 3`;
+    const { engine } = await run({ type: 'command', command, cwd: 'my dir', env: { GREETING: 'hi there' } }, (root) => mkdir(path.join(root, 'my dir')));
+    const hint = engine.getState().services.app.error!.hint!;
+    const line = hint.replace(/^run it yourself to see everything: /, '');
+    const { spawnSync } = await import('node:child_process');
+    // A clean environment: everything the command needs must come from the line itself.
+    const r = spawnSync('/bin/sh', ['-c', line], { cwd: os.tmpdir(), env: { PATH: process.env.PATH }, encoding: 'utf8' });
+    assert.equal(r.stdout, "it's hi there in my dir\n", `${line}\n${r.stderr}`);
+    assert.equal(r.status, 3, 'the same exit code');
     await engine.stop();
   });
 

@@ -12,6 +12,7 @@ import type { DevloopPlugin } from '../../core/plugins/types.js';
 import { childEnv } from '../shared/env.js';
 import { LineTail } from '../shared/lines.js';
 import { describeExit, runToExit } from '../shared/process-group.js';
+import { shellLine } from '../shared/shell.js';
 import { hashPaths } from './digest.js';
 
 export interface CommandPluginOptions {
@@ -51,7 +52,8 @@ export async function runCommandBuild(ctx: BuildContext, build: CommandBuildConf
     });
   }
   const tail = new LineTail(options.tailLines ?? 20);
-  const exit = await runToExit(['/bin/sh', '-c', build.command], {
+  const argv = ['/bin/sh', '-c', build.command];
+  const exit = await runToExit(argv, {
     cwd,
     env: childEnv([ctx.root, cwd], ctx.env, build.env),
     onLine: (line, stream) => { tail.push(line); ctx.logger.output(line, stream); },
@@ -64,7 +66,11 @@ export async function runCommandBuild(ctx: BuildContext, build: CommandBuildConf
     const output = tail.format();
     throw new DevloopError(
       `build command ${describeExit(exit)}: ${build.command}${output ? `\nlast ${tail.lines().length} lines of output:\n${output}` : ' (no output)'}`,
-      { code: 'BUILD_FAILED', hint: `run it yourself to see everything: cd ${path.relative(process.cwd(), cwd) || '.'} && ${build.command}` },
+      {
+        code: 'BUILD_FAILED',
+        // Under sh -c, as devloop ran it: pasted bare, an `exit 1` in it would close the reader's shell.
+        hint: `run it yourself to see everything: ${shellLine({ cwd, argv, env: { ...ctx.env, ...build.env }, pathPrefix: [...new Set([ctx.root, cwd])].map((d) => path.join(d, 'node_modules', '.bin')) })}`,
+      },
     );
   }
 

@@ -3,12 +3,14 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { DeployContext, Deployment } from '../../core/engine/contexts.js';
 import { DevloopError } from '../../core/errors.js';
+import { triggerPhrase } from '../../core/engine/trigger.js';
 import type { LiveUpdateStep } from '../../core/devfile/types.js';
 import type { Endpoint } from '../../core/store/state.js';
 import { childEnv } from '../shared/env.js';
 import { healthTiming, resolveHealthProbe } from '../shared/health.js';
 import { liveUpdateOrderProblems } from '../shared/liveupdate.js';
 import { choosePort, LOCALHOST } from '../shared/ports.js';
+import { shellLine, shQuote } from '../shared/shell.js';
 import { serviceArgv } from './command.js';
 import { ProcessSupervisor, type RestartPolicy } from './supervisor.js';
 import { processLiveUpdateSteps } from './sync-targets.js';
@@ -64,7 +66,8 @@ export async function deployProcess(ctx: DeployContext, options: ProcessDeployOp
   for (const problem of liveUpdateOrderProblems(config.liveUpdate ?? [])) ctx.logger.warn(problem);
   // HOST: where a server should listen; loopback unless the Devfile's env says otherwise, so a
   // service on a laptop is not reachable from the network by default.
-  const env = childEnv([root, cwd], { HOST: LOCALHOST }, ctx.env, { DEVLOOP_SERVICE: service }, port ? { PORT: String(port) } : undefined, debugEnv);
+  const added = { HOST: LOCALHOST, ...ctx.env, DEVLOOP_SERVICE: service, ...(port ? { PORT: String(port) } : {}), ...debugEnv };
+  const env = childEnv([root, cwd], added);
   const { intervalMs, timeoutMs } = healthTiming(config.health);
   const supervisor = new ProcessSupervisor({
     service,
@@ -80,8 +83,13 @@ export async function deployProcess(ctx: DeployContext, options: ProcessDeployOp
     dispatch: ctx.dispatch,
     stopGraceMs: options.stopGraceMs,
     livenessMs: options.livenessMs,
+    // What devloop adds to its own environment, so the pasted line runs what devloop ran.
+    shellLine: shellLine({ cwd, argv, env: added, pathPrefix: [...new Set([root, cwd])].map((d) => path.join(d, 'node_modules', '.bin')) }),
   });
-  ctx.logger.info(`starting ${displayCommand(argv, root)}${port ? ` on port ${port}` : ''}`);
+  // Why it (re)starts, as the pipeline's "building (...)" line does for a build: with no build
+  // step (a plain `command`), this is the only line that says what a restart was for.
+  const why = ctx.trigger.reason === 'initial' && !ctx.previous ? '' : ` ${triggerPhrase(ctx.trigger)}`;
+  ctx.logger.info(`${ctx.previous ? 'restarting' : 'starting'} ${displayCommand(argv, root)}${port ? ` on port ${port}` : ''}${why}`);
   await supervisor.start();
 
   const endpoints: Endpoint[] = [];
@@ -120,6 +128,6 @@ function displayCommand(argv: string[], root: string): string {
   if (argv[0] === '/bin/sh' && argv[1] === '-c') return argv[2];
   return argv
     .map((a, i) => (i === 0 && a === process.execPath ? 'node' : path.isAbsolute(a) && a.startsWith(root + path.sep) ? path.relative(root, a) : a))
-    .map((a) => (/\s/.test(a) ? JSON.stringify(a) : a))
+    .map((a) => (/\s/.test(a) ? shQuote(a) : a))
     .join(' ');
 }

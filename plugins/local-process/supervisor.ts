@@ -10,6 +10,7 @@ import { RestartBackoff, type BackoffOptions } from '../shared/backoff.js';
 import { describeProbe, probeOnce, waitHealthy, type HealthProbe, type ProbeDeps } from '../shared/health.js';
 import { LineTail } from '../shared/lines.js';
 import { formatLogLine } from '../shared/logs.js';
+import { shellLine } from '../shared/shell.js';
 import { describeExit, runToExit, spawnGroup, terminateGroup, toArgv, treeAlive, type ExitInfo, type GroupProcess } from '../shared/process-group.js';
 import { abortable, formatMs, sleep } from '../shared/time.js';
 
@@ -33,6 +34,8 @@ export interface SupervisorOptions {
   /** Period of the health probe once healthy; 0 turns it off. */
   livenessMs: number;
   backoff?: BackoffOptions;
+  /** The command as a line to paste into sh (see shared/shell.ts); default cwd and argv alone. */
+  shellLine?: string;
 }
 
 interface Instance {
@@ -164,7 +167,7 @@ export class ProcessSupervisor {
     const exitedFirst = inst.proc.exited.then((exit) => {
       throw withOutput(new DevloopError(`${service} ${describeExit(exit)} before it became healthy`, {
         code: 'PROCESS_EXITED',
-        hint: `run the command yourself to debug it: cd ${this.options.cwd} && ${this.options.argv.join(' ')}`,
+        hint: `run the command yourself to debug it: ${this.options.shellLine ?? shellLine({ cwd: this.options.cwd, argv: this.options.argv })}`,
       }), inst.tail);
     });
     await Promise.race([health, exitedFirst]);

@@ -33,13 +33,19 @@ export function createPlainReporter(source: StateSource, options: PlainReporterO
   widen(source.getState());
 
   const line = (time: number, service: string | undefined, text: string) => {
-    const ts = new Date(time).toISOString().slice(11, 19);
+    // Milliseconds: an update takes a fraction of a second, and two lines a second apart or 50 ms
+    // apart should not look the same.
+    const ts = new Date(time).toISOString().slice(11, 23);
     const name = (service ?? 'devloop').padEnd(width);
     const tag = service ? paint(colourOf(service), name) : paint('dim', name);
     for (const part of text.split('\n')) options.write(`${paint('dim', ts)} ${tag} ${part}\n`);
   };
 
+  // The last thing each service logged: a health or failure action that only repeats it (a crash
+  // logged by the runtime, then reported as the service's health) is not printed twice.
+  const lastLogged = new Map<string, string>();
   const onLog = (l: LogLine) => {
+    if (l.service && l.level !== 'output') lastLogged.set(l.service, l.message);
     const text = l.level === 'error' ? paint('red', l.message) : l.level === 'warn' ? paint('yellow', l.message) : l.level === 'output' ? `${paint('dim', '│')} ${l.message}` : l.message;
     line(l.time, l.service, text);
   };
@@ -63,13 +69,19 @@ export function createPlainReporter(source: StateSource, options: PlainReporterO
           const urls = s.endpoints.map((e) => e.url).join(' ');
           line(now, action.service, `${paint('green', '✔ healthy')}${urls ? `  ${urls}` : ''}`);
         } else if (s.health === 'unhealthy') {
-          line(now, action.service, paint('red', `✖ unhealthy${action.message ? `: ${action.message}` : ''}`));
+          const said = action.message && action.message === lastLogged.get(action.service);
+          line(now, action.service, paint('red', `✖ unhealthy${action.message && !said ? `: ${action.message}` : ''}`));
         }
         return;
       }
       case 'service/failed': {
+        // Already in the log stream above, in full: printing it here too would say it twice.
+        if (action.logged) return;
         const hint = action.error.hint ? `\n  try: ${action.error.hint}` : '';
-        line(now, action.service, paint('red', `✖ failed: ${action.error.message}`) + hint);
+        const [first, ...rest] = action.error.message.split('\n');
+        const said = first === lastLogged.get(action.service);
+        const text = said ? ['✖ failed (as above)', ...rest].join('\n') : `✖ failed: ${action.error.message}`;
+        line(now, action.service, paint('red', text) + hint);
         return;
       }
       case 'config/error':

@@ -3,6 +3,17 @@
  * cell, and how much it matters: when the terminal is narrow the least important columns go
  * first. Plugin columns exist only while some service carries that plugin's value, so a project
  * without Cloud Run never sees an empty INST column.
+ *
+ * The order columns are dropped in (lowest priority first), and why:
+ *   IMAGE, BUILD → RUN   fixed per service; the details view (enter) has both
+ *   TRIGGER              auto/manual changes only when you press t; the footer and details say it
+ *   RESTARTS             a crash already shows in STATUS and NOTE
+ *   $/HOUR, MEM, VCPU    Autopilot estimates: they change only with the Devfile
+ *   LAST BUILD           wide, and the log's update summary says each build as it happens
+ *   QUEUE                requests waiting for an instance: why INST is growing
+ *   HEALTH               STATUS already says healthy or unhealthy
+ *   INST                 what the Cloud Run simulator is doing right now (the quickstart's point)
+ *   URL, NOTE, STATUS, SERVICE   last: what it is, whether it works, where, and what is wrong
  */
 import type { EngineState, ServiceState } from '../../core/store/state.js';
 import { buildText, fit, gib, shortImage, urlsText, usd, value } from './format.js';
@@ -31,7 +42,7 @@ const has = (plugin: string, key: string) => (s: ServiceState) => extra(s, plugi
 export const COLUMNS: Column[] = [
   { id: 'name', header: 'SERVICE', max: 28, priority: 100, cell: (s) => ({ text: s.name }) },
   {
-    id: 'kind', header: 'BUILD → RUN', max: 26, priority: 50,
+    id: 'kind', header: 'BUILD → RUN', max: 26, priority: 40,
     cell: (s) => ({ text: `${s.kind} → ${s.target}`, dim: true }),
   },
   {
@@ -39,41 +50,41 @@ export const COLUMNS: Column[] = [
     cell: (s, now) => ({ text: `${phaseGlyph(s.phase, now)} ${s.phase}`, colour: PHASE_COLOUR[s.phase] }),
   },
   {
-    id: 'mode', header: 'TRIGGER', max: 7, priority: 58,
+    id: 'mode', header: 'TRIGGER', max: 7, priority: 52,
     cell: (s) => (s.triggerMode === 'manual' ? { text: 'manual', colour: 'yellow' } : { text: 'auto', dim: true }),
   },
   {
-    id: 'build', header: 'LAST BUILD', max: 38, priority: 70,
+    id: 'build', header: 'LAST BUILD', max: 38, priority: 64,
     cell: (s, now) => ({ text: buildText(s, now), colour: !s.currentBuild && s.lastBuild?.error ? 'red' : undefined, dim: !s.currentBuild && !!s.lastBuild?.cancelled }),
   },
   { id: 'image', header: 'IMAGE', max: 26, priority: 30, cell: (s) => ({ text: shortImage(s.image), dim: true }) },
   { id: 'url', header: 'URL', max: 42, priority: 80, cell: (s) => ({ text: urlsText(s), colour: 'blue' }) },
-  { id: 'health', header: 'HEALTH', max: 9, priority: 75, cell: (s) => HEALTH[s.health] },
+  { id: 'health', header: 'HEALTH', max: 9, priority: 74, cell: (s) => HEALTH[s.health] },
   {
-    id: 'restarts', header: 'RESTARTS', max: 8, align: 'right', priority: 65,
+    id: 'restarts', header: 'RESTARTS', max: 8, align: 'right', priority: 54,
     cell: (s) => (s.restarts ? { text: String(s.restarts), colour: 'yellow' } : { text: '0', dim: true }),
   },
   {
-    id: 'cr-instances', header: 'INST', max: 6, align: 'right', priority: 56, present: has('cloud-run', 'instances'),
+    id: 'cr-instances', header: 'INST', max: 6, align: 'right', priority: 76, present: has('cloud-run', 'instances'),
     cell: (s) => ({ text: value(extra(s, 'cloud-run', 'instances')) }),
   },
   {
-    id: 'cr-queue', header: 'QUEUE', max: 6, align: 'right', priority: 55, present: has('cloud-run', 'queueDepth'),
+    id: 'cr-queue', header: 'QUEUE', max: 6, align: 'right', priority: 68, present: has('cloud-run', 'queueDepth'),
     cell: (s) => {
       const q = extra(s, 'cloud-run', 'queueDepth');
       return { text: value(q), colour: typeof q === 'number' && q > 0 ? 'yellow' : undefined };
     },
   },
   {
-    id: 'ap-vcpu', header: 'VCPU', max: 6, align: 'right', priority: 54, present: has('autopilot', 'vcpu'),
+    id: 'ap-vcpu', header: 'VCPU', max: 6, align: 'right', priority: 60, present: has('autopilot', 'vcpu'),
     cell: (s) => ({ text: value(extra(s, 'autopilot', 'vcpu')) }),
   },
   {
-    id: 'ap-mem', header: 'MEM', max: 8, align: 'right', priority: 53, present: has('autopilot', 'memoryGiB'),
+    id: 'ap-mem', header: 'MEM', max: 8, align: 'right', priority: 59, present: has('autopilot', 'memoryGiB'),
     cell: (s) => ({ text: gib(extra(s, 'autopilot', 'memoryGiB')) }),
   },
   {
-    id: 'ap-cost', header: '$/HOUR', max: 8, align: 'right', priority: 52, present: has('autopilot', 'usdPerHour'),
+    id: 'ap-cost', header: '$/HOUR', max: 8, align: 'right', priority: 58, present: has('autopilot', 'usdPerHour'),
     cell: (s) => ({ text: usd(extra(s, 'autopilot', 'usdPerHour')) }),
   },
   { id: 'note', header: 'NOTE', max: Infinity, priority: 90, flex: true, cell: noteCell },

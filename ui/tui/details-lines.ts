@@ -1,5 +1,6 @@
 /** Everything known about one service, as label/value lines for the details view. */
-import type { BuildRecord, ServiceState } from '../../core/store/state.js';
+import { seconds, stepsText, triggerPhrase } from '../../core/engine/trigger.js';
+import type { BuildRecord, ServiceState, UpdateRecord } from '../../core/store/state.js';
 import { clock, duration, triggerText, value } from './format.js';
 import { textLines, type Line } from './lines.js';
 import { HEALTH, PHASE_COLOUR } from './theme.js';
@@ -22,6 +23,9 @@ export function detailsLines(s: ServiceState, now: number): Line[] {
   lines.push(...field('builds', String(s.buildCount)));
   if (s.currentBuild) lines.push(...build('building', s.currentBuild, now));
   if (s.lastBuild) lines.push(...build('last build', s.lastBuild, now));
+  // Newest first: the update just made is the one a reader looks for.
+  const recent = (s.updates ?? []).slice(-UPDATES_SHOWN).reverse();
+  recent.forEach((u, i) => lines.push(...update(i === 0 ? 'updates' : '', u)));
   if (s.error) {
     lines.push(...field('error', s.error.message, { colour: 'red' }));
     if (s.error.hint) lines.push(...field('try', s.error.hint, { colour: 'yellow' }));
@@ -48,6 +52,15 @@ function build(label: string, b: BuildRecord, now: number): Line[] {
   const lines = field(label, parts.join(' · '), b.error ? { colour: 'red' } : {});
   if (b.trigger.files.length > 1) lines.push(...field('', list(b.trigger.files), { dim: true }));
   return lines;
+}
+
+/** Updates listed in the details view; the store keeps a few more for `status -o json`. */
+const UPDATES_SHOWN = 5;
+
+function update(label: string, u: UpdateRecord): Line[] {
+  const outcome = u.outcome === 'done' ? 'done' : u.outcome === 'failed' ? `failed${u.failedStep ? ` at ${u.failedStep}` : ''}` : 'cancelled';
+  const parts = [`#${u.id} at ${clock(u.startedAt)}`, `${outcome} in ${seconds(u.totalMs)}`, stepsText(u.steps), triggerPhrase(u.trigger)].filter(Boolean);
+  return field(label, parts.join(' · '), u.outcome === 'failed' ? { colour: 'red' } : u.outcome === 'cancelled' ? { dim: true } : {});
 }
 
 function list(files: string[]): string {
