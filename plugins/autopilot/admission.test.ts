@@ -229,9 +229,10 @@ describe('admission: compute classes', () => {
       resources: [{ requests: { cpu: '1', memory: '4Gi', ...eph('1Gi') }, limits: eph('1Gi') }],
     },
     {
-      name: 'Arm without Scale-Out or Performance is denied',
-      settings: NEW, object: deployment([app('1', '4Gi')], { nodeSelector: { 'kubernetes.io/arch': 'arm64' } }),
-      denials: [{ constraint: 'autogke-node-affinity-selector-limitation', message: "node selector 'kubernetes.io/arch: arm64' is not supported with compute class 'general-purpose' in Autopilot; use 'Scale-Out' or 'Performance'." }],
+      // Arm without a compute class is admitted (documented-rules.test.ts); Balanced has no Arm nodes.
+      name: 'Arm with Balanced is denied',
+      settings: NEW, object: deployment([app('1', '4Gi')], { nodeSelector: { 'cloud.google.com/compute-class': 'Balanced', 'kubernetes.io/arch': 'arm64' } }),
+      denials: [{ constraint: 'autogke-node-affinity-selector-limitation', message: "node selector 'kubernetes.io/arch: arm64' is not supported with compute class 'Balanced' in Autopilot; use 'Scale-Out' or 'Performance', or no compute class." }],
     },
   ]);
 

@@ -16,6 +16,12 @@
  *                 requests) are the part of the page the stored copy holds in full.
  * - [docs-partner] https://cloud.google.com/kubernetes-engine/docs/how-to/run-autopilot-partner-workloads
  *                 ("Run privileged workloads from GKE Autopilot partners").
+ * - [docs-arm]  https://cloud.google.com/kubernetes-engine/docs/how-to/autopilot-arm-workloads
+ *                 ("Deploy Autopilot workloads on Arm architecture"); stored copies read: `?authuser=6&hl=en`
+ *                 and `?hl=zh-cn` (last updated 2025-09-03) for "How to request Arm nodes", and
+ *                 docs.cloud.google.com `?authuser=44` for the newer "Requirements" section.
+ * - [docs-res-zh-tw-s3ns] documentation.s3ns.fr/kubernetes-engine/docs/concepts/autopilot-resource-requests?authuser=0&hl=zh-tw,
+ *                 the newest stored edition of [docs-res]'s default-requests table (its first row).
  *
  * `*verify*` marks a value found only in secondary sources or chosen by this simulator where no
  * source was found. Such a value is a best guess: correct it here when a real cluster disagrees.
@@ -56,6 +62,19 @@ export const CRONJOB_MUTATION_VERSION = BURSTING_MIN_VERSION;
  * "up to 56 TiB for Performance and accelerator Pods on GKE 1.29.3-gke.1038000 or later".
  */
 export const LARGE_EPHEMERAL_VERSION = '1.29.3-gke.1038000';
+/**
+ * From here a pod that asks for Arm with `kubernetes.io/arch: arm64` alone gets a C4A node; on
+ * earlier versions a T2A one. [docs-arm] "kubernetes.io/arch: arm64. GKE places Pods on C4A machine
+ * types by default for clusters running version 1.31.3-gke.1056000 and later. If the cluster is
+ * running an earlier version, GKE places Pods on T2A machine types."
+ */
+export const ARM_C4A_VERSION = '1.31.3-gke.1056000';
+/**
+ * From here the built-in `autopilot-arm` ComputeClass exists: general-purpose pods on Arm nodes.
+ * [docs-arm] (docs.cloud.google.com, `?authuser=44`) "Requirements: To use the autopilot-arm
+ * ComputeClass, ensure that your cluster is running GKE version 1.35.3-gke.1389000 or later."
+ */
+export const AUTOPILOT_ARM_CLASS_VERSION = '1.35.3-gke.1389000';
 /** The version assumed when none is given: a 2025 Regular-channel release. *verify* */
 export const DEFAULT_GKE_VERSION = '1.33.5-gke.1080000';
 
@@ -113,10 +132,16 @@ export const CLASSES: Record<KnownClass, ClassRules> = {
     defaults: GP_DEFAULTS,
     ephemeralMax: EPHEMERAL_10G,
     cpuIncrements: true,
-    // Arm pods need Scale-Out or Performance. *verify*: the newest [docs-res] default-requests
-    // table heads the general-purpose row "(default, autopilot, autopilot-arm)", so recent versions
-    // have an Arm general-purpose ComputeClass; not modelled here.
-    arm: false,
+    // Arm without a compute class: [docs-arm] "To tell Autopilot to run your Pods on Arm nodes,
+    // specify one of the following labels in a nodeSelector or node affinity rule:
+    // kubernetes.io/arch: arm64 ..." (C4A or T2A, ARM_C4A_VERSION), and the `autopilot-arm`
+    // ComputeClass, which [docs-res-zh-tw-s3ns] lists in the general-purpose row of the
+    // default-requests table (stored as "一般用途 (預設 autopilotautopilot-arm)", the two names run
+    // together: general-purpose (default, autopilot, autopilot-arm)), so both take these rules.
+    // An older edition of [docs-arm] (stored as `?hl=tr`) required a compute class that supports
+    // Arm as well; the version where that changed is in no stored source, so every version admits
+    // it here. *verify* for old clusters.
+    arm: true,
   },
   // [ref] 1:1..1:8, 250m / 0.5Gi, max 222 vCPU / 851Gi. Defaults: the default-requests table of
   // [docs-res] in its zh-TW edition (`?hl=zh-tw`) reads "Balanced: CPU 0.5 vCPU", confirmed; the
@@ -208,8 +233,11 @@ export const ANTI_AFFINITY_MIN_CPU = milli('500m');
  * `cluster-autoscaler.kubernetes.io/safe-to-evict: "false"`) have their own defaults and minimums
  * ([docs-res] overview, in the stored copy: "Autopilot has different default values and different
  * minimum values for workloads that you separate from each other, or for Pods that get extended
- * protection from GKE-initiated eviction"). The values (minimum 500m CPU / 512Mi memory, raised
- * rather than denied) are from the same page's table, which the stored copy does not hold: *verify*.
+ * protection from GKE-initiated eviction"). The CPU minimum, 500m: [seen] agones-dev/agones#2876
+ * (2022-12-16, by a GKE engineer, citing [docs-res] #compute-class-min-max and #workload-separation):
+ * "Workload separation on Autopilot requires 0.5 vCPU per pod vs the 0.25 vCPU per pod normally
+ * required". The 512Mi memory minimum and that the pod is raised rather than denied are from the
+ * same page's table, which no stored copy holds: *verify*.
  */
 export const SEPARATION_MIN: CpuMemory = { cpu: milli('500m'), memory: bytes('512Mi') };
 export const SAFE_TO_EVICT = 'cluster-autoscaler.kubernetes.io/safe-to-evict';
@@ -247,6 +275,9 @@ const gpu = (count: number, cpu: [string, string], memory: [string, string], eph
  *   nvidia-tesla-a100, nvidia-tesla-p100, nvidia-tesla-p4, nvidia-tesla-t4, nvidia-tesla-v100]";
  *   nvidia-b200 (A4 machines) is not in that list and is kept on the issue's word, *verify*;
  * - the aggregate ranges [ref] (T4 0.5-94 vCPU; L4 2-95 vCPU, 7-363Gi; A100 9-94 vCPU, 60-1264Gi);
+ * - the T4 minimum, 500m / 512Mi: [seen] GoogleCloudPlatform/kubernetes-engine-samples#405
+ *   (2022-12-09, review of batch/kueue-intro/team-b-job.yaml on nvidia-tesla-t4): cpu "500m" and
+ *   memory "512Mi", each "Autopilot min for T4";
  * - 1 x nvidia-tesla-a100 at most 11 vCPU / 74Gi: [ref] and [seen] argoproj/argo-workflows#13073
  *   ("higher than the Autopilot maximum of '11'" / "'74Gi'");
  * - 1 x nvidia-h100-80gb at most 588Gi ephemeral storage: [seen] harbor-gke-ext ("higher than the
@@ -371,6 +402,9 @@ export const MACHINES: Record<string, MachineFamily> = {
   n2d: { arch: 'amd64', vcpuHour: 0.027502, gibHour: 0.003686, spotFactor: 0.3, shapes: standard('n2d', [2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224]) },
   t2d: { arch: 'amd64', vcpuHour: 0.027502, gibHour: 0.003686, spotFactor: 0.3, shapes: standard('t2d', [1, 2, 4, 8, 16, 32, 48, 60]) },
   t2a: { arch: 'arm64', vcpuHour: 0.0308, gibHour: 0.00385, spotFactor: 0.3, shapes: standard('t2a', [1, 2, 4, 8, 16, 32, 48]) },
+  // Arm general-purpose nodes from ARM_C4A_VERSION ([docs-arm]); standard shapes 1..72 vCPU at 4 GiB
+  // per vCPU, prices *verify* like the rest.
+  c4a: { arch: 'arm64', vcpuHour: 0.03585, gibHour: 0.00391, spotFactor: 0.3, shapes: standard('c4a', [1, 2, 4, 8, 16, 32, 48, 64, 72]) },
   c3: { arch: 'amd64', vcpuHour: 0.03465, gibHour: 0.003938, spotFactor: 0.3, shapes: standard('c3', [4, 8, 22, 44, 88, 176]) },
   c2: { arch: 'amd64', vcpuHour: 0.03398, gibHour: 0.00455, spotFactor: 0.3, shapes: standard('c2', [4, 8, 16, 30, 60]) },
   // T4s attach to N1; the machine price is N1's plus $0.35 per T4 (added in estimate via gpuHour). *verify*
@@ -403,6 +437,12 @@ export const MACHINES: Record<string, MachineFamily> = {
 
 /** Per-T4 $/h on top of the N1 machine. [pricing] *verify* */
 export const T4_GPU_HOUR = 0.35;
+
+/**
+ * The Arm series a general-purpose arm64 pod gets: C4A from ARM_C4A_VERSION, T2A before. [docs-arm]
+ * The bill is the general-purpose pod price: no stored source has an Arm general-purpose rate. *verify*
+ */
+export const ARM_GENERAL_PURPOSE_FAMILY = { fromC4a: 'c4a', before: 't2a' } as const;
 
 /** Which families back the pod-billed classes (the node shape does not change the bill). *verify* */
 export const CLASS_FAMILIES: Record<'general-purpose' | 'Balanced' | 'Scale-Out' | 'Scale-Out-arm', string> = {

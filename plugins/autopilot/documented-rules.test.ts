@@ -28,6 +28,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { admit, type AdmissionResult } from './admission.js';
 import { CLUSTER_FEE_HOUR, COMMITTED_USE_DISCOUNT, FREE_TIER_MONTHLY, POD_PRICES, SPOT_GRACE_SECONDS } from './data.js';
+import { familyFor } from './machines.js';
 import { parseManifests } from './manifests.js';
 import type { ClusterSettings } from './settings.js';
 import type { Container, K8sObject, PodSpec } from './types.js';
@@ -429,12 +430,89 @@ describe('issue 11: per-class ephemeral storage, anti-affinity kinds, allowlist 
   it('workload separation and extended duration raise the pod to their minimum; GKE-owned selector keys do not', T, () => {
     // [res] overview: "Autopilot has different default values and different minimum values for
     // workloads that you separate from each other, or for Pods that get extended protection from
-    // GKE-initiated eviction." (values: data.ts SEPARATION_MIN, *verify*)
+    // GKE-initiated eviction." The CPU minimum: agones-dev/agones#2876, "Workload separation on
+    // Autopilot requires 0.5 vCPU per pod vs the 0.25 vCPU per pod normally required" (citing [res]
+    // #workload-separation). The 512Mi memory minimum: data.ts SEPARATION_MIN, *verify*.
     const sep = admit(pod([ctr('a', { cpu: '250m', memory: '256Mi' })], { nodeSelector: { group: 'batch' }, tolerations: [{ key: 'group', operator: 'Equal', value: 'batch', effect: 'NoSchedule' }] }));
     assert.deepEqual(requests(sep, 'a'), { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '1Gi' });
     const long = admit({ ...pod([ctr('a', { cpu: '250m', memory: '256Mi' })]), metadata: { name: 'p', namespace: 'default', annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' } } });
     assert.deepEqual(requests(long, 'a'), { cpu: '500m', memory: '512Mi', 'ephemeral-storage': '1Gi' });
     const zonal = admit(pod([ctr('a', { cpu: '250m', memory: '256Mi' })], { nodeSelector: { 'topology.kubernetes.io/zone': 'us-central1-a' } }));
     assert.deepEqual(requests(zonal, 'a'), { cpu: '250m', memory: '256Mi', 'ephemeral-storage': '1Gi' });
+  });
+});
+
+describe('Arm without a compute class and the built-in ComputeClass names', () => {
+  // [arm] "Deploy Autopilot workloads on Arm architecture",
+  // https://cloud.google.com/kubernetes-engine/docs/how-to/autopilot-arm-workloads (stored copies
+  // `?authuser=6&hl=en` and `?hl=zh-cn`, last updated 2025-09-03; the Requirements section from the
+  // docs.cloud.google.com copy `?authuser=44`).
+  // [res-zh-tw] the default-requests table of [res] in documentation.s3ns.fr `?authuser=0&hl=zh-tw`,
+  // whose general-purpose row is headed "一般用途 (預設 autopilotautopilot-arm)": general-purpose
+  // (default, autopilot, autopilot-arm).
+  const nothingSet = (nodeSelector: Record<string, string>) => pod([ctr('a')], { nodeSelector });
+
+  it('kubernetes.io/arch: arm64 alone is admitted with the general-purpose defaults; C4A nodes from 1.31.3-gke.1056000, T2A before', T, () => {
+    // [arm] "To tell Autopilot to run your Pods on Arm nodes, specify one of the following labels in
+    // a nodeSelector or node affinity rule: kubernetes.io/arch: arm64. GKE places Pods on C4A machine
+    // types by default for clusters running version 1.31.3-gke.1056000 and later. If the cluster is
+    // running an earlier version, GKE places Pods on T2A machine types."
+    const r = admit(nothingSet({ 'kubernetes.io/arch': 'arm64' }));
+    assert.deepEqual(r.denials, []);
+    assert.equal(r.placement?.computeClass, 'general-purpose');
+    assert.equal(r.placement?.arch, 'arm64');
+    // No class named: the general-purpose defaults [ref §Admission] 500m / 2Gi / 1Gi.
+    assert.deepEqual(requests(r, 'a'), { cpu: '500m', memory: '2Gi', 'ephemeral-storage': '1Gi' });
+    assert.ok(podSpec(r).tolerations?.some((t) => t.key === 'kubernetes.io/arch' && t.value === 'arm64'), JSON.stringify(podSpec(r).tolerations));
+    assert.equal(familyFor(r.placement!), 'c4a');
+    assert.equal(familyFor(admit(nothingSet({ 'kubernetes.io/arch': 'arm64' }), { gkeVersion: '1.31.3-gke.1056000' }).placement!), 'c4a');
+    assert.equal(familyFor(admit(nothingSet({ 'kubernetes.io/arch': 'arm64' }), { gkeVersion: '1.31.2-gke.1000000' }).placement!), 't2a');
+  });
+
+  it('the autopilot-arm ComputeClass from 1.35.3-gke.1389000 is general-purpose on Arm; below it, an ordinary custom class', T, () => {
+    // [arm] "To use the autopilot-arm ComputeClass, ensure that your cluster is running GKE version
+    // 1.35.3-gke.1389000 or later." [res-zh-tw] autopilot-arm shares the general-purpose defaults.
+    const sel = { 'cloud.google.com/compute-class': 'autopilot-arm' };
+    const r = admit(nothingSet(sel), { gkeVersion: '1.35.3-gke.1389000' });
+    assert.deepEqual(r.denials, []);
+    assert.equal(r.placement?.computeClass, 'general-purpose');
+    assert.equal(r.placement?.arch, 'arm64');
+    assert.deepEqual(requests(r, 'a'), { cpu: '500m', memory: '2Gi', 'ephemeral-storage': '1Gi' });
+    assert.equal(familyFor(r.placement!), 'c4a');
+    const older = admit(nothingSet(sel), { gkeVersion: '1.35.2-gke.1000000' });
+    assert.equal(older.placement?.computeClass, 'autopilot-arm');
+    assert.equal(older.placement?.arch, 'amd64');
+  });
+
+  it('the autopilot ComputeClass is the general-purpose class', T, () => {
+    // [res-zh-tw] the general-purpose row names `autopilot` with the default class.
+    const r = admit(nothingSet({ 'cloud.google.com/compute-class': 'autopilot' }));
+    assert.equal(r.placement?.computeClass, 'general-purpose');
+    assert.equal(r.placement?.billing, 'pod');
+    assert.deepEqual(requests(r, 'a'), { cpu: '500m', memory: '2Gi', 'ephemeral-storage': '1Gi' });
+  });
+});
+
+describe('values confirmed from secondary sources that quote [res]', () => {
+  it('one nvidia-tesla-t4: a pod below 500m / 512Mi is raised to it', T, () => {
+    // GoogleCloudPlatform/kubernetes-engine-samples#405 (2022-12-09), review of a Job on
+    // nvidia-tesla-t4: requests cpu "50m" -> "500m" and memory "100Mi" -> "512Mi", each "Autopilot
+    // min for T4". [ref §Admission] "Below a minimum: raised".
+    const r = admit(pod([ctr('job', { cpu: '50m', memory: '100Mi' }, { 'nvidia.com/gpu': '1' })], { nodeSelector: { 'cloud.google.com/gke-accelerator': 'nvidia-tesla-t4' } }));
+    assert.deepEqual(r.denials, []);
+    assert.equal(requests(r, 'job')?.cpu, '500m');
+    assert.equal(requests(r, 'job')?.memory, '512Mi');
+    // At the minimum: unchanged.
+    const at = admit(pod([ctr('job', { cpu: '500m', memory: '512Mi' }, { 'nvidia.com/gpu': '1' })], { nodeSelector: { 'cloud.google.com/gke-accelerator': 'nvidia-tesla-t4' } }));
+    assert.deepEqual([requests(at, 'job')?.cpu, requests(at, 'job')?.memory], ['500m', '512Mi']);
+  });
+
+  it('workload separation: 400m (above every class minimum) is raised to 500m of CPU', T, () => {
+    // agones-dev/agones#2876: separation "requires 0.5 vCPU per pod"; 400m is above the 250m
+    // non-bursting and 50m bursting minimums, so only the separation rule raises it.
+    const sep = admit(pod([ctr('a', { cpu: '400m', memory: '1Gi' })], { nodeSelector: { group: 'batch' }, tolerations: [{ key: 'group', operator: 'Equal', value: 'batch', effect: 'NoSchedule' }] }));
+    assert.equal(requests(sep, 'a')?.cpu, '500m');
+    const plain = admit(pod([ctr('a', { cpu: '400m', memory: '1Gi' })]));
+    assert.equal(requests(plain, 'a')?.cpu, '400m');
   });
 });

@@ -12,8 +12,9 @@ export interface Capacity {
 }
 
 /** The family a new node for this placement comes from. */
-export function familyFor(placement: Pick<PodPlacement, 'computeClass' | 'arch' | 'machineFamily' | 'gpu'>): string {
+export function familyFor(placement: Pick<PodPlacement, 'computeClass' | 'arch' | 'machineFamily' | 'gpu' | 'family'>): string {
   if (placement.gpu?.type && GPUS[placement.gpu.type]) return GPUS[placement.gpu.type].family;
+  if (placement.family && MACHINES[placement.family]) return placement.family;
   if (placement.computeClass === 'Performance' && placement.machineFamily && MACHINES[placement.machineFamily]) return placement.machineFamily;
   if (placement.computeClass === 'Balanced') return CLASS_FAMILIES.Balanced;
   if (placement.computeClass === 'Scale-Out') return placement.arch === 'arm64' ? CLASS_FAMILIES['Scale-Out-arm'] : CLASS_FAMILIES['Scale-Out'];

@@ -62,7 +62,9 @@ export const MSG = {
   gpuCount: (type: string, count: number, allowed: number[]) =>
     `${count} x '${type}' is not a supported GPU count in Autopilot; supported counts: ${allowed.join(', ')}.`,
   acceleratorWithoutGpu: () => `compute class 'Accelerator' requires the pod to request 'nvidia.com/gpu' in Autopilot.`,
-  armClass: (cls: string) => `node selector 'kubernetes.io/arch: arm64' is not supported with compute class '${cls}' in Autopilot; use 'Scale-Out' or 'Performance'.`,
+  // *verify*: the simulator's words. The remedy lists what [docs-arm] documents for Arm: Scale-Out,
+  // Performance, or no compute class at all.
+  armClass: (cls: string) => `node selector 'kubernetes.io/arch: arm64' is not supported with compute class '${cls}' in Autopilot; use 'Scale-Out' or 'Performance', or no compute class.`,
   // *verify*: the simulator's words. That Autopilot has no Windows nodes is documented ("Windows
   // Server node images and containers aren't available in GKE Autopilot mode.", "Windows Server
   // containers on GKE", https://cloud.google.com/kubernetes-engine/docs/concepts/windows-server-gke);

@@ -4,7 +4,7 @@
  * gke-preemptible -> gke-spot rename and the tolerations for the taints its nodes carry.
  */
 import {
-  CLASSES, DEFAULT_CLASS, GPU_RESOURCE, GPUS, LABELS, PERFORMANCE_FAMILIES,
+  ARM_GENERAL_PURPOSE_FAMILY, CLASSES, DEFAULT_CLASS, GPU_RESOURCE, GPUS, LABELS, PERFORMANCE_FAMILIES,
   type ClassRules, type GpuCount, type KnownClass, type PriceClass,
 } from './data.js';
 import { CONSTRAINTS, MSG } from './messages.js';
@@ -24,6 +24,8 @@ export interface PodPlacement {
   spot: boolean;
   arch: 'amd64' | 'arm64';
   machineFamily?: string;
+  /** The machine series the pod's nodes come from when the class alone does not say (general-purpose Arm). */
+  family?: string;
   gpu?: { type?: string; count: number; range?: GpuCount };
   billing: 'pod' | 'node';
   /** The pod price table to use when billing is `pod`. */
@@ -31,8 +33,17 @@ export interface PodPlacement {
 }
 
 const BUILTIN = new Set<string>(Object.keys(CLASSES));
-/** GKE's built-in ComputeClass objects that stand for the default class. *verify* */
-const CLASS_ALIASES: Record<string, { cls: string; spot?: boolean }> = { autopilot: { cls: DEFAULT_CLASS }, 'autopilot-spot': { cls: DEFAULT_CLASS, spot: true } };
+/**
+ * GKE's built-in ComputeClass objects that stand for the default class. `autopilot` and
+ * `autopilot-arm` (Arm, from AUTOPILOT_ARM_CLASS_VERSION; below it the name is an ordinary custom
+ * class): [docs-res-zh-tw-s3ns] heads the general-purpose row of the default-requests table with both
+ * names, and [docs-arm] names the `autopilot-arm` ComputeClass. `autopilot-spot`: *verify*.
+ */
+const CLASS_ALIASES: Record<string, { cls: string; spot?: boolean; arm?: boolean }> = {
+  autopilot: { cls: DEFAULT_CLASS },
+  'autopilot-spot': { cls: DEFAULT_CLASS, spot: true },
+  'autopilot-arm': { cls: DEFAULT_CLASS, arm: true },
+};
 
 /** The value a pod requires for a node label: a nodeSelector entry, or a single-valued `In` in required node affinity. */
 export function requiredLabel(spec: PodSpec, key: string): string | undefined {
@@ -61,9 +72,10 @@ function gpuOf(c: Container): number {
 /** Reads the placement. Pure; `denials` collects what is wrong with it. */
 export function readPlacement(spec: PodSpec, settings: ResolvedSettings, denials: Denial[]): PodPlacement {
   const named = requiredLabel(spec, LABELS.computeClass);
-  const alias = named !== undefined ? CLASS_ALIASES[named] : undefined;
+  const known = named !== undefined ? CLASS_ALIASES[named] : undefined;
+  const alias = known?.arm && !settings.autopilotArmClass ? undefined : known;
   const spot = alias?.spot === true || requiredLabel(spec, LABELS.spot) === 'true' || requiredLabel(spec, LABELS.preemptible) === 'true';
-  const arch = requiredLabel(spec, LABELS.arch) === 'arm64' ? 'arm64' : 'amd64';
+  const arch = alias?.arm === true || requiredLabel(spec, LABELS.arch) === 'arm64' ? 'arm64' : 'amd64';
   const machineFamily = requiredLabel(spec, LABELS.machineFamily);
   const accelerator = requiredLabel(spec, LABELS.accelerator);
   const count = gpuCount(spec);
@@ -80,6 +92,8 @@ export function readPlacement(spec: PodSpec, settings: ResolvedSettings, denials
     computeClass, rules, spot, arch, machineFamily, billing: rules.billing,
     priceClass: computeClass === 'Balanced' ? 'Balanced' : computeClass === 'Scale-Out' ? (arch === 'arm64' ? 'Scale-Out-arm' : 'Scale-Out') : 'general-purpose',
   };
+  // General-purpose (and custom-class) Arm pods: C4A or T2A nodes by version [docs-arm].
+  if (arch === 'arm64' && rules === CLASSES[DEFAULT_CLASS]) placement.family = settings.armC4a ? ARM_GENERAL_PURPOSE_FAMILY.fromC4a : ARM_GENERAL_PURPOSE_FAMILY.before;
 
   const tolerations = spec.tolerations ?? [];
   if (count === 0 && tolerations.some((t) => t.key === GPU_RESOURCE && t.operator === 'Exists')) {

@@ -86,9 +86,10 @@ describe('devloop:autopilot', () => {
     assert.equal(err.hint, "remove hostNetwork, hostPID and hostIPC from services.api.extensions['devloop:autopilot']; remove securityContext.privileged from services.api.extensions['devloop:autopilot']");
   });
 
-  it('Arm without a class that has Arm nodes says which class to use', () => {
-    const { ctx } = context({ autopilot: { arm: true } });
-    assert.equal(denied(() => admitService(ctx)).hint, "set services.api.autopilot.computeClass to 'Scale-Out' (Arm needs Scale-Out or Performance)");
+  it('Arm with a class that has no Arm nodes says which class to use', () => {
+    // Arm with no class at all is admitted (documented-rules.test.ts); Balanced has no Arm nodes.
+    const { ctx } = context({ autopilot: { arm: true, computeClass: 'Balanced' } });
+    assert.equal(denied(() => admitService(ctx)).hint, "set services.api.autopilot.computeClass to 'Scale-Out', or remove it (Arm needs Scale-Out, Performance or no compute class)");
   });
 
   it('runs in the engine before the deployer, which sees the adjusted resources; denials fail the service', async () => {

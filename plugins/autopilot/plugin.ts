@@ -108,7 +108,7 @@ export function hintFor(result: AdmissionResult, service: string): string {
       case CONSTRAINTS.hostPort: hints.add(`drop hostPort from the container ports; use a Service instead`); break;
       case CONSTRAINTS.capabilities: hints.add(`remove the capabilities Autopilot does not allow from ${ext}.securityContext.capabilities.add`); break;
       case CONSTRAINTS.nodeSelector:
-        if (/arm64/.test(d.message)) hints.add(`set ${at}.autopilot.computeClass to 'Scale-Out' (Arm needs Scale-Out or Performance)`);
+        if (/arm64/.test(d.message)) hints.add(`set ${at}.autopilot.computeClass to 'Scale-Out', or remove it (Arm needs Scale-Out, Performance or no compute class)`);
         else if (/machine.family/.test(d.message)) hints.add(`add 'cloud.google.com/machine-family' (one of ${PERFORMANCE_FAMILIES.join(', ')}) to ${ext}.nodeSelector`);
         else hints.add(`remove the restricted key from ${ext}.nodeSelector / affinity`);
         break;

@@ -139,6 +139,20 @@ describe('scheduler', () => {
     assert.equal(gpu.nodes[0].machineType, 'a3-highgpu-1g');
   });
 
+  it('Arm pods without a compute class run on a C4A node labelled and tainted for arm64', () => {
+    // "Deploy Autopilot workloads on Arm architecture": kubernetes.io/arch: arm64 alone places Pods on
+    // C4A machine types from 1.31.3-gke.1056000 (the default version is later).
+    const p = plan([...pods('arm', 2, { cpu: '500m', memory: '1Gi', nodeSelector: { 'kubernetes.io/arch': 'arm64' } }), ...pods('web', 1)], { provisioning: 'fast' });
+    const arm = nodeNamed(p, nodeOf(p, 'arm-0'));
+    assert.equal(nodeOf(p, 'arm-1'), arm.name);
+    assert.equal(arm.family, 'c4a');
+    assert.match(arm.machineType, /^c4a-standard-/);
+    assert.equal(arm.labels['kubernetes.io/arch'], 'arm64');
+    assert.deepEqual(arm.taints.map((t) => t.key), ['kubernetes.io/arch']);
+    assert.notEqual(nodeOf(p, 'web'), arm.name, 'an x86 pod does not land on the Arm node');
+    assert.equal(p.placements.filter((x) => x.status === 'running').length, 3);
+  });
+
   it('is deterministic', () => {
     const input = [...pods('a', 5, { cpu: '300m', memory: '1Gi' }), ...pods('b', 3, { nodeSelector: { 'cloud.google.com/gke-spot': 'true' } }, { deleteAt: 50 })];
     assert.deepEqual(plan(input, { provisioning: 'fast' }), plan(input, { provisioning: 'fast' }));

@@ -3,7 +3,7 @@
  * dependent is derived here once, so `admit` stays a pure function of (object, settings).
  */
 import {
-  ACCELERATOR_CLASS_MIN_VERSION, ACCELERATOR_IMPLIED_VERSION, BURSTING_MIN_VERSION, CRONJOB_MUTATION_VERSION,
+  ACCELERATOR_CLASS_MIN_VERSION, ACCELERATOR_IMPLIED_VERSION, ARM_C4A_VERSION, AUTOPILOT_ARM_CLASS_VERSION, BURSTING_MIN_VERSION, CRONJOB_MUTATION_VERSION,
   DEFAULT_GKE_VERSION, DEFAULT_REGION, LARGE_EPHEMERAL_VERSION, NEW_WARNING_FORMAT_VERSION,
 } from './data.js';
 
@@ -36,6 +36,10 @@ export interface ResolvedSettings {
   acceleratorClass: boolean;
   /** Performance and Accelerator pods may exceed 10Gi of ephemeral storage (LARGE_EPHEMERAL_VERSION). */
   largeEphemeral: boolean;
+  /** General-purpose Arm pods get C4A nodes, T2A before (ARM_C4A_VERSION). */
+  armC4a: boolean;
+  /** The built-in `autopilot-arm` ComputeClass exists (AUTOPILOT_ARM_CLASS_VERSION). */
+  autopilotArmClass: boolean;
 }
 
 export class VersionError extends Error {
@@ -81,6 +85,8 @@ export function resolveSettings(settings: ClusterSettings = {}): ResolvedSetting
     acceleratorImplied: atLeast(gkeVersion, ACCELERATOR_IMPLIED_VERSION),
     acceleratorClass: atLeast(gkeVersion, ACCELERATOR_CLASS_MIN_VERSION),
     largeEphemeral: atLeast(gkeVersion, LARGE_EPHEMERAL_VERSION),
+    armC4a: atLeast(gkeVersion, ARM_C4A_VERSION),
+    autopilotArmClass: atLeast(gkeVersion, AUTOPILOT_ARM_CLASS_VERSION),
   });
   if (cache.size > 64) cache.clear();
   cache.set(key, resolved);
