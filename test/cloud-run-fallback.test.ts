@@ -49,7 +49,8 @@ describe('Cloud Run simulation fallback', { timeout: 120_000 }, () => {
     const dir = project("instances: 'process'", "cpu: '0.5', containerConcurrency: 80", port);
     const up = startCli(['up', '--output', 'json'], { cwd: dir });
     try {
-      const failed = await up.waitFor((e) => e.type === 'service/failed' && e.service === 'api', 40_000, 'api failed');
+      // The Devfile's own check may catch it at load (an `error` event), else the deploy does (`service/failed`): either way, no fallback.
+      const failed = await up.waitFor((e) => (e.type === 'service/failed' && e.service === 'api') || (e.type === 'error' && /containerConcurrency/.test(e.error?.message ?? '')), 40_000, 'api failed');
       assert.match(failed.error.message, /containerConcurrency/);
       assert.ok(!up.events.some((e) => e.type === 'log' && /running without Cloud Run simulation/.test(e.line?.message ?? '')), 'no fallback');
     } finally {

@@ -220,6 +220,58 @@ describe('devloop cloudrun replace', () => {
   });
 });
 
+// Issue 11: replace mode has no Devfile, so what it needs must be a flag, and a taken --port
+// must not be swapped for another one behind the user's back.
+describe('devloop cloudrun replace: process instances and an explicit --port', () => {
+  it('--instances process without a command names --command; with --command it serves the YAML', { timeout: 120_000 }, async () => {
+    const dir = copyFixture('cloud-run-app');
+    roots.push(dir);
+    writeFileSync(path.join(dir, 'hello.yaml'), helloYaml('hi'));
+    const port = await freePort();
+    const bare = startCli(['cloudrun', 'replace', 'hello.yaml', '--instances', 'process', '--port', String(port), '--output', 'json'], { cwd: dir });
+    try {
+      const failed = await bare.waitFor((e) => e.type === 'service/failed' && e.service === 'hello', 30_000, 'hello to fail');
+      assert.match(failed.error.message, /hello: a process instance needs a command to run, and hello\.yaml gives the container none/);
+      assert.match(failed.error.hint, /devloop cloudrun replace hello\.yaml --instances process --command "node server\.js"/);
+      assert.doesNotMatch(failed.error.hint, /services\.hello\.command/, 'no Devfile field: replace mode has no Devfile');
+    } finally {
+      bare.child.kill('SIGINT');
+      await bare.exited;
+    }
+    const cli = startCli(['cloudrun', 'replace', 'hello.yaml', '--instances', 'process', '--command', 'node server.js', '--port', String(port), '--output', 'json'], { cwd: dir });
+    try {
+      await cli.waitFor((e) => e.type === 'service/health' && e.service === 'hello' && e.health === 'healthy', 30_000, 'hello healthy');
+      const r = await get(`http://127.0.0.1:${port}/`);
+      assert.equal(r.json.greeting, 'hi');
+      assert.match(r.json.revision, /^hello-00001-[a-z]{3}$/);
+      assert.notEqual(r.json.port, '8080', 'a process instance gets a port of its own');
+    } finally {
+      cli.child.kill('SIGINT');
+      assert.equal(await cli.exited, 0, cli.stderr());
+    }
+  });
+
+  it('a --port that is taken fails naming the process that holds it, and serves nowhere else', { timeout: 120_000 }, async () => {
+    const dir = copyFixture('cloud-run-app');
+    roots.push(dir);
+    writeFileSync(path.join(dir, 'hello.yaml'), helloYaml('hi'));
+    const holder = net.createServer();
+    await new Promise<void>((resolve) => holder.listen(0, () => resolve()));
+    const port = (holder.address() as net.AddressInfo).port;
+    const cli = startCli(['cloudrun', 'replace', 'hello.yaml', '--instances', 'process', '--command', 'node server.js', '--port', String(port), '--output', 'json'], { cwd: dir });
+    try {
+      const failed = await cli.waitFor((e) => e.type === 'service/failed' && e.service === 'hello', 30_000, 'hello to fail');
+      assert.match(failed.error.message, new RegExp(`--port: port ${port} is in use by node \\(pid ${process.pid}\\)$`));
+      assert.match(failed.error.hint, new RegExp(`kill ${process.pid}.*pass another --port, or leave --port out`));
+      assert.equal(cli.events.some((e) => e.type === 'deploy/finished' && e.endpoints?.length), false, 'no URL on another port');
+    } finally {
+      cli.child.kill('SIGINT');
+      await cli.exited;
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+  });
+});
+
 describe('devloop ci with a Cloud Run service', () => {
   it('builds, deploys behind the simulator, runs the tests against its URL and exits 0', { timeout: 120_000 }, async () => {
     const dir = copyFixture('cloud-run-app');

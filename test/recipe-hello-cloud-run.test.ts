@@ -19,8 +19,11 @@ function copyRecipe(port: number, metricsPort = port + 1): string {
   dirs.push(dir);
   cpSync(path.join(repoRoot, 'recipes', 'hello-cloud-run'), dir, { recursive: true, filter: (src) => !src.includes('.devloop') });
   const devfile = path.join(dir, 'Devfile.ts');
-  // A port unlikely to clash with other suites; metrics on a free one too.
-  writeFileSync(devfile, readFileSync(devfile, 'utf8').replaceAll('8080', String(port)).replace('cloudRun: { enabled: true }', `cloudRun: { enabled: true, metricsPort: ${metricsPort} }`));
+  // A port unlikely to clash with other suites, as the recipe gets it: from the container port
+  // (implicit, so a taken one moves; a Devfile `port` would be explicit and fail instead). Metrics on a free one too.
+  writeFileSync(devfile, readFileSync(devfile, 'utf8').replace('cloudRun: { enabled: true }', `cloudRun: { enabled: true, metricsPort: ${metricsPort} }`));
+  const yaml = path.join(dir, 'service.yaml');
+  writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('          startupProbe:', `          ports:\n            - containerPort: ${port}\n          startupProbe:`));
   return dir;
 }
 
@@ -59,7 +62,7 @@ it('recipes/hello-cloud-run: devloop ci exits 0 with its test passing', { timeou
   const dir = copyRecipe(18190);
   const r = await runCli(['ci'], { cwd: dir, timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /ci: all 1 services healthy, 1 tests passed/);
+  assert.match(r.stdout, /ci: the service is healthy, 1 test passed/);
 });
 
 // Issue 11, major 1: the recipe's declared test fetched a hard-coded 127.0.0.1:8080. When that port
@@ -86,7 +89,7 @@ it('recipes/hello-cloud-run: with its port taken by another server, devloop ci t
     assert.equal(impostorHits, 0, `the declared test asked the program on the taken port ${port} instead of the service:\n${out}`);
     assert.match(out, /revision: '(hello-00001-[a-z]{3})'/, 'the test printed the real revision');
     assert.doesNotMatch(out, /hello-99999-imp/);
-    assert.match(r.stdout, /ci: all 1 services healthy, 1 tests passed/);
+    assert.match(r.stdout, /ci: the service is healthy, 1 test passed/);
   } finally {
     await within(new Promise<void>((resolve) => impostor.close(() => resolve())), 5_000, 'the impostor closing');
   }

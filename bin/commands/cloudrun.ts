@@ -69,6 +69,8 @@ export function describeSpec(file: string, spec: CloudRunSpec): string {
 
 export interface ReplaceOptions {
   port?: number;
+  /** What each process instance runs (`--instances process`, or no Docker); containers run their image. */
+  command?: string;
   instances?: 'auto' | 'docker' | 'process';
   preset?: 'dev' | 'parity';
 }
@@ -87,7 +89,10 @@ export async function cloudrunReplace(opts: GlobalOptions, file: string, o: Repl
     name: path.basename(root),
     simulation: { cloudRun: { enabled: true, ...(o.instances ? { instances: o.instances } : {}), ...(o.preset ? { preset: o.preset } : {}) } },
     services: {
-      [spec.name]: { image: spec.template.image, runtime: 'cloud-run', cloudRun: { service: path.relative(root, abs) }, src: path.relative(root, abs), ...(o.port ? { port: o.port } : {}) },
+      [spec.name]: {
+        image: spec.template.image, runtime: 'cloud-run', cloudRun: { service: path.relative(root, abs) }, src: path.relative(root, abs),
+        ...(o.port ? { port: o.port } : {}), ...(o.command ? { command: o.command } : {}),
+      },
     },
   };
   const loaded: LoadedDevfile = { file: abs, dir: root, config, dependencies: [abs], loadMs: 0 };

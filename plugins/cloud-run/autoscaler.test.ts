@@ -41,7 +41,7 @@ describe('cloud-run autoscaler', () => {
       assert.equal(d.panic, false);
       assert.equal(d.stableConcurrency, 30);
     }
-    assert.match(a.decide(120000, { ready: 5, starting: 0 }).reason, /^stable: 30\.0 concurrent over 60 s \/ \(10 x 0\.6\) = 5$/);
+    assert.match(a.decide(120000, { ready: 5, starting: 0 }).reason, /^keeping 5 instances: 30\.0 requests in flight on average over the last 60 s, at 6 per instance \(concurrency 10 at the 60% target\)$/);
   });
 
   it('a fresh revision sees its first load at full strength, not diluted by the window', () => {
@@ -62,7 +62,7 @@ describe('cloud-run autoscaler', () => {
     assert.equal(d.desired, 10);
     assert.equal(d.panic, true);
     assert.equal(d.panicConcurrency, 200);
-    assert.match(d.reason, /^maxScale 10 \(panic: 200\.0 concurrent over 1 s vs 0 ready wants 334\)$/);
+    assert.match(d.reason, /^scaling up to 10 instances, the maxScale, though 334 would be wanted: 200\.0 requests in flight over the last 1 s, 0 instances ready \(panic mode: demand reached 2x what the ready instances take; no scaling down until it calms for 60 s\)$/);
   });
 
   it('a long quiet period of recorded zeros is history: the stable window is diluted, panic still fires', () => {
@@ -96,7 +96,7 @@ describe('cloud-run autoscaler', () => {
     assert.equal(after.panic, false);
     // Stable window: buckets 1..60 hold 30 once, so 0.5 concurrent wants 1, but halving limits it to 25.
     assert.equal(after.desired, 25);
-    assert.match(after.reason, /^scale-down limited to half of 50 ready: 25/);
+    assert.match(after.reason, /^scaling down to 25 instances: at most half of the 50 instances ready stop at once; /);
   });
 
   it('panic never lowers the count even when the panic window wants fewer', () => {
@@ -117,8 +117,8 @@ describe('cloud-run autoscaler', () => {
     const seq = [8, 4, 2].map((ready, i) => a.decide(60000 + i * 2000, { ready, starting: 0 }));
     assert.deepEqual(seq.map((d) => d.desired), [4, 2, 1]);
     assert.deepEqual(seq.map((d) => d.panic), [false, false, false]);
-    assert.match(seq[0].reason, /half of 8 ready: 4/);
-    assert.match(seq[2].reason, /^stable: 6\.0 concurrent/);
+    assert.match(seq[0].reason, /^scaling down to 4 instances: at most half of the 8 instances ready stop at once/);
+    assert.match(seq[2].reason, /^scaling down to 1 instance: 6\.0 requests in flight on average/);
   });
 
   it('scales to zero only after scaleToZeroAfterMs without requests', () => {
@@ -130,11 +130,11 @@ describe('cloud-run autoscaler', () => {
     const afterWindow = a.decide(61000, { ready: 1, starting: 0 });
     assert.equal(afterWindow.stableConcurrency, 0);
     assert.equal(afterWindow.desired, 1);
-    assert.match(afterWindow.reason, /^last request 61 s ago: keep 1 until idle 90 s$/);
+    assert.match(afterWindow.reason, /^keeping 1 instance: the last request came 61 s ago; scaling to zero after 90 s without one$/);
     assert.equal(a.decide(89999, { ready: 1, starting: 0 }).desired, 1);
     const zero = a.decide(90000, { ready: 1, starting: 0 });
     assert.equal(zero.desired, 0);
-    assert.equal(zero.reason, 'idle 90 s: scale to zero');
+    assert.equal(zero.reason, 'scaling to zero: no request for 90 s');
   });
 
   it('a request keeps the instance again and a queued one scales from zero at once', () => {
@@ -152,7 +152,7 @@ describe('cloud-run autoscaler', () => {
     const a = new Autoscaler(PARITY, bounds({ minScale: 2 }));
     const d = a.decide(0, { ready: 0, starting: 0 });
     assert.equal(d.desired, 2);
-    assert.equal(d.reason, 'minScale 2');
+    assert.equal(d.reason, 'scaling up to 2 instances: minScale is 2');
     a.requestArrived(1000);
     a.record(1000, 1);
     a.record(2000, 0);
@@ -169,7 +169,7 @@ describe('cloud-run autoscaler', () => {
     a.setBounds(bounds({ containerConcurrency: 10, maxScale: 2 }));
     const d = a.decide(2000, { ready: 6, starting: 0 });
     assert.equal(d.desired, 2);
-    assert.match(d.reason, /^maxScale 2 \(/);
+    assert.match(d.reason, /^scaling down to 2 instances, the maxScale, though 10 would be wanted: /);
     a.setBounds(bounds({ containerConcurrency: 20, maxScale: 100 }));
     assert.equal(a.decide(4000, { ready: 6, starting: 0 }).desired, 5); // ceil(60 / 12)
   });

@@ -57,7 +57,10 @@ export interface ScaleDecision {
   stableConcurrency: number;
   /** Average concurrency over the panic window. */
   panicConcurrency: number;
-  /** One human line on what decided the count, e.g. `panic: 18.0 concurrent over 1 s vs 1 ready wants 30`. */
+  /**
+   * One line for a reader on what decided the count, e.g. `scaling up to 30 instances: 18.0 requests
+   * in flight over the last 1 s, 1 instance ready (panic mode: ...)`.
+   */
   reason: string;
 }
 
@@ -165,28 +168,33 @@ export class Autoscaler {
       this.panicFloor = 0;
     }
 
-    const perInstance = `${this.concurrencyTarget()} x ${settings.targetUtilization}`;
+    // Reasons are written for the person reading the log: what happens, then the figures that decided it.
+    const perInstance = this.concurrencyTarget() * settings.targetUtilization;
+    const sizing = `${fmt(perInstance)} per instance (concurrency ${this.concurrencyTarget()} at the ${Math.round(settings.targetUtilization * 100)}% target)`;
+    const action = (n: number) => (n > ready ? `scaling up to ${count(n)}` : n < ready ? `scaling down to ${count(n)}` : `keeping ${count(n)}`);
     let desired: number;
-    let reason: string;
+    /** The figures behind the count; `action(desired)` is put in front once the count is final. */
+    let why: string;
     if (this.panicking) {
       // No scale-down in panic: the larger of both windows and of every panic decision so far.
       desired = Math.max(dStable, dPanic, this.panicFloor);
       this.panicFloor = desired;
-      reason = `panic: ${panic.average.toFixed(1)} concurrent over ${panic.buckets} s vs ${ready} ready wants ${desired}`;
+      why = `${panic.average.toFixed(1)} requests in flight over the last ${panic.buckets} s, ${count(ready)} ready (panic mode: demand reached ${settings.panicThreshold}x what the ready instances take; no scaling down until it calms for ${fmtS(settings.stableWindowMs)} s)`;
     } else {
       desired = dStable;
-      reason = `stable: ${stable.average.toFixed(1)} concurrent over ${stable.buckets} s / (${perInstance}) = ${dStable}`;
+      why = `${stable.average.toFixed(1)} requests in flight on average over the last ${stable.buckets} s, at ${sizing}`;
       const minDown = Math.floor(ready / MAX_SCALE_DOWN_RATE);
       if (desired < minDown) {
         desired = minDown;
-        reason = `scale-down limited to half of ${ready} ready: ${desired} (${reason})`;
+        why = `at most half of the ${count(ready)} ready stop at once; ${why}`;
       }
     }
     const maxUp = Math.ceil(MAX_SCALE_UP_RATE * readyForRatio);
     if (desired > maxUp) {
       desired = maxUp;
-      reason = `scale-up limited to ${MAX_SCALE_UP_RATE}x ready: ${desired} (${reason})`;
+      why = `at most ${MAX_SCALE_UP_RATE}x the ready instances at once; ${why}`;
     }
+    let reason = `${action(desired)}: ${why}`;
 
     // Scale to zero: never with anything in flight or queued, nor soon after a request.
     if (desired < 1) {
@@ -195,25 +203,25 @@ export class Autoscaler {
       if (this.lastValue > 0) {
         desired = 1;
         reason = instances === 0
-          ? `${fmt(this.lastValue)} queued: scale from zero`
-          : `${fmt(this.lastValue)} in flight: keep 1`;
+          ? `scaling up from zero to 1 instance: ${fmt(this.lastValue)} ${this.lastValue === 1 ? 'request' : 'requests'} waiting`
+          : `${action(1)}: ${fmt(this.lastValue)} ${this.lastValue === 1 ? 'request' : 'requests'} in flight`;
       } else if (sinceArrival !== undefined && sinceArrival < keepFor) {
         desired = 1;
-        reason = `last request ${fmtS(sinceArrival)} s ago: keep 1 until idle ${fmtS(keepFor)} s`;
+        reason = `${action(1)}: the last request came ${fmtS(sinceArrival)} s ago; scaling to zero after ${fmtS(keepFor)} s without one`;
       } else if (sinceArrival !== undefined) {
-        reason = `idle ${fmtS(sinceArrival)} s: scale to zero`;
+        reason = `scaling to zero: no request for ${fmtS(sinceArrival)} s`;
       } else {
-        reason = 'no requests: scale to zero';
+        reason = 'scaling to zero: no requests yet';
       }
     }
 
     const { minScale, maxScale } = this.bounds;
     if (desired < minScale) {
       desired = minScale;
-      reason = `minScale ${minScale}`;
+      reason = `${action(minScale)}: minScale is ${minScale}`;
     }
     if (maxScale > 0 && desired > maxScale) {
-      reason = `maxScale ${maxScale} (${reason})`;
+      reason = `${action(maxScale)}, the maxScale, though ${desired} would be wanted: ${reason.slice(reason.indexOf(': ') + 2)}`;
       desired = maxScale;
     }
 
@@ -311,6 +319,11 @@ export class Autoscaler {
     const buckets = current - first + 1;
     return { average: total / buckets, buckets };
   }
+}
+
+/** `1 instance`, `3 instances`. */
+function count(n: number): string {
+  return `${n} instance${n === 1 ? '' : 's'}`;
 }
 
 /** A concurrency for a message: integers plain, others with one decimal. */

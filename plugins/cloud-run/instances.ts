@@ -353,6 +353,8 @@ export async function waitStartup(host: string, probe: Probe, exited: Promise<un
     if (gone) throw new Error('the instance exited before its startup probe passed');
     const result = probe.kind === 'grpc' ? await grpcProbe(host, probe, signal) : await httpProbe(host, probe, signal);
     if (result.ok) return;
+    const wrongPath = probe.kind === 'http' ? probeClientError(probe, (result as { status?: number }).status, 'startupProbe') : undefined;
+    if (wrongPath) throw wrongPath;
     last = result.why;
     if (result.refused) { await sleep(10, signal); continue; }
     failures++;
@@ -362,8 +364,30 @@ export async function waitStartup(host: string, probe: Probe, exited: Promise<un
   }
 }
 
+/** Transient 4xx answers (slow, busy), which may pass: as in plugins/shared/health.ts. */
+const TRANSIENT_4XX = new Set([408, 429]);
+
+/**
+ * PROBE_HTTP_4XX when an HTTP probe got a 4xx that waiting cannot fix, else undefined: the
+ * instance listens and answers, so the probe's path is wrong (404, 405) or behind an auth check
+ * the probe cannot pass (401, 403), and every further attempt would get the same answer.
+ */
+export function probeClientError(probe: Probe, status: number | undefined, which: 'startupProbe' | 'livenessProbe'): DevloopError | undefined {
+  if (probe.kind !== 'http' || status === undefined || status < 400 || status > 499 || TRANSIENT_4XX.has(status)) return undefined;
+  const path = probe.path ?? '/';
+  const field = `spec.template.spec.containers[0].${which}.httpGet.path`;
+  const kind = which === 'startupProbe' ? 'startup' : 'liveness';
+  const auth = status === 401 || status === 403;
+  return new DevloopError(`${kind} probe GET ${path} answered ${status}: set ${field} (in the service's YAML) to a path your service serves${auth ? ' without authentication' : ''}`, {
+    code: 'PROBE_HTTP_4XX',
+    hint: auth
+      ? `probes send no credentials, on Cloud Run as here: serve a health route such as /healthz outside the auth check${which === 'startupProbe' ? ', or remove startupProbe to use the default TCP probe' : ''}`
+      : `the instance listens on its port and answers, but not ${path}${status === 405 ? ' to GET' : ''}: point ${which}.httpGet.path at a route that answers GET with 2xx or 3xx${which === 'startupProbe' ? ', or remove startupProbe to use the default TCP probe' : ', or remove livenessProbe'}`,
+  });
+}
+
 /** One liveness check: an HTTP GET (200..399 passes), a gRPC health check (SERVING passes), or a TCP connect. */
-export async function probeOnce(host: string, probe: Probe, signal: AbortSignal): Promise<{ ok: boolean; why: string }> {
+export async function probeOnce(host: string, probe: Probe, signal: AbortSignal): Promise<{ ok: boolean; why: string; status?: number }> {
   if (probe.kind === 'http') return httpProbe(host, probe, signal);
   if (probe.kind === 'grpc') return grpcProbe(host, probe, signal);
   const ok = await tcpOpen(host, probe.port, probe.timeoutSeconds * 1000);
@@ -424,12 +448,12 @@ export function tcpOpen(host: string, port: number, timeoutMs: number): Promise<
   });
 }
 
-function httpProbe(host: string, probe: Probe, signal: AbortSignal): Promise<{ ok: boolean; refused?: boolean; why: string }> {
+function httpProbe(host: string, probe: Probe, signal: AbortSignal): Promise<{ ok: boolean; refused?: boolean; why: string; status?: number }> {
   return new Promise((resolve) => {
     const req = http.get({ host, port: probe.port, path: probe.path ?? '/', headers: probe.headers, timeout: probe.timeoutSeconds * 1000, signal, agent: false }, (res) => {
       res.resume();
       const code = res.statusCode ?? 0;
-      resolve({ ok: code >= PROBE_HTTP_SUCCESS.min && code <= PROBE_HTTP_SUCCESS.max, why: `status ${code}` });
+      resolve({ ok: code >= PROBE_HTTP_SUCCESS.min && code <= PROBE_HTTP_SUCCESS.max, why: `status ${code}`, status: code });
     });
     req.once('timeout', () => { req.destroy(); resolve({ ok: false, why: `no answer within ${probe.timeoutSeconds} s` }); });
     req.once('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, refused: err.code === 'ECONNREFUSED', why: err.message }));

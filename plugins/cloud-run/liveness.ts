@@ -4,7 +4,7 @@
  * instance is reported unhealthy (the revision replaces it), as Cloud Run restarts a container
  * that fails them. Watching ends when the instance exits or stops being ready.
  */
-import { probeOnce, type InstanceHandle } from './instances.js';
+import { probeClientError, probeOnce, type InstanceHandle } from './instances.js';
 import type { Probe } from './types.js';
 
 export interface LivenessTarget {
@@ -27,6 +27,9 @@ export function watchLiveness(t: LivenessTarget): void {
     const result = await probeOnce(handle.host, probe, life.signal).catch((err: Error) => ({ ok: false, why: err.message }));
     if (life.signal.aborted || !t.serving()) return;
     if (result.ok) { failures = 0; return; }
+    // A wrong path answers the same every time: replaced now, with the field to fix, not after failureThreshold periods.
+    const wrongPath = probeClientError(probe, (result as { status?: number }).status, 'livenessProbe');
+    if (wrongPath) { end(); t.failed(failures + 1, `${wrongPath.message}; ${wrongPath.hint}`); return; }
     failures++;
     if (failures < probe.failureThreshold) return;
     end();

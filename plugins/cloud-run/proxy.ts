@@ -30,8 +30,11 @@ export interface Route {
   timeoutMs: number;
 }
 
+type Routed = Route | { status: number; message: string };
+
 export interface ProxyDeps {
-  route(req: http.IncomingMessage): Route | { status: number; message: string };
+  /** A promise when the request must wait for a revision to be ready first (the service's first one). */
+  route(req: http.IncomingMessage): Routed | Promise<Routed>;
   /** Every answered request: the revision (when one was chosen), the status and the latency. */
   finished(revision: Revision | undefined, status: number, seconds: number, req: http.IncomingMessage): void;
   /**
@@ -129,7 +132,19 @@ function answer(res: http.ServerResponse, status: number, message: string): void
 async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps: ProxyDeps): Promise<void> {
   const began = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - began) / 1e9;
-  const route = deps.route(req);
+  const routed = deps.route(req);
+  let route: Routed;
+  if (routed instanceof Promise) {
+    // Held until a revision serves: a client that leaves meanwhile is not sent on afterwards.
+    let gone = false;
+    const leave = () => { gone = true; };
+    res.once('close', leave);
+    route = await routed;
+    res.off('close', leave);
+    if (gone) { deps.finished(undefined, 499, seconds(), req); return; }
+  } else {
+    route = routed;
+  }
   if (!('revision' in route)) {
     answer(res, route.status, route.message);
     deps.finished(undefined, route.status, seconds(), req);
@@ -355,7 +370,9 @@ async function handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Bu
   const refuse = (status: number, message: string) => {
     if (socket.writable) socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(message) + 1}\r\nconnection: close\r\n\r\n${message}\n`);
   };
-  const route = deps.route(req);
+  const routed = deps.route(req);
+  const route = routed instanceof Promise ? await routed : routed;
+  if (socket.destroyed) { deps.finished(undefined, 499, seconds(), req); return; }
   if (!('revision' in route)) { refuse(route.status, route.message); deps.finished(undefined, route.status, seconds(), req); return; }
   const { revision } = route;
   const waiting = new AbortController();

@@ -141,9 +141,12 @@ export class Revision {
   private nextStartAfter = 0;
   /** Why the last instance failed to start, until one starts. */
   private lastStartFailure?: string;
+  /** The port the last instance that failed to start was given (process instances each get their own). */
+  lastStartPort?: number;
   readonly coldStartMs: number[] = [];
   coldStarts = 0;
   private readonly cpu: CpuMeter;
+  /** Requests answered (see `answered`). */
   requests = 0;
   readonly errors = { 429: 0, 500: 0, 502: 0, 503: 0, 504: 0 };
   private readonly closers = new Map<string, () => Promise<void>>();
@@ -211,7 +214,6 @@ export class Revision {
     const free = this.tryAcquire();
     if (free) return Promise.resolve(free);
     const now = Date.now();
-    this.requests++;
     this.autoscaler.requestArrived(now);
     // The last instance failed to start and the next try is backed off: say so now, not after a wait.
     const counts = this.counts();
@@ -245,7 +247,6 @@ export class Revision {
     if (this.stopped) return undefined;
     const free = this.freeInstance();
     if (!free) return undefined;
-    this.requests++;
     this.autoscaler.requestArrived(Date.now());
     this.take(free);
     return free;
@@ -358,6 +359,16 @@ export class Revision {
     waiter.reject(err);
   }
 
+  /**
+   * For the front end: one request to this revision was answered, whatever the status. Counted
+   * here as in the Prometheus counter (both are fed by the front end's `finished`), so `devloop
+   * status` and /metrics agree (see `CloudRunService.openProxy` for which requests count).
+   */
+  answered(): void {
+    this.requests++;
+    this.deps.changed();
+  }
+
   /** For the proxy: a request answered with an error status by the simulator itself. */
   countError(status: RejectedStatus): void {
     this.errors[status]++;
@@ -403,7 +414,7 @@ export class Revision {
     const counts = this.counts();
     const decision = this.autoscaler.decide(now, { ready: counts.ready, starting: counts.starting });
     if (this.decision && this.decision.panic !== decision.panic) {
-      this.deps.logger.info(`${this.name}: ${decision.panic ? 'panic mode on' : 'panic mode off'} (${decision.reason})`);
+      this.deps.logger.info(`${this.name}: ${decision.panic ? '' : `panic mode over (no burst for ${Math.round(this.deps.settings.stableWindowMs / 1000)} s); `}${decision.reason}`);
     }
     this.decision = decision;
     // A revision nothing routes to (no traffic, no tag) lets its instances go as soon as they are idle.
@@ -533,6 +544,7 @@ export class Revision {
         // Back off repeated failures so a broken image does not loop hot: 1 s, 2 s, 4 s ... 30 s.
         this.nextStartAfter = Date.now() + Math.min(30_000, 1000 * 2 ** (this.failures - 1));
         this.lastStartFailure = why;
+        this.lastStartPort = inst.handle?.port;
         this.deps.logger.error(`${this.name}: instance ${id.slice(0, 6)} failed to start: ${why}`);
       }
       await this.stopInstance(inst, 'failed to start');

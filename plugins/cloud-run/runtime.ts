@@ -12,7 +12,7 @@ import type { Engine } from '../../core/engine/engine.js';
 import { DevloopError } from '../../core/errors.js';
 import { daemonMessage, DockerDaemon } from '../docker/client.js';
 import { serviceArgv } from '../local-process/command.js';
-import { nextFreePort } from '../shared/ports.js';
+import { isPortFree, nextFreePort, portTakenError } from '../shared/ports.js';
 import { parseDurationMs } from '../shared/time.js';
 import { DockerLauncher, ProcessLauncher, type InstanceLauncher } from './instances.js';
 import { startMetadataServer, TokenSigner, type InstanceIdentity } from './metadata.js';
@@ -34,6 +34,8 @@ export class CloudRunRuntime {
   private readonly signer = new TokenSigner();
   private metricsServer?: Promise<{ url: string; close(): Promise<void> } | undefined>;
   private readonly toldLiveUpdate = new Set<string>();
+  /** `service:port` pairs whose "port moved" warning was given this session. */
+  private readonly portMovedSaid = new Set<string>();
   /** Images being brought back, by tag: concurrent cold starts share one rebuild. */
   private readonly restoring = new Map<string, Promise<void>>();
 
@@ -72,6 +74,14 @@ export class CloudRunRuntime {
       service = new CloudRunService({
         service: ctx.service,
         port: wantedPort,
+        explicitPort: explicitPort(ctx),
+        portMoved: (wanted, port, owner) => {
+          // Said once a session: a restart or a port edit back and forth would repeat it otherwise.
+          const key = `${ctx.service}:${wanted}`;
+          if (this.portMovedSaid.has(key)) { ctx.logger.info(`${spec.name} is at port ${port} (${wanted} is still in use)`); return; }
+          this.portMovedSaid.add(key);
+          ctx.logger.warn(`port ${wanted} is in use${owner ? ` by ${owner}` : ''}; ${spec.name} is at port ${port} instead (${replacing(ctx) ? 'pass --port' : `set services.${ctx.service}.port`} to choose one)`);
+        },
         settings,
         logger: ctx.logger,
         dispatch: ctx.dispatch,
@@ -166,15 +176,40 @@ export class CloudRunRuntime {
   }
 }
 
-async function startMetrics(engine: Engine, metrics: CloudRunMetrics, port = 9464) {
+/** Prometheus' usual port for an exporter; moved when taken, as nobody asked for it. */
+const DEFAULT_METRICS_PORT = 9464;
+
+async function startMetrics(engine: Engine, metrics: CloudRunMetrics, asked: number | undefined) {
   try {
-    const server = await serveMetrics(metrics, { port: await nextFreePort(port) });
+    // An asked-for port is not swapped for another: a scraper set up for it would read whatever holds it.
+    if (asked !== undefined && !(await isPortFree(asked))) {
+      const taken = portTakenError(asked, 'simulation.cloudRun.metricsPort', 'set simulation.cloudRun.metricsPort to a free port, or remove it to take the next free one after 9464');
+      engine.logger().warn(`Cloud Run metrics endpoint not started: ${taken.message}; ${taken.hint}`);
+      return undefined;
+    }
+    const server = await serveMetrics(metrics, { port: asked ?? await nextFreePort(DEFAULT_METRICS_PORT) });
     engine.logger().info(`Cloud Run simulator metrics at ${server.url}`);
     return server;
   } catch (err) {
     engine.logger().warn(`Cloud Run metrics endpoint not started: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
   }
+}
+
+/** A `devloop cloudrun replace` session: its service comes from a YAML file, with no Devfile to edit. */
+function replacing(ctx: Pick<DeployContext, 'command'>): boolean {
+  return ctx.command?.startsWith('cloudrun replace') ?? false;
+}
+
+/**
+ * Where the service URL's port was asked for by name, if it was: `--port` of `cloudrun replace`,
+ * or the Devfile's `port`. A port that only follows the container port (8080 unless service.yaml
+ * says otherwise) was not asked for, and moves when taken.
+ */
+function explicitPort(ctx: Pick<DeployContext, 'service' | 'config' | 'command'>): { field: string; instead: string } | undefined {
+  if (ctx.config.port === undefined) return undefined;
+  if (replacing(ctx)) return { field: '--port', instead: 'pass another --port, or leave --port out to take the next free port' };
+  return { field: `services.${ctx.service}.port`, instead: `set services.${ctx.service}.port in Devfile.ts to a free port, or remove it to take the next free port after the container port` };
 }
 
 /** The Knative spec of a service: its service.yaml, else its inline options. */
@@ -282,16 +317,26 @@ async function chooseLauncher(
       });
     }
     await daemon.connect();
+    // An image devloop builds is there by now; one the Devfile or YAML only names may not be.
+    const local = ctx.config.build ? image : await localImage(ctx, spec, daemon, image);
     const t = spec.template;
-    const command = ctx.config.command;
+    // `cloudrun replace --command` is what a process instance runs: a container runs its image as the YAML says.
+    const command = replacing(ctx) ? undefined : ctx.config.command;
     return {
       launcher: new DockerLauncher({
-        docker: daemon.docker, root: ctx.root, image,
+        docker: daemon.docker, root: ctx.root, image: local,
         entrypoint: t.command, cmd: t.args ?? (command ? (typeof command === 'string' ? ['/bin/sh', '-c', command] : command) : undefined),
         onImageMissing,
       }),
-      key: JSON.stringify({ image, digest: ctx.build.digest, templateKey, envKey }),
+      key: JSON.stringify({ image: local, digest: ctx.build.digest, templateKey, envKey }),
     };
+  }
+  if (!spec.template.command && !ctx.config.command && replacing(ctx)) {
+    // The service has no Devfile to set a command in: the flag is the way to say it.
+    throw new DevloopError(`${ctx.service}: a process instance needs a command to run, and ${ctx.config.cloudRun?.service ?? 'the YAML'} gives the container none`, {
+      code: 'NO_COMMAND', service: ctx.service, exitCode: 2,
+      hint: `pass the command each instance runs, e.g. devloop ${ctx.command} --instances process --command "node server.js" (it gets $PORT), or set spec.template.spec.containers[0].command in the YAML`,
+    });
   }
   const argv = spec.template.command ? [...spec.template.command, ...(spec.template.args ?? [])] : serviceArgv(ctx.service, ctx.config as ServiceConfig, ctx.build);
   const cwd = path.resolve(ctx.root, ctx.config.cwd ?? '.');
@@ -299,6 +344,46 @@ async function chooseLauncher(
     launcher: new ProcessLauncher({ root: ctx.root, argv, cwd }),
     key: JSON.stringify({ argv, digest: ctx.build.digest, artifacts: ctx.build.artifacts, templateKey, envKey }),
   };
+}
+
+/** The annotation `gcloud run services describe --format export` writes with the image as deployed (a tag). */
+export const USER_IMAGE_ANNOTATION = 'client.knative.dev/user-image';
+
+/**
+ * The image instances run, made sure to be on this machine before any revision is made: the
+ * named one, else (for an exported digest `...@sha256:`) the tag the user deployed it from, which
+ * the export carries in its user-image annotation, else the named one pulled. Fails saying how
+ * to get the image (build or pull it), not as a container that did not listen.
+ */
+async function localImage(ctx: DeployContext, spec: CloudRunSpec, daemon: DockerDaemon, image: string): Promise<string> {
+  const present = (ref: string) => daemon.docker.getImage(ref).inspect().then(() => true, () => false);
+  if (await present(image)) return image;
+  const digest = image.includes('@sha256:');
+  const userImage = spec.template.annotations[USER_IMAGE_ANNOTATION] ?? spec.annotations[USER_IMAGE_ANNOTATION];
+  if (digest && userImage && userImage !== image && await present(userImage)) {
+    ctx.logger.info(`image ${image} is not on this machine; running ${userImage}, the image it was deployed from (annotation ${USER_IMAGE_ANNOTATION})`);
+    return userImage;
+  }
+  ctx.logger.info(`image ${image} is not on this machine; pulling it`);
+  try {
+    await pullImage(daemon, image, ctx.signal);
+    return image;
+  } catch (err) {
+    const why = err instanceof Error ? err.message.replace(/^cannot pull \S+: /, '') : String(err);
+    // `cloudrun replace` puts the YAML's image in its generated config: the YAML is what to fix.
+    const field = ctx.config.image && !replacing(ctx) ? `services.${ctx.service}.image` : 'spec.template.spec.containers[0].image';
+    let hint: string;
+    if (digest && userImage) {
+      hint = `${image.split('@')[0]}@sha256:... is the digest gcloud's export names; the tag you deployed is in the annotation ${USER_IMAGE_ANNOTATION}: ${userImage}. Build it (docker build -t ${userImage} .) or pull it (docker pull ${userImage}) and deploy again: devloop runs it in place of the digest`;
+    } else if (digest) {
+      hint = `pull it (docker pull ${image}, after gcloud auth configure-docker for its registry), or set ${field} to a tag you build here (docker build -t my-service .)`;
+    } else {
+      hint = `build it (docker build -t ${image} .) or pull it (docker pull ${image}), or set ${field} to an image this machine has (docker images lists them)`;
+    }
+    throw new DevloopError(`${field}: image ${image} is not on this machine and could not be pulled (${why})`, {
+      code: 'IMAGE_NOT_FOUND', service: ctx.service, exitCode: 2, cause: err, hint,
+    });
+  }
 }
 
 /** The env an instance gets: the Devfile's, then the spec's (secrets resolved). PORT and K_* are added later. */

@@ -16,7 +16,7 @@ import type { Deployment, Logger } from '../../core/engine/contexts.js';
 import { DevloopError } from '../../core/errors.js';
 import type { Action } from '../../core/store/actions.js';
 import type { Endpoint } from '../../core/store/state.js';
-import { isPortFree, nextFreePort, LOCALHOST, describePortOwner } from '../shared/ports.js';
+import { isPortFree, nextFreePort, LOCALHOST, describePortOwner, portTakenError } from '../shared/ports.js';
 import type { CloudRunMetrics } from './metrics.js';
 import type { FrontDoorLimits } from './front-door.js';
 import { startProxy, type Proxy } from './proxy.js';
@@ -24,6 +24,9 @@ import { Revision, type RevisionDeps, type RevisionSnapshot } from './revision.j
 import type { CloudRunSpec, RevisionTemplate, ScalingSettings, TrafficTarget } from './types.js';
 
 export { PLUGIN } from './id.js';
+
+/** Where a request goes, or the status the front end answers with. */
+type Routed = { revision: Revision; timeoutMs: number } | { status: number; message: string };
 
 /** The revision a traffic entry resolved to. */
 interface Split {
@@ -45,8 +48,15 @@ export interface RevisionRequest {
 export interface ServiceOptions {
   /** The devloop service name (store key, log prefix). */
   service: string;
-  /** Wanted port for the service URL; the next free one is used when it is taken. */
+  /** Wanted port for the service URL; the next free one is used when it is taken, unless `explicitPort`. */
   port: number;
+  /**
+   * Where the port was asked for by name (`services.api.port`, `--port`) and what to do instead:
+   * such a port is never moved, a taken one fails the deploy naming its holder.
+   */
+  explicitPort?: { field: string; instead: string };
+  /** Told when an implicit port was taken and the service moved (the runtime says it once a session). */
+  portMoved?(wanted: number, port: number, owner: string | undefined): void;
   settings: ScalingSettings;
   logger: Logger;
   dispatch(action: Action): void;
@@ -81,6 +91,9 @@ export class CloudRunService implements Deployment {
   private rejectWindow = { start: 0, logged: 0, dropped: 0 };
   private capWarnedAt = 0;
   private published = '';
+  /** The revision being proved ready by a deploy; requests that find nothing serving wait for it. */
+  private starting?: Revision;
+  private readonly startWaiters = new Set<() => void>();
   backend = '';
 
   constructor(private readonly options: ServiceOptions) {}
@@ -112,6 +125,8 @@ export class CloudRunService implements Deployment {
    */
   async deploy(req: RevisionRequest): Promise<void> {
     const spec = this.withOverride(req.spec);
+    // The front end first: a taken explicit port fails the deploy before any revision exists.
+    await this.ensureProxies(spec);
     const latest = this.revisions.at(-1);
     let revision: Revision | undefined;
     if (latest && latest.key === req.key && !latest.failed && (!spec.template.name || spec.template.name === latest.name)) {
@@ -120,31 +135,53 @@ export class CloudRunService implements Deployment {
       revision = this.createRevision(spec, req);
     }
     this.spec = spec;
-    await this.ensureProxies(spec);
     if (!revision) {
       this.applyTraffic(spec.traffic, this.latestReady());
       return;
     }
     const rev = revision;
     // Cloud Run starts the new revision once to prove it serves before it gets any traffic.
+    this.starting = rev;
     this.pending = (async () => {
       try {
         await rev.start(true, req.signal);
       } catch (err) {
         rev.failed = err instanceof Error ? err.message : String(err);
+        if (this.starting === rev) this.starting = undefined;
+        this.wakeHeld();
         await rev.stop();
         this.publish();
         const serving = this.latestReady();
         throw new DevloopError(`revision ${rev.name} is not ready: ${rev.failed}`, {
           code: 'REVISION_FAILED', service: this.options.service, cause: err,
-          hint: serving
-            ? `traffic stays on ${serving.name}; fix the container (it must listen on $PORT, ${spec.template.port.containerPort} here) and save to deploy again`
-            : `the container must start and listen on $PORT (${spec.template.port.containerPort}); its log above says why it did not`,
+          // A failure that knows its fix (a probe's wrong path, a missing image) says it; else the usual suspect.
+          hint: err instanceof DevloopError && err.hint
+            ? `${err.hint}${serving ? `; traffic stays on ${serving.name} meanwhile` : ''}`
+            : serving
+              ? `traffic stays on ${serving.name}; the ${this.listenRule(rev, spec)}: fix it and save to deploy again`
+              : `the ${this.listenRule(rev, spec)}; its log above says why it did not`,
         });
       }
-      this.applyTraffic(spec.traffic, rev);
+      if (this.starting === rev) this.starting = undefined;
+      try {
+        this.applyTraffic(spec.traffic, rev);
+      } finally {
+        this.wakeHeld();
+      }
     })();
     this.pending.catch(() => {});
+  }
+
+  /**
+   * What an instance must do to start, with the port it really got: a container's PORT is the
+   * container port, but each process instance gets a free port of its own.
+   */
+  private listenRule(rev: Revision, spec: CloudRunSpec): string {
+    if (this.backend === 'process') {
+      const port = rev.lastStartPort;
+      return `process must start and listen on $PORT${port ? ` (${port} for the instance that failed; each process instance gets its own)` : ' (each process instance gets its own)'}`;
+    }
+    return `container must start and listen on $PORT (${spec.template.port.containerPort})`;
   }
 
   /**
@@ -254,12 +291,59 @@ export class CloudRunService implements Deployment {
    * Picks the revision for a request: a tag port or `TAG---` Host goes to that tag, else the
    * percent split by smooth weighted round robin (exact proportions over any window of 100).
    */
-  route(req: http.IncomingMessage, portTag: string | undefined): { revision: Revision; timeoutMs: number } | { status: number; message: string } {
+  route(req: http.IncomingMessage, portTag: string | undefined): Routed | Promise<Routed> {
+    const routed = this.pick(req, portTag);
+    const starting = this.starting;
+    if (!('idle' in routed) || !starting || starting.failed || this.stopped) return routed;
+    return this.holdForFirst(req, portTag, starting);
+  }
+
+  /**
+   * A request that arrives before any revision serves, while one is starting (the first deploy,
+   * or the one after a failed first): it waits for that revision as a request waits for a cold
+   * start, within the revision's request timeout (timeoutSeconds), which then counts what is left.
+   * 503 when the revision fails to start or the timeout passes first.
+   */
+  private async holdForFirst(req: http.IncomingMessage, portTag: string | undefined, revision: Revision): Promise<Routed> {
+    const began = Date.now();
+    const limitMs = revision.template.timeoutSeconds * 1000;
+    for (;;) {
+      const left = limitMs - (Date.now() - began);
+      if (left > 0) {
+        await new Promise<void>((resolve) => {
+          const done = () => { clearTimeout(timer); this.startWaiters.delete(done); resolve(); };
+          const timer = setTimeout(done, left);
+          this.startWaiters.add(done);
+        });
+      }
+      const routed = this.pick(req, portTag);
+      if ('revision' in routed) return { ...routed, timeoutMs: Math.max(1, routed.timeoutMs - (Date.now() - began)) };
+      if (!('idle' in routed) || this.stopped) return routed;
+      // A newer deploy replaced the revision this request waited for: wait for that one instead.
+      const next = this.starting;
+      if (next && next !== revision && !next.failed) { revision = next; continue; }
+      if (revision.failed) return { status: 503, message: `service ${this.name} has no revision serving traffic: revision ${revision.name} failed to start (${revision.failed})` };
+      if (!next || next.failed) return { status: routed.status, message: routed.message };
+      if (Date.now() - began >= limitMs) {
+        return { status: 503, message: `service ${this.name} has no revision serving traffic yet: ${revision.name} was still starting after ${Math.round(limitMs / 1000)} s (the request timeout, timeoutSeconds)` };
+      }
+    }
+  }
+
+  /** Wakes the requests held for a starting revision (it became ready, failed, or the service stops). */
+  private wakeHeld(): void {
+    for (const wake of [...this.startWaiters]) wake();
+  }
+
+  /** The routing decision now; `idle` marks "no revision serves yet", which a starting one may end. */
+  private pick(req: http.IncomingMessage, portTag: string | undefined): Routed | { status: number; message: string; idle: true } {
     if (this.stopped) return { status: 503, message: 'the service is shutting down' };
     const tag = portTag ?? /^([a-z0-9-]+?)---/.exec(String(req.headers.host ?? ''))?.[1];
     let split: Split | undefined;
     if (tag) {
       split = this.splits.find((s) => s.tag === tag);
+      // Before the first revision is ready there are no tags yet: the tag may come with it.
+      if (!split && this.splits.length === 0) return { status: 503, message: `service ${this.name} has no revision serving traffic yet`, idle: true };
       if (!split) return { status: 404, message: `no traffic tag "${tag}" on service ${this.name}` };
     } else {
       let total = 0;
@@ -270,7 +354,7 @@ export class CloudRunService implements Deployment {
         total += s.percent;
         if (best < 0 || this.wrr[i] > this.wrr[best]) best = i;
       }
-      if (best < 0) return { status: 503, message: `service ${this.name} has no revision serving traffic yet` };
+      if (best < 0) return { status: 503, message: `service ${this.name} has no revision serving traffic yet`, idle: true };
       this.wrr[best] -= total;
       split = this.splits[best];
     }
@@ -282,9 +366,12 @@ export class CloudRunService implements Deployment {
     const wanted = this.options.port;
     let port = wanted;
     if (!(await isPortFree(wanted))) {
+      const explicit = this.options.explicitPort;
+      if (explicit) throw portTakenError(wanted, explicit.field, explicit.instead, this.options.service);
       port = await nextFreePort(wanted + 1);
       const owner = describePortOwner(wanted);
-      this.options.logger.warn(`port ${wanted} is in use${owner ? ` by ${owner}` : ''}; ${spec.name} is at port ${port} instead`);
+      if (this.options.portMoved) this.options.portMoved(wanted, port, owner);
+      else this.options.logger.warn(`port ${wanted} is in use${owner ? ` by ${owner}` : ''}; ${spec.name} is at port ${port} instead`);
     }
     this.mainPort = port;
     this.proxies.set('', await this.openProxy(port, undefined));
@@ -296,7 +383,15 @@ export class CloudRunService implements Deployment {
     return startProxy(port, {
       route: (req) => this.route(req, tag),
       finished: (revision, status, seconds, req) => {
-        if (revision) this.options.metrics?.requestFinished(this.options.service, revision.name, status, seconds);
+        // The one place requests are counted, for `devloop status` (revision.requests) and /metrics
+        // (requests_total) alike: each request once, when answered, with whatever status (the
+        // simulator's own 429/500/502/503/504 and 499 for a client that left included), a retry on
+        // another instance still one request. Not counted: answers given before a revision was chosen
+        // (404 for an unknown tag, 503 while none serves) and probes, which go to instances directly.
+        if (revision) {
+          revision.answered();
+          this.options.metrics?.requestFinished(this.options.service, revision.name, status, seconds);
+        }
         // Cloud Run's request log, when asked for: one line per request (499: the client went away).
         if (this.options.requestLogs) this.options.logger.info(`${req.method} ${req.url} ${status} ${(seconds * 1000).toFixed(1)} ms${revision ? ` ${revision.name}` : ''}`);
       },
@@ -434,6 +529,7 @@ export class CloudRunService implements Deployment {
   async stop(reason: string): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.wakeHeld();
     clearTimeout(this.publishTimer);
     this.options.logger.info(`stopping ${this.name} (${reason})`);
     await Promise.all([...this.proxies.values()].map((p) => p.close()));

@@ -362,6 +362,28 @@ describe('parseServiceYaml: unsupported fields are listed with their paths', () 
 });
 
 describe('parseServiceYaml: errors', () => {
+  it('rejects a volume mount naming a volume the revision does not declare, listing those it does', () => {
+    assert.deepEqual(problems(revision(
+      'containers:', //                         8
+      '- image: devloop-test/node:20',
+      '  volumeMounts:', //                     10
+      '  - name: config',
+      '    mountPath: /etc/config',
+      '  - name: secrts',
+      '    mountPath: /etc/secrets',
+      'volumes:', //                            15
+      '- name: config',
+      '  secret: {secretName: config}',
+      '- name: secrets',
+      '  emptyDir: {}',
+    )), [
+      'service.yaml:13:17 spec.template.spec.containers[0].volumeMounts[1].name: no volume named "secrts": the volumes in spec.template.spec.volumes are "config", "secrets" (did you mean "secrets"?)',
+    ]);
+    assert.deepEqual(problems(container('volumeMounts:', '- name: data', '  mountPath: /data')), [
+      'service.yaml:11:17 spec.template.spec.containers[0].volumeMounts[0].name: no volume named "data": spec.template.spec.volumes declares none',
+    ]);
+  });
+
   it('names the field, its line:column, what is wrong and what to do (containerConcurrency)', () => {
     assert.deepEqual(problems(revision('containerConcurrency: 2000')), [
       'service.yaml:8:29 spec.template.spec.containerConcurrency: must be from 1 to 1000, got 2000',
@@ -603,7 +625,7 @@ describe('parseServiceYaml: errors', () => {
     assert.deepEqual(problems(revision('containerConcurency: 10', 'timeoutSecs: 10', 'foo: 1')), [
       'service.yaml:8:7 spec.template.spec.containerConcurency: unknown field (did you mean "containerConcurrency"?)',
       'service.yaml:9:7 spec.template.spec.timeoutSecs: unknown field (did you mean "timeoutSeconds"?)',
-      'service.yaml:10:7 spec.template.spec.foo: unknown field; known fields here: containerConcurrency, timeoutSeconds, serviceAccountName, containers, enableServiceLinks, volumes, nodeSelector, imagePullSecrets, runtimeClassName',
+      'service.yaml:10:7 spec.template.spec.foo: unknown field; known fields here: containerConcurrency, timeoutSeconds, serviceAccountName, containers, volumes, enableServiceLinks, nodeSelector, imagePullSecrets, runtimeClassName',
     ]);
     assert.deepEqual(problems(container('resources:', '  limit:', '    cpu: 1')), [
       'service.yaml:11:11 spec.template.spec.containers[0].resources.limit: unknown field (did you mean "limits"?)',

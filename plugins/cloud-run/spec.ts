@@ -206,6 +206,9 @@ export interface Draft {
   /** Which annotation gave each bound, when one did. */
   minScalePath?: string;
   maxScalePath?: string;
+  /** `spec.template.spec.volumes[].name`, and the ingress container's mounts (not simulated, but checked). */
+  volumeNames?: string[];
+  volumeMounts?: Array<{ name: string; path: string; pos: Pos }>;
 }
 
 const newDraft = (): Draft => ({
@@ -408,15 +411,33 @@ function readRevisionSpec(r: Reader, v: Value, path: string, d: Draft): void {
       timeoutSeconds: (v, p) => { d.timeoutSeconds = num(r, v, p); },
       serviceAccountName: (v, p) => { d.serviceAccountName = str(r, v, p); },
       containers: (v, p) => readContainers(r, v, p, d),
+      volumes: (v, p) => {
+        r.note(p, 'volumes are not simulated; nothing is mounted from secrets, emptyDir or Cloud Storage', r.keys.get(p));
+        d.volumeNames = list(r, v, p).map((item) => nameOf(item)?.value).filter((n): n is string => n !== undefined);
+      },
     },
     accept: ['enableServiceLinks'],
     unsupported: {
-      volumes: 'volumes are not simulated; nothing is mounted from secrets, emptyDir or Cloud Storage',
       nodeSelector: 'GPUs are not simulated; the container runs on the local CPU',
       imagePullSecrets: 'not simulated; images are pulled with the local Docker credentials',
       runtimeClassName: 'not simulated',
     },
   });
+  // Cloud Run refuses a mount of a volume the revision does not declare: said here, not at the real deploy.
+  const declared = d.volumeNames ?? [];
+  for (const m of d.volumeMounts ?? []) {
+    if (declared.includes(m.name)) continue;
+    const known = declared.length ? `the volumes in ${path}.volumes are ${declared.map((n) => `"${n}"`).join(', ')}` : `${path}.volumes declares none`;
+    const guess = closest(m.name, declared);
+    r.error(m.path, `no volume named "${m.name}": ${known}${guess ? ` (did you mean "${guess}"?)` : ''}`, m.pos);
+  }
+}
+
+/** The `name` scalar of a list item (a volume, a volume mount), with where it sits. */
+function nameOf(item: Value): { value: string; pos: Pos } | undefined {
+  if (item.kind !== 'map') return undefined;
+  const e = item.entries.find((x) => x.key === 'name');
+  return e && e.value.kind === 'scalar' && typeof e.value.value === 'string' ? { value: e.value.value, pos: e.value.pos } : undefined;
 }
 
 function readContainers(r: Reader, v: Value, path: string, d: Draft): void {
@@ -467,10 +488,16 @@ function readContainer(r: Reader, v: Value, path: string, d: Draft): void {
       }),
       startupProbe: (v, p) => { d.startupProbe = readProbe(r, v, p); },
       livenessProbe: (v, p) => { d.livenessProbe = readProbe(r, v, p); },
+      volumeMounts: (v, p) => {
+        r.note(p, 'volume mounts are not simulated; nothing is mounted at these paths', r.keys.get(p));
+        d.volumeMounts = list(r, v, p).flatMap((item, i) => {
+          const name = nameOf(item);
+          return name ? [{ name: name.value, path: `${p}[${i}].name`, pos: name.pos }] : [];
+        });
+      },
     },
     accept: ['name', 'terminationMessagePath', 'terminationMessagePolicy', 'imagePullPolicy'],
     unsupported: {
-      volumeMounts: 'volume mounts are not simulated; nothing is mounted at these paths',
       workingDir: "not simulated; the image's WORKDIR is used",
       envFrom: 'not simulated; only the env list is set',
       readinessProbe: 'readiness probes are not simulated; an instance serves once its startup probe passes',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
-import { choosePort, findFreePort, isPortFree, nextFreePort } from './ports.js';
+import { choosePort, findFreePort, isPortFree, nextFreePort, portTakenError } from './ports.js';
 
 function listen(port: number, host?: string): Promise<net.Server> {
   return new Promise((resolve, reject) => {
@@ -36,6 +36,15 @@ describe('ports', () => {
     servers.push(await listen(choice.port)); // the port chosen can really be bound
     assert.match(choice.warning!, new RegExp(`^api port ${port} is in use( by node \\(pid ${process.pid}\\))?; using ${choice.port} instead$`));
     if (process.platform === 'linux') assert.match(choice.warning!, /by node/);
+  });
+
+  it('an asked-for port that is taken is an error naming the holder and how to ask for another', { skip: process.platform === 'linux' ? false : 'names the holder from /proc' }, async () => {
+    const port = await findFreePort();
+    servers.push(await listen(port, '127.0.0.1'));
+    const err = portTakenError(port, 'services.api.port', 'set services.api.port to a free port', 'api');
+    assert.equal(err.code, 'PORT_IN_USE');
+    assert.equal(err.message, `services.api.port: port ${port} is in use by node (pid ${process.pid})`);
+    assert.equal(err.hint, `stop node (kill ${process.pid}) if it is a leftover, or set services.api.port to a free port`);
   });
 
   it('keeps a free port as is, without a warning', async () => {

@@ -4,6 +4,7 @@
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
+import { DevloopError } from '../../core/errors.js';
 
 export const LOCALHOST = '127.0.0.1';
 
@@ -67,10 +68,32 @@ export async function choosePort(wanted: number, what = 'port'): Promise<PortCho
 }
 
 /**
- * Best effort, Linux only: "node (pid 1234)" for the process listening on `port`. Reads
- * /proc/net/tcp{,6} for the socket inode, then finds which of our processes holds it.
+ * The error for a taken port the user asked for by name (`services.api.port`, `--port`): such a
+ * port is not moved, since what it was chosen for (a bookmark, another service's config, a test
+ * script) would then reach the program holding it instead. `field` is where it was asked for,
+ * `instead` how to ask for another ("set services.api.port to a free port").
  */
+export function portTakenError(port: number, field: string, instead: string, service?: string): DevloopError {
+  const owner = portOwner(port);
+  return new DevloopError(`${field}: port ${port} is in use by ${owner ? `${owner.name} (pid ${owner.pid})` : 'another program'}`, {
+    code: 'PORT_IN_USE', service, exitCode: 2,
+    hint: owner
+      ? `stop ${owner.name} (kill ${owner.pid}) if it is a leftover, or ${instead}`
+      : `find what holds it (ss -ltnp 'sport = :${port}'; it may belong to another user or a container), or ${instead}`,
+  });
+}
+
+/** "node (pid 1234)" for the process listening on `port`, when it can be found (see `portOwner`). */
 export function describePortOwner(port: number): string | undefined {
+  const owner = portOwner(port);
+  return owner ? `${owner.name} (pid ${owner.pid})` : undefined;
+}
+
+/**
+ * Best effort, Linux only: the process listening on `port`. Reads /proc/net/tcp{,6} for the
+ * socket inode, then finds which of our processes holds it.
+ */
+export function portOwner(port: number): { name: string; pid: number } | undefined {
   try {
     const inodes = new Set<string>();
     for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
@@ -93,8 +116,7 @@ export function describePortOwner(port: number): string | undefined {
         try { target = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
         const m = /^socket:\[(\d+)\]$/.exec(target);
         if (m && inodes.has(m[1])) {
-          const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-          return `${name} (pid ${pid})`;
+          return { name: readFileSync(`/proc/${pid}/comm`, 'utf8').trim(), pid: Number(pid) };
         }
       }
     }

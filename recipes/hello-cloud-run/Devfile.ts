@@ -1,9 +1,13 @@
 import { defineDevfile } from 'devloop';
 
 // A TypeScript service served the way Cloud Run would serve it, on this machine: the simulator
-// in front (http://127.0.0.1:8080), instances started on demand with Cloud Run's env contract,
-// containerConcurrency 2 and at most 4 instances (service.yaml), scale to zero when idle, a new
-// revision for every save. No Docker needed: without an image, instances are local processes.
+// in front (http://127.0.0.1:8080, the container port; the next free one when 8080 is taken, as
+// no port is set here: `port: 8080` would make a taken 8080 an error instead), instances started
+// on demand with Cloud Run's env contract, containerConcurrency 2 and at most 4 instances
+// (service.yaml), scale to zero when idle, a new revision for every save. No Docker needed:
+// without an image, instances are local processes. To watch instances grow, send a burst of
+// requests that take 200 ms each (GET /work?ms=200): 20 at once are far more than one instance's
+// 2 slots, so instances start up to the maxScale of 4.
 export default defineDevfile({
   name: 'hello-cloud-run',
   simulation: { cloudRun: { enabled: true } },
@@ -11,7 +15,6 @@ export default defineDevfile({
     hello: {
       src: ['src'],
       build: { type: 'esbuild', entry: 'src/server.ts' },
-      port: 8080,
       cloudRun: { service: 'service.yaml' },
       env: { GREETING: 'hello' },
     },

@@ -13,6 +13,17 @@ const server = http.createServer((req, res) => {
     res.end('ok');
     return;
   }
+  // /work?ms=200: a request that takes a while (waiting, as on a database, not burning CPU), so a
+  // burst of them fills each instance's 2 slots (containerConcurrency) and the simulator starts more.
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (url.pathname === '/work') {
+    const ms = Math.min(Math.max(Number(url.searchParams.get('ms') ?? 200) || 0, 0), 10_000);
+    setTimeout(() => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ worked: ms, revision: process.env.K_REVISION, instance }));
+    }, ms);
+    return;
+  }
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({
     message: `${process.env.GREETING ?? 'hello'} from ${process.env.K_SERVICE}`,
