@@ -4,15 +4,19 @@
  * - edit -> onBatch latency, median and p95 of 20 edits, with the default 100 ms quiet window
  *   and with 0 ms (which shows what devloop's own filtering and coalescing cost);
  * - the baseline: subscribe to @parcel/watcher directly and time write -> callback;
- * - a 10,000-file burst over two folders: time until every file has been delivered.
+ * - a 10,000-file burst over two folders: time until every file has been delivered (every file
+ *   is read and hashed before delivery, see contents.ts);
+ * - the content ledger: the baseline scan of a 10,000-file tree and the comparison of 10,000
+ *   changed files, against lstat of the same files.
  */
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { lstat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import parcel from '@parcel/watcher';
 import { createWatcher } from '../core/watch/watcher.js';
 import { mapChangesToTargets } from '../core/watch/targets.js';
+import { ContentLedger } from '../core/watch/contents.js';
 import type { WatchBatch } from '../core/watch/types.js';
 import { median, percentile, type BenchResult } from './types.js';
 
@@ -116,6 +120,32 @@ function mappingCost(): number {
   return round((performance.now() - t0) / 10);
 }
 
+/** The ledger on `BURST_FILES` small files: scan, then compare them all unchanged. */
+async function ledgerCost(): Promise<{ scanMs: number; compareMs: number; statMs: number }> {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), 'devloop-bench-ledger-')));
+  try {
+    const dirs = Array.from({ length: 20 }, (_, i) => join(root, `d${i}`));
+    for (const d of dirs) mkdirSync(d);
+    const files = Array.from({ length: BURST_FILES }, (_, i) => join(dirs[i % dirs.length], `f${i}.ts`));
+    for (const f of files) writeFileSync(f, `export const v = ${f.length};\n`.repeat(20));
+    await sleep(200); // past the ctime margin, so the scan trusts every file
+    let t0 = performance.now();
+    for (let i = 0; i < files.length; i += 32) await Promise.all(files.slice(i, i + 32).map((f) => lstat(f)));
+    const statMs = performance.now() - t0;
+    const ledger = new ContentLedger();
+    t0 = performance.now();
+    await ledger.scan({ path: root, relevant: () => true, skipDirs: [] }, Date.now());
+    const scanMs = performance.now() - t0;
+    t0 = performance.now();
+    const changed = await ledger.changed(files);
+    const compareMs = performance.now() - t0;
+    if (changed.length !== 0) throw new Error(`${changed.length} files reported changed`);
+    return { scanMs: round(scanMs), compareMs: round(compareMs), statMs: round(statMs) };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 export async function run(): Promise<BenchResult[]> {
   const root = project();
   try {
@@ -124,6 +154,8 @@ export async function run(): Promise<BenchResult[]> {
     const dflt = stats(await devloopLatency(root, 100));
     const b1 = await burst(root);
     const b2 = await burst(root, 60_000);
+    const ledger = await ledgerCost();
+    const statBase = { name: 'lstat of the same files', value: ledger.statMs };
     const rawBase = (v: number) => ({ name: 'raw @parcel/watcher', value: v });
     return [
       { name: 'watch: edit -> batch, debounce 0, median', value: zero.median, unit: 'ms', baseline: rawBase(raw.median), note: 'devloop filtering + coalescing on top of the raw callback' },
@@ -133,6 +165,8 @@ export async function run(): Promise<BenchResult[]> {
       { name: 'watch: 10k-file burst, all delivered (maxWait 2 s)', value: b1.deliveredMs, unit: 'ms', baseline: { name: 'writing the files', value: b1.writeMs }, note: `${b1.batches} batch(es)` },
       { name: 'watch: 10k-file burst, all delivered (maxWait 60 s)', value: b2.deliveredMs, unit: 'ms', baseline: { name: 'writing the files', value: b2.writeMs }, note: `${b2.batches} batch(es)` },
       { name: 'watch: map 10k files x 50 targets', value: mappingCost(), unit: 'ms' },
+      { name: 'watch: baseline scan of a 10k-file tree', value: ledger.scanMs, unit: 'ms', baseline: statBase, note: 'beside the first build; the watch is live meanwhile' },
+      { name: 'watch: compare 10k saved-unchanged files', value: ledger.compareMs, unit: 'ms', baseline: statBase, note: 'read + sha1 before a batch is delivered' },
     ];
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -1,7 +1,8 @@
 /**
  * What the schema's shape cannot say: dependencies that name no service or go round in a
- * circle, the order of live-update steps, and fixed host ports claimed twice. These read the raw
- * value and skip anything malformed, which the schema reports on its own.
+ * circle, the order of live-update steps, fixed host ports claimed twice, and `cloudRun` settings
+ * that nothing would read. These read the raw value and skip anything malformed, which the schema
+ * reports on its own.
  */
 import { suggest, type ValidationIssue } from './issues.js';
 
@@ -13,6 +14,7 @@ export function checkDevfile(value: unknown): ValidationIssue[] {
   return [
     ...checkDependencies(services),
     ...Object.entries(services).flatMap(([name, svc]) => (isObj(svc) ? checkLiveUpdate(`services.${name}`, svc.liveUpdate) : [])),
+    ...Object.entries(services).flatMap(([name, svc]) => (isObj(svc) ? checkCloudRunEffect(`services.${name}`, svc) : [])),
     ...checkHostPorts(services, value.monitoring),
     ...checkTests(services, value.tests),
   ];
@@ -70,6 +72,39 @@ function checkLiveUpdate(at: string, steps: unknown): ValidationIssue[] {
     }
     latest = Math.max(latest, rank);
   });
+  return issues;
+}
+
+/**
+ * A `cloudRun` block is read only by the Cloud Run simulator: the `cloud-run` runtime, which is
+ * what a service with the block gets unless it names a runtime itself. A service-level runtime
+ * wins in every environment, so beside it the block does nothing. (An environment's runtime
+ * applies in that environment only; the block still matters in the others.) Beside a
+ * service.yaml, only the scaling overrides are read (plugins/cloud-run/runtime.ts loadSpec).
+ */
+function checkCloudRunEffect(at: string, svc: Obj): ValidationIssue[] {
+  const cr = svc.cloudRun;
+  if (!isObj(cr)) return [];
+  const issues: ValidationIssue[] = [];
+  const runtime = svc.runtime;
+  if (typeof runtime === 'string' && runtime !== 'cloud-run') {
+    const instances = runtime === 'docker' || runtime === 'process'
+      ? ` (its instances are then ${runtime === 'docker' ? 'containers' : 'local processes'}: simulation.cloudRun.instances: ${JSON.stringify(runtime)} makes that so for every Cloud Run service)`
+      : '';
+    issues.push({
+      path: `${at}.runtime`,
+      message: `runtime ${JSON.stringify(runtime)} ignores this service's cloudRun block: only the Cloud Run simulator (runtime "cloud-run", the default for a service with a cloudRun block) reads it. Remove runtime to serve the service behind the simulator${instances}, or remove cloudRun to run it as a plain ${runtime} service`,
+    });
+  }
+  if (typeof cr.service === 'string') {
+    for (const key of ['cpu', 'memory', 'cpuThrottling']) {
+      if (cr[key] === undefined) continue;
+      issues.push({
+        path: `${at}.cloudRun.${key}`,
+        message: `has no effect beside cloudRun.service, which sets ${key} itself (only containerConcurrency, timeoutSeconds, minScale and maxScale override the file): set it in ${cr.service}, or remove it here`,
+      });
+    }
+  }
   return issues;
 }
 

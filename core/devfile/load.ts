@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, DevloopError, type ConfigIssue } from '../errors.js';
 import { bundleDevfile } from './bundle.js';
+import { cloudRunIssues } from './cloud-run.js';
 import { findDevfile } from './find.js';
 import { codeFrame } from './frame.js';
 import { validateDevfile } from './schema.js';
@@ -94,10 +95,12 @@ export async function loadDevfile(options: LoadDevfileOptions): Promise<LoadedDe
   }
 
   const result = validateDevfile(value);
-  if (!result.ok) {
+  // Cloud Run's own bounds for inline cloudRun values, which a deploy would refuse later.
+  const issues = result.ok ? await cloudRunIssues(result.config) : result.issues;
+  if (!result.ok || issues.length > 0) {
     // Only now is the TypeScript parser worth loading (locate.ts imports it lazily).
     const { locateIssues } = await import('./locate.js');
-    const located = await locateIssues(await readFile(file, 'utf8'), shown, result.issues);
+    const located = await locateIssues(await readFile(file, 'utf8'), shown, issues);
     throw new ConfigError(sortBySource(located), {
       code: 'DEVFILE_INVALID',
       hint: `fix the fields above in ${shown}; wrapped in defineDevfile(), the config is also checked by your editor`,

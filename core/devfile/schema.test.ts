@@ -14,7 +14,7 @@ test('a full, valid config passes and comes back equal', () => {
     name: 'shop',
     services: {
       api: {
-        src: ['src'], build: { type: 'esbuild', entry: 'src/server.ts', format: 'esm' }, runtime: 'process', port: 8080,
+        src: ['src'], build: { type: 'esbuild', entry: 'src/server.ts', format: 'esm' }, runtime: 'cloud-run', port: 8080,
         ports: [{ name: 'debug', containerPort: 9229, hostPort: 9229, protocol: 'tcp' }],
         env: { LOG_LEVEL: 'debug', _X1: '' }, envByEnvironment: { prod: { LOG_LEVEL: 'info' } },
         health: { http: '/healthz', expectStatus: 200 }, dependsOn: ['db'],
@@ -23,7 +23,7 @@ test('a full, valid config passes and comes back equal', () => {
         resources: { cpu: '1', memory: '512Mi' }, restart: 'always', extensions: { 'my-plugin': { anything: [1] } },
       },
       db: { image: 'postgres:16', ports: [{ containerPort: 5432 }], health: { tcp: 5432 } },
-      worker: { build: { type: 'command', command: 'make', outputs: ['out'] }, command: ['node', 'out/w.js'], health: { exec: 'true' } },
+      worker: { build: { type: 'command', command: 'make', outputs: ['out'] }, runtime: 'process', command: ['node', 'out/w.js'], health: { exec: 'true' } },
       site: { build: { type: 'docker', context: 'site', args: { A: 'b' } }, k8s: { manifests: 'k8s/*.yaml' }, triggerMode: 'manual' },
     },
     environments: { prod: { kubeContext: 'gke_x', allowKubeContexts: ['gke_x'], runtime: 'kubernetes', env: { X: '1' } } },
@@ -194,4 +194,23 @@ test('resources.autoRaise: true or { max, step }; the quantities must read and t
   assert.deepEqual(problems(svc({ memory: '64Mi', autoRaise: 'yes' })).length, 1);
   // Without autoRaise, memory is read by the runtime as before (no new errors for existing Devfiles).
   assert.deepEqual(problems(svc({ memory: 'much' })), []);
+});
+
+test('a cloudRun block beside a runtime that never reads it is an error at that runtime', () => {
+  const lines = problems({ services: {
+    a: { runtime: 'process', cloudRun: { maxScale: 2 } },
+    b: { runtime: 'docker', cloudRun: {} },
+    c: { runtime: 'cloud-run', cloudRun: { maxScale: 2 } },
+    d: { cloudRun: { maxScale: 2 } },
+  }, environments: { ci: { runtime: 'process' } } });
+  assert.equal(lines.length, 2, lines.join('\n'));
+  assert.match(lines[0], /^services\.a\.runtime: runtime "process" ignores this service's cloudRun block: .* Remove runtime to serve the service behind the simulator \(its instances are then local processes.*or remove cloudRun to run it as a plain process service$/);
+  assert.match(lines[1], /^services\.b\.runtime: runtime "docker" ignores .*containers/);
+});
+
+test('cpu, memory and cpuThrottling beside cloudRun.service are errors: the file sets them', () => {
+  assert.deepEqual(problems({ services: { a: { cloudRun: { service: 'service.yaml', cpu: '2', memory: '1Gi', maxScale: 3 } } } }), [
+    'services.a.cloudRun.cpu: has no effect beside cloudRun.service, which sets cpu itself (only containerConcurrency, timeoutSeconds, minScale and maxScale override the file): set it in service.yaml, or remove it here',
+    'services.a.cloudRun.memory: has no effect beside cloudRun.service, which sets memory itself (only containerConcurrency, timeoutSeconds, minScale and maxScale override the file): set it in service.yaml, or remove it here',
+  ]);
 });

@@ -4,6 +4,7 @@
  * dependency holds, the parallelism limit, cancellation of superseded runs, reloads, shutdown.
  */
 import path from 'node:path';
+import { checkRuntimes } from '../devfile/runtimes.js';
 import type { DevfileConfig, ServiceConfig } from '../devfile/types.js';
 import { CancelledError, DevloopError, PluginError, errorToJSON, isCancelled } from '../errors.js';
 import type { DevloopPlugin } from '../plugins/types.js';
@@ -142,6 +143,10 @@ export class Engine {
     if (this.started) return;
     this.started = true;
     await this.cleanup();
+    // Which runtimes exist is known only now that the plugins are applied: refuse a typo in a
+    // Devfile before anything starts, located, rather than failing its service's first deploy.
+    // (An engine configured in code has no Devfile to point at: its deploy still names the service.)
+    if (this.devfileFile) await checkRuntimes(this.devfileValue, this.hooks.deploy, this.devfileFile);
     const names = this.serviceNames();
     this.registerServices(names);
     this.dispatch({ type: 'engine/started' });
@@ -182,7 +187,10 @@ export class Engine {
     const ctl = this.controllers.get(service);
     if (!ctl || this.stopping) return;
     if (ctl.run) {
-      ctl.next = ctl.next ? mergeTriggers(ctl.next, trigger) : trigger;
+      // The superseded run's files carry over: it may not have deployed them, and the watcher
+      // reports a change once (core/watch/contents.ts), so the next trigger must name them too.
+      const pending = ctl.next ?? (ctl.run.abort.signal.aborted ? undefined : ctl.run.trigger);
+      ctl.next = pending ? mergeTriggers(pending, trigger) : trigger;
       if (!ctl.run.abort.signal.aborted) ctl.run.abort.abort(new CancelledError(`superseded by ${trigger.reason}`));
       return;
     }
@@ -268,6 +276,7 @@ export class Engine {
    * removed ones are stopped. Unchanged services keep running untouched.
    */
   async reload(devfile: DevfileConfig): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+    if (this.devfileFile) await checkRuntimes(devfile, this.hooks.deploy, this.devfileFile); // before anything changes: the last good config keeps running
     const before = this.devfileValue;
     this.devfileValue = devfile;
     if ((devfile.parallelism ?? 3) !== (before.parallelism ?? 3)) this.semaphore = new Semaphore(devfile.parallelism ?? 3);

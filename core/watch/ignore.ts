@@ -3,8 +3,9 @@
  *   - `.gitignore` files from the project root down (git semantics, see gitignore.ts),
  *   - the `.dockerignore` of the target's build context (Docker semantics),
  *   - Devfile globs, project-wide and per service (picomatch, relative to the project root),
- *   - always `.git/` and `.devloop/` (devloop writes there; watching it would loop), and the
- *     temp bundles written beside a Devfile while it loads (devfile/temp.ts),
+ *   - always `.git/` and `.devloop/` (devloop writes there; watching it would loop), the temp
+ *     bundles written beside a Devfile while it loads (devfile/temp.ts), and editors' swap,
+ *     backup and temp files (editor-temp.ts) unless a target names one itself,
  *   - extra absolute paths such as build outputs.
  *
  * The ignore files are read once and shared by all targets; `reload(path)` forgets a changed one
@@ -17,6 +18,7 @@ import { GITIGNORE, GitignoreRules, type ReadText, readTextOrNull } from './giti
 import { isWithin, relativeTo, trimSep } from './paths.js';
 import type { Ignorer, WatchTarget, WatchTargetSpec } from './types.js';
 import { TEMP_BUNDLE } from '../devfile/temp.js';
+import { isEditorTemp } from './editor-temp.js';
 
 /** Folder names never watched, at any depth. */
 export const ALWAYS_IGNORED_DIRS = ['.git', '.devloop'] as const;
@@ -78,6 +80,7 @@ export class ProjectIgnores {
       ignores(absPath: string): boolean {
         const rel = relativeTo(root, absPath);
         if (hasAlwaysIgnoredSegment(rel ?? absPath) || TEMP_BUNDLE.test(absPath)) return true;
+        if (isEditorTemp(absPath) && !targetPaths.includes(absPath)) return true;
         for (const p of extraPaths) if (isWithin(absPath, p)) return true;
         if (globMatch && rel !== undefined && rel !== '' && matchesOrParentMatches(globMatch, rel)) return true;
         if (context !== undefined) {

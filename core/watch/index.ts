@@ -1,5 +1,8 @@
 /** File watching: which services does a change concern, and when is a burst of changes over. */
-export { createWatcher } from './watcher.js';
+export { createWatcher, nativeBackend } from './watcher.js';
+export { ContentLedger, printOf, MAX_HASHED_BYTES, MAX_SCANNED_PATHS, type Printed, type ScanRoot } from './contents.js';
+export { isEditorTemp } from './editor-temp.js';
+export { ownOutputs, isOwnOutput, type OwnOutputs } from './own-output.js';
 export type { Ignorer, WatchBatch, Watcher, WatcherOptions, WatchTarget, WatchTargetSpec } from './types.js';
 export { Coalescer, realClock, DEFAULT_MAX_WAIT_MS, DEFAULT_QUIET_MS, type Clock, type CoalescedBatch, type CoalescerOptions } from './coalesce.js';
 export { mapChangesToTargets, indexTargets } from './targets.js';

@@ -38,7 +38,7 @@ export interface WatchBatch {
   events: number;
   /** `performance.now()` when the first event of the batch arrived. */
   firstEventAt: number;
-  /** `performance.now()` when the batch was flushed. */
+  /** `performance.now()` when the batch was handed over (after its files were compared). */
   flushedAt: number;
 }
 
@@ -63,4 +63,9 @@ export interface Watcher {
   update(targets: WatchTargetSpec[], files?: string[]): Promise<void>;
   /** Unsubscribes everything and clears timers; pending events are dropped. */
   close(): Promise<void>;
+  /**
+   * Resolves once the baselines of the paths watched so far are read (until then, a save without
+   * change is still reported) and batches already flushed are delivered.
+   */
+  settled(): Promise<void>;
 }

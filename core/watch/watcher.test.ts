@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -144,6 +144,87 @@ test('a target path that does not exist yet is picked up when created', async (t
   const b = await h.waitFor(() => true);
   assert.deepEqual(plain(b.byTarget), { gen: [join(root, 'gen/out.json')] });
 });
+
+test('a touch or a save of the same content is not reported; a real change is', async (t) => {
+  const root = tempProject({ 'api/a.ts': 'export const a = 1;\n', 'api/b.ts': 'b', 'Devfile.ts': 'x' });
+  await sleep(150); // the files predate the watch, so their contents are the baseline
+  const h = await start(t, root, { targets: [{ name: 'api', paths: [join(root, 'api')] }], files: [join(root, 'Devfile.ts')] });
+  await h.watcher.settled();
+  const later = new Date(Date.now() + 10_000);
+  utimesSync(join(root, 'api/a.ts'), later, later); // touch
+  writeFileSync(join(root, 'api/b.ts'), 'b'); // a save without change
+  writeFileSync(join(root, 'Devfile.ts'), 'x');
+  rmSync(join(root, 'api/b.ts'));
+  writeFileSync(join(root, 'api/b.ts'), 'b'); // gone and back, the same
+  await sleep(600);
+  await h.watcher.settled();
+  assert.deepEqual(h.batches.map((b) => b.all), []);
+  writeFileSync(join(root, 'api/a.ts'), 'export const a = 2;\n');
+  const b = await h.waitFor(() => true);
+  assert.deepEqual(plain(b.byTarget), { api: [join(root, 'api/a.ts')] });
+});
+
+test('a vim-style save names the real file, never the probe, swap or backup files', async (t) => {
+  const root = tempProject({ 'api/a.ts': '1' });
+  await sleep(150);
+  // A 1 s quiet window: the save's steps stay in one batch even on a loaded machine.
+  const h = await start(t, root, { debounceMs: 1000, targets: [{ name: 'api', paths: [join(root, 'api')] }] });
+  await h.watcher.settled();
+  const a = join(root, 'api/a.ts');
+  // What vim does on :w with 'writebackup' and no 'backupcopy': probe the folder with 4913,
+  // rename the file to its backup, write the new file, delete the backup; its swap file is
+  // written meanwhile.
+  writeFileSync(join(root, 'api/.a.ts.swp'), 'swap 1');
+  writeFileSync(join(root, 'api/4913'), '');
+  rmSync(join(root, 'api/4913'));
+  renameSync(a, `${a}~`);
+  writeFileSync(a, '2');
+  rmSync(`${a}~`);
+  writeFileSync(join(root, 'api/.a.ts.swp'), 'swap 2');
+  const b = await h.waitFor(() => true);
+  await sleep(1300);
+  assert.deepEqual(h.batches.map((x) => x.all), [[a]]);
+  assert.deepEqual(plain(b.byTarget), { api: [a] });
+});
+
+test('a write through a temp file renamed over the real one names the real file', async (t) => {
+  const root = tempProject({ 'api/a.ts': '1' });
+  await sleep(150);
+  const h = await start(t, root, { debounceMs: 1000, targets: [{ name: 'api', paths: [join(root, 'api')] }] });
+  await h.watcher.settled();
+  const a = join(root, 'api/a.ts');
+  // A temp name no rule knows (write-file-atomic's `<file>.<hash>`): it is gone by the flush.
+  // The pause puts the two steps in separate slices from the backend, which would otherwise fold
+  // a create and a delete of one path into nothing; the batch's quiet window still spans both.
+  writeFileSync(`${a}.3735928559`, '2');
+  await sleep(40);
+  renameSync(`${a}.3735928559`, a);
+  const b = await h.waitFor(() => true);
+  assert.deepEqual(b.all, [a]);
+});
+
+test('no zombie child process is left by starting the watcher (no watchman probe)', { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
+  const root = tempProject({ 'api/a.ts': '1' });
+  await start(t, root, { targets: [{ name: 'api', paths: [join(root, 'api')] }] });
+  await sleep(300); // a probe's shell exits at once; what matters is that it is never reaped
+  const zombies = childrenOf(process.pid).filter((c) => c.state === 'Z');
+  assert.deepEqual(zombies, []);
+});
+
+/** The child processes of `pid`, from /proc/<child>/stat. */
+function childrenOf(pid: number): { pid: number; comm: string; state: string }[] {
+  const out: { pid: number; comm: string; state: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try { stat = readFileSync(`/proc/${entry}/stat`, 'utf8'); } catch { continue; }
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split at the last ')'.
+    const close = stat.lastIndexOf(')');
+    const [state, ppid] = stat.slice(close + 2).split(' ');
+    if (Number(ppid) === pid) out.push({ pid: Number(entry), comm: stat.slice(stat.indexOf('(') + 1, close), state });
+  }
+  return out;
+}
 
 /** Writes `count` files over `dirs` as fast as fs.promises allows, in parallel chunks. */
 async function burst(root: string, dirs: string[], count: number): Promise<{ files: string[]; ms: number }> {

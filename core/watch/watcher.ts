@@ -3,17 +3,21 @@
  * changed files per target.
  *
  * Events are filtered as they arrive, not only at flush time, so that ignored churn (a build
- * writing into `dist/`, an editor's swap files) neither extends the quiet window nor produces
- * empty batches. Matching is redone at flush time because an ignore file may have changed in
- * between.
+ * writing into `dist/`, an editor's swap files, devloop's own output redirected into the project)
+ * neither extends the quiet window nor produces empty batches. Matching is redone at flush time
+ * because an ignore file may have changed in between. Last, the files of a flushed batch are
+ * compared with what the engine was last told they held (contents.ts): a batch whose files all
+ * hold what they held (a save without change, `touch`) is not reported at all.
  */
 import { lstatSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import parcel from '@parcel/watcher';
 import { Coalescer, type CoalescedBatch } from './coalesce.js';
+import { ContentLedger } from './contents.js';
 import { translateWatchError } from './errors.js';
 import { ProjectIgnores } from './ignore.js';
-import { trimSep } from './paths.js';
+import { isOwnOutput, ownOutputs } from './own-output.js';
+import { isWithin, trimSep } from './paths.js';
 import { coverDirs, ignoreFileDirs, parcelIgnoreGlobs, watchDirFor } from './roots.js';
 import { ActivityProbe } from './probe.js';
 import { createdFolders, listTree } from './scan.js';
@@ -42,9 +46,29 @@ const BURST_HOLD_MS = 700;
 /** Probe callbacks come once per file operation; during a burst, one check per few ms is plenty. */
 const PROBE_THROTTLE_MS = 5;
 
+/**
+ * Left to choose, @parcel/watcher first looks for watchman by running it through a shell, and
+ * never reaps that shell: a zombie `sh` under devloop for the whole session. Name the system's
+ * own backend instead (undefined elsewhere: the library's default).
+ */
+export function nativeBackend(platform: NodeJS.Platform = process.platform): parcel.BackendType | undefined {
+  switch (platform) {
+    case 'linux': return 'inotify';
+    case 'darwin': return 'fs-events';
+    case 'win32': return 'windows';
+    default: return undefined;
+  }
+}
+
 export async function createWatcher(options: WatcherOptions): Promise<Watcher> {
   const root = trimSep(resolve(options.root));
-  const rules = new ProjectIgnores({ root, globs: options.ignore });
+  const own = ownOutputs();
+  const rules = new ProjectIgnores({ root, globs: options.ignore, paths: own.paths });
+  const ledger = new ContentLedger();
+  const scannedRoots: string[] = [];
+  let scans: Promise<unknown> = Promise.resolve();
+  let delivering: Promise<void> = Promise.resolve();
+  const backend = nativeBackend();
   const subscriptions = new Map<string, parcel.AsyncSubscription>();
   const dirWatchers = new Map<string, FSWatcher>();
   let skipDirs: string[] = [];
@@ -102,6 +126,7 @@ export async function createWatcher(options: WatcherOptions): Promise<Watcher> {
     for (const e of events) {
       if (isRelevant(e.path, candidates)) {
         relevant.push(e.path);
+        ledger.noteEvent(e.path);
         if (e.type === 'create') created.push(e.path);
       } else if (e.type === 'create' && state.ancestors.has(e.path)) {
         created.push(e.path);
@@ -139,16 +164,39 @@ export async function createWatcher(options: WatcherOptions): Promise<Watcher> {
     const reported = new Set(files);
     for (const list of byTarget.values()) for (const p of list) reported.add(p);
     if (reported.size === 0) return;
-    const all = batch.paths.filter((p) => reported.has(p));
-    try {
-      options.onBatch({ byTarget, files, all, events: batch.events, firstEventAt: batch.firstEventAt, flushedAt: batch.flushedAt });
-    } catch (err) {
-      options.onError(err instanceof Error ? err : new Error(String(err)));
-    }
+    const candidates = batch.paths.filter((p) => reported.has(p));
+    // The ledger runs one comparison at a time, so batches are delivered in the order flushed.
+    delivering = ledger.changed(candidates, (p) => isOwnOutput(p.id, own)).then((changed) => {
+      if (closed || changed.length === 0) return;
+      const keep = new Set(changed);
+      const kept = new Map<string, string[]>();
+      for (const [name, list] of byTarget) {
+        const left = list.filter((p) => keep.has(p));
+        if (left.length > 0) kept.set(name, left);
+      }
+      options.onBatch({ byTarget: kept, files: files.filter((p) => keep.has(p)), all: changed, events: batch.events, firstEventAt: batch.firstEventAt, flushedAt: performance.now() });
+    }).catch((err) => {
+      if (!closed) options.onError(err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+
+  /**
+   * Baselines for the ledger: each target path and extra file not inside one scanned before.
+   * `since` is when the subscriptions now in place were asked for.
+   */
+  function scanNewRoots(since: number): void {
+    const paths = [...state.specs.flatMap((s) => s.paths), ...state.files];
+    const fresh = paths.filter((p) => !scannedRoots.some((r) => isWithin(p, r)));
+    if (fresh.length === 0) return;
+    scannedRoots.push(...fresh);
+    const skip = [...skipDirs];
+    scans = Promise.all([scans, ...fresh.map((p) => ledger.scan({ path: p, relevant: (q) => isRelevant(q, []), skipDirs: skip }, since))])
+      .catch((err) => { if (!closed) options.onError(translateWatchError(err)); });
   }
 
   /** Brings subscriptions in line with `state`: new ones first so no change slips through. */
   async function sync(): Promise<void> {
+    const since = Date.now();
     skipDirs = ['.git', '.devloop'];
     if (rules.git.ignores(join(root, 'node_modules'))) skipDirs.push('node_modules');
     const paths = [...state.specs.flatMap((s) => s.paths), ...state.files];
@@ -160,7 +208,7 @@ export async function createWatcher(options: WatcherOptions): Promise<Watcher> {
     const added = [...wanted].filter(([key]) => !subscriptions.has(key));
     const results = await Promise.allSettled(
       added.map(async ([key, dir]) => {
-        const sub = await parcel.subscribe(dir, (err, events) => onEvents(err, events, dir), { ignore });
+        const sub = await parcel.subscribe(dir, (err, events) => onEvents(err, events, dir), { ignore, backend });
         subscriptions.set(key, sub);
       }),
     );
@@ -174,6 +222,7 @@ export async function createWatcher(options: WatcherOptions): Promise<Watcher> {
 
     const contexts = state.specs.flatMap((s) => (s.dockerContext ? [s.dockerContext] : []));
     syncDirWatchers(ignoreFileDirs(root, roots, contexts));
+    scanNewRoots(since);
   }
 
   function syncDirWatchers(dirs: string[]): void {
@@ -230,6 +279,11 @@ export async function createWatcher(options: WatcherOptions): Promise<Watcher> {
       await enqueueSync();
     },
     close,
+    async settled() {
+      await syncing.catch(() => undefined);
+      await scans;
+      await delivering;
+    },
   };
 }
 
