@@ -4,19 +4,14 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { autopilotCheck, autopilotSimulate } from './commands/autopilot.js';
-import { ci } from './commands/ci.js';
-import { debug } from './commands/debug.js';
-import { deploy } from './commands/deploy.js';
-import { doctor } from './commands/doctor.js';
-import { down } from './commands/down.js';
-import { init } from './commands/init.js';
-import { logs } from './commands/logs.js';
-import { render } from './commands/render.js';
-import { status } from './commands/status.js';
-import { up } from './commands/up.js';
 import { installLastResort, installOutputGuard } from './last-resort.js';
-import { EXIT, parseDuration, reportError, type GlobalOptions } from './shared.js';
+import type { GlobalOptions } from './shared.js';
+
+// Each command's module (and what it pulls in: the engine, the plugins, esbuild, dockerode, Ink)
+// is imported inside its action, so `--version`, `--help` and a bad flag load only commander.
+// The codes main() returns itself; bin/shared.ts's EXIT has the same values for the commands.
+const EXIT_OK = 0;
+const EXIT_USAGE = 2;
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -32,6 +27,9 @@ function globals(cmd: Command): GlobalOptions {
     color: o.color && !!process.stdout.isTTY && !process.env.NO_COLOR,
   };
 }
+
+/** bin/shared.ts, loaded on first use: it brings the Devfile loader, the engine and the reporters. */
+const shared = () => import('./shared.js');
 
 export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => Promise<void>): Command {
   const program = new Command('devloop')
@@ -51,14 +49,14 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .option('--from <file>', 'convert an old gke-local.yaml')
     .option('--name <name>', 'project name (default: the folder name)')
     .option('--force', 'overwrite an existing Devfile.ts', false)
-    .action((o, cmd) => run(() => init(globals(cmd), { from: o.from, name: o.name, force: o.force }), cmd));
+    .action((o, cmd) => run(async () => (await import('./commands/init.js')).init(globals(cmd), { from: o.from, name: o.name, force: o.force }), cmd));
 
   program.command('up')
     .description('build, deploy and watch every service (or the ones named); Ctrl-C stops them all')
     .argument('[services...]', 'only these services (and what they depend on)')
     .option('--manual', 'start in manual trigger mode: changes wait for "devloop deploy <service>"', false)
     .option('--no-watch', 'build and deploy once, do not watch files')
-    .action((services: string[], o, cmd) => run(() => up(globals(cmd), { services, manual: o.manual, watch: o.watch }), cmd));
+    .action((services: string[], o, cmd) => run(async () => (await import('./commands/up.js')).up(globals(cmd), { services, manual: o.manual, watch: o.watch }), cmd));
 
   program.command('ci')
     .description('build and deploy once, wait until every service is healthy, run the Devfile\'s tests, exit 0; exit 1 at the first failure')
@@ -69,50 +67,54 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .option('--snapshot <file>', 'write the final state of every service as JSON')
     .option('--junit <file>', 'write a JUnit XML report (one case per service readiness and per test)')
     .option('--keep', 'leave the services running afterwards', false)
-    .action((services: string[], o, cmd) => run(() => ci(globals(cmd), {
-      services,
-      timeoutMs: parseDuration(o.timeout, '--timeout'),
-      readinessTimeoutMs: parseDuration(o.readinessTimeout, '--readiness-timeout'),
-      graceMs: parseDuration(o.grace, '--grace'),
-      keep: o.keep,
-      snapshot: o.snapshot,
-      junit: o.junit,
-    }), cmd));
+    .action((services: string[], o, cmd) => run(async () => {
+      const { parseDuration } = await shared();
+      const ciOpts = {
+        services,
+        timeoutMs: parseDuration(o.timeout, '--timeout'),
+        readinessTimeoutMs: parseDuration(o.readinessTimeout, '--readiness-timeout'),
+        graceMs: parseDuration(o.grace, '--grace'),
+        keep: o.keep,
+        snapshot: o.snapshot,
+        junit: o.junit,
+      };
+      return (await import('./commands/ci.js')).ci(globals(cmd), ciOpts);
+    }, cmd));
 
   program.command('deploy')
     .description('rebuild and redeploy one service in the running session and wait for it')
     .argument('<service>')
     .option('--timeout <duration>', 'how long to wait for the result', '10m')
-    .action((service: string, o, cmd) => run(() => deploy(globals(cmd), service, parseDuration(o.timeout, '--timeout')), cmd));
+    .action((service: string, o, cmd) => run(async () => (await import('./commands/deploy.js')).deploy(globals(cmd), service, (await shared()).parseDuration(o.timeout, '--timeout')), cmd));
 
   program.command('logs')
     .description('show the logs of a service (or all) from the current or last session')
     .argument('[service]')
     .option('-F, --follow', 'keep printing new lines', false)
     .option('--since <time>', 'only lines newer than a duration (10m) or a timestamp')
-    .action((service: string | undefined, o, cmd) => run(() => logs(globals(cmd), service, { follow: o.follow, since: o.since }), cmd));
+    .action((service: string | undefined, o, cmd) => run(async () => (await import('./commands/logs.js')).logs(globals(cmd), service, { follow: o.follow, since: o.since }), cmd));
 
   program.command('debug')
     .description('restart a Node service of the running session with the inspector on 127.0.0.1 and print where to attach')
     .argument('<service>')
     .option('--port <port>', 'inspector port (default: a free one)')
-    .action((service: string, o, cmd) => run(() => debug(globals(cmd), service, o.port ? Number(o.port) : undefined), cmd));
+    .action((service: string, o, cmd) => run(async () => (await import('./commands/debug.js')).debug(globals(cmd), service, o.port ? Number(o.port) : undefined), cmd));
 
   program.command('down')
     .description('stop the running session and remove everything devloop started, including leftovers of a crash')
-    .action((_o, cmd) => run(() => down(globals(cmd)), cmd));
+    .action((_o, cmd) => run(async () => (await import('./commands/down.js')).down(globals(cmd)), cmd));
 
   program.command('status')
     .description('show every service: phase, build, image, URL, health, and why it waits')
-    .action((_o, cmd) => run(() => status(globals(cmd)), cmd));
+    .action((_o, cmd) => run(async () => (await import('./commands/status.js')).status(globals(cmd)), cmd));
 
   program.command('render')
     .description('print the Devfile as resolved for the environment (YAML, or JSON with -o json)')
-    .action((_o, cmd) => run(() => render(globals(cmd)), cmd));
+    .action((_o, cmd) => run(async () => (await import('./commands/render.js')).render(globals(cmd)), cmd));
 
   program.command('doctor')
     .description('check Node, Docker, the registry, the kube context and file watching; say how to fix what is missing')
-    .action((_o, cmd) => run(() => doctor(globals(cmd)), cmd));
+    .action((_o, cmd) => run(async () => (await import('./commands/doctor.js')).doctor(globals(cmd)), cmd));
 
   const autopilot = program.command('autopilot').description('GKE Autopilot simulation: admission checks and node planning, no cluster needed');
   const bursting = (o: { bursting?: boolean }) => (o.bursting === undefined ? undefined : o.bursting);
@@ -123,9 +125,9 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .option('--no-bursting', 'cluster without bursting (250m steps, limits = requests)')
     .option('--gke-version <version>', 'GKE version of the simulated cluster')
     .option('--region <region>', 'region for prices and zones')
-    .action((files: string[], o, cmd) => run(() => {
+    .action((files: string[], o, cmd) => run(async () => {
       const g = globals(cmd);
-      return autopilotCheck({ output: g.output, cwd: g.cwd }, files, { bursting: bursting(o), gkeVersion: o.gkeVersion, region: o.region });
+      return (await import('./commands/autopilot.js')).autopilotCheck({ output: g.output, cwd: g.cwd }, files, { bursting: bursting(o), gkeVersion: o.gkeVersion, region: o.region });
     }, cmd));
   autopilot.command('simulate')
     .description('plan pending pods onto auto-provisioned nodes: node plan, timeline, hourly cost')
@@ -137,9 +139,9 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .addOption(new Option('--provisioning <mode>', 'node boot delay: realistic (~100 s) or fast').choices(['realistic', 'fast']))
     .option('--scale-down-delay <duration>', 'how long an empty node lives')
     .option('--until <duration>', 'stop the simulation at this time')
-    .action((files: string[], o, cmd) => run(() => {
+    .action((files: string[], o, cmd) => run(async () => {
       const g = globals(cmd);
-      return autopilotSimulate({ output: g.output, cwd: g.cwd }, files, { bursting: bursting(o), gkeVersion: o.gkeVersion, region: o.region, provisioning: o.provisioning, scaleDownDelay: o.scaleDownDelay, until: o.until });
+      return (await import('./commands/autopilot.js')).autopilotSimulate({ output: g.output, cwd: g.cwd }, files, { bursting: bursting(o), gkeVersion: o.gkeVersion, region: o.region, provisioning: o.provisioning, scaleDownDelay: o.scaleDownDelay, until: o.until });
     }, cmd));
 
   const cloudrun = program.command('cloudrun').description('Cloud Run simulation: check and serve Knative Service YAML locally');
@@ -160,7 +162,8 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     })
     .addOption(new Option('--instances <kind>', 'instances as containers or processes').choices(['auto', 'docker', 'process']))
     .addOption(new Option('--preset <preset>', 'scaling timings: dev (quick) or parity (Cloud Run\'s)').choices(['dev', 'parity']))
-    .action((file: string, o, cmd) => run(() => import('./commands/cloudrun.js').then((m) => m.cloudrunReplace(globals(cmd), file, { port: o.port, instances: o.instances, preset: o.preset })), cmd));
+    .option('--command <cmd>', 'the command each process instance runs, e.g. "node server.js" (with --instances process, or without Docker)')
+    .action((file: string, o, cmd) => run(() => import('./commands/cloudrun.js').then((m) => m.cloudrunReplace(globals(cmd), file, { port: o.port, instances: o.instances, preset: o.preset, command: o.command })), cmd));
   cloudrun.command('update-traffic')
     .description('change a running Cloud Run service\'s traffic (as gcloud run services update-traffic); kept across deploys until its traffic block changes')
     .argument('<service>', 'the service (its name in Devfile.ts, or in the replaced YAML)')
@@ -175,22 +178,22 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let code: number = EXIT.ok;
+  let code: number = EXIT_OK;
   const program = buildProgram(async (fn, cmd) => {
     try {
       code = await fn();
     } catch (err) {
       const g = (() => { try { return globals(cmd); } catch { return { output: 'plain' as const, color: false }; } })();
-      code = reportError(err, g);
+      code = (await shared()).reportError(err, g);
     }
   });
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
       // Commander has printed the message; usage errors exit 2 like other CLIs.
-      return EXIT.usage;
+      return EXIT_USAGE;
     }
     throw err;
   }

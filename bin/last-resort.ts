@@ -21,6 +21,12 @@ export function onFatal(stop: Stopper): () => void {
 let installed = false;
 /** The last-resort handler, once installed; writing errors that are not a closed pipe go here. */
 let handleBug: ((err: unknown) => void) | undefined;
+/** A write to stderr has failed: reporting there again would fail again (and report that, forever). */
+let stderrFailed = false;
+
+function report(text: string): void {
+  if (!stderrFailed) process.stderr.write(text);
+}
 
 export function installLastResort(): void {
   if (installed) return;
@@ -28,15 +34,15 @@ export function installLastResort(): void {
   let fatal = false;
   const handle = (err: unknown) => {
     if (fatal) {
-      process.stderr.write(`devloop: another internal error while stopping: ${describeBug(err)}\n`);
+      report(`devloop: another internal error while stopping: ${describeBug(err)}\n`);
       return;
     }
     fatal = true;
     process.exitCode = EXIT_BUG;
-    process.stderr.write(`devloop hit an internal error (a bug; please report it with this output):\n${describeBug(err)}\n`);
-    if (stoppers.size) process.stderr.write('devloop: stopping every service it started...\n');
+    report(`devloop hit an internal error (a bug; please report it with this output):\n${describeBug(err)}\n`);
+    if (stoppers.size) report('devloop: stopping every service it started...\n');
     const limit = setTimeout(() => {
-      process.stderr.write(`devloop: stopping took over ${STOP_LIMIT_MS / 1000} s; exiting; run "devloop down" to remove leftovers\n`);
+      report(`devloop: stopping took over ${STOP_LIMIT_MS / 1000} s; exiting; run "devloop down" to remove leftovers\n`);
       process.exit(EXIT_BUG);
     }, STOP_LIMIT_MS);
     void Promise.allSettled([...stoppers].map((stop) => stop(err))).then(() => {
@@ -68,8 +74,11 @@ export function installLastResort(): void {
 type OutputClosedHandler = (stream: 'stdout' | 'stderr') => void;
 const outputClosedHandlers = new Set<OutputClosedHandler>();
 const closedStreams = new Set<'stdout' | 'stderr'>();
-/** Codes that mean the other end of devloop's stdout/stderr is gone. */
-const CLOSED_CODES = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_DESTROYED']);
+/**
+ * Codes that mean the other end of devloop's stdout/stderr is gone. EIO: the terminal hung up (its
+ * window or ssh session closed, `tmux kill-session`); every later write to it fails the same way.
+ */
+const CLOSED_CODES = new Set(['EPIPE', 'ECONNRESET', 'ERR_STREAM_DESTROYED', 'EIO']);
 /** How long stopping may take once the output is gone before devloop exits anyway. */
 const OUTPUT_CLOSED_STOP_LIMIT_MS = 20_000;
 
@@ -88,7 +97,7 @@ function notify(fn: OutputClosedHandler, stream: 'stdout' | 'stderr'): void {
     stopLimitArmed = true;
     // A stop that hangs must not leave devloop running with nobody reading its output.
     setTimeout(() => {
-      if (!outputClosed('stderr')) process.stderr.write(`devloop: stopping took over ${OUTPUT_CLOSED_STOP_LIMIT_MS / 1000} s after the output closed; exiting; run "devloop down" to remove leftovers\n`);
+      if (!outputClosed('stderr')) report(`devloop: stopping took over ${OUTPUT_CLOSED_STOP_LIMIT_MS / 1000} s after the output closed; exiting; run "devloop down" to remove leftovers\n`);
       process.exit(1);
     }, OUTPUT_CLOSED_STOP_LIMIT_MS).unref();
   }
@@ -107,6 +116,7 @@ export function installOutputGuard(): void {
   if (outputGuarded) return;
   outputGuarded = true;
   const onError = (name: 'stdout' | 'stderr') => (err: NodeJS.ErrnoException) => {
+    if (name === 'stderr') stderrFailed = true;
     if (!CLOSED_CODES.has(err?.code ?? '')) {
       // Not a closed pipe (a full disk under a redirect, say): the last resort reports it.
       if (handleBug) handleBug(err);

@@ -1,20 +1,21 @@
 /** What every command shares: global options, loading the Devfile, building the engine, output. */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { findDevfile, loadDevfile, type LoadedDevfile } from '../core/devfile/load.js';
-import { Engine } from '../core/engine/engine.js';
+import { findDevfile } from '../core/devfile/find.js';
+import type { LoadedDevfile } from '../core/devfile/load.js';
+import type { Engine } from '../core/engine/engine.js';
 import { ConfigError, DevloopError, describeError, errorToJSON } from '../core/errors.js';
 import { Redactor } from '../core/engine/redact.js';
-import { resolvePlugins } from '../core/plugins/resolve.js';
 import { findSession, sessionState } from '../core/session/client.js';
 import { sessionPaths } from '../core/session/paths.js';
 import { parseDurationMs } from '../plugins/shared/time.js';
 import { describeBug } from './bug.js';
 import { EXIT_BUG, onFatal } from './last-resort.js';
-import { builtinPlugins, defaultPlugins } from '../plugins/index.js';
-import { createJsonReporter } from '../ui/json/reporter.js';
-import { createPlainReporter } from '../ui/plain/reporter.js';
 import type { Reporter } from '../ui/shared/source.js';
+
+// The Devfile loader (esbuild, the schema), the engine, the plugins (dockerode) and the reporters
+// are imported where they are used: `status` with a session running, `logs` and a usage error
+// need none of them, and `up` loads them while esbuild bundles the Devfile (preloadEngine).
 
 export interface GlobalOptions {
   /** Devfile path (`--file`), relative to the working directory. */
@@ -32,8 +33,17 @@ export interface GlobalOptions {
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
-export async function load(opts: GlobalOptions, command: string): Promise<LoadedDevfile> {
-  return loadDevfile({ file: opts.file, cwd: opts.cwd, mode: opts.env, command, env: process.env });
+/**
+ * Loads the Devfile. `whileLoading` runs once the load has begun, before esbuild and the Devfile's
+ * worker have answered: work for this thread meanwhile (preloadEngine) does not delay their start.
+ */
+export async function load(opts: GlobalOptions, command: string, whileLoading?: () => void): Promise<LoadedDevfile> {
+  // "No Devfile here" is found before the loader (esbuild, the schema) is imported: it is cheap.
+  await findDevfile(opts.cwd, opts.file);
+  const { loadDevfile } = await import('../core/devfile/load.js');
+  const loading = loadDevfile({ file: opts.file, cwd: opts.cwd, mode: opts.env, command, env: process.env });
+  whileLoading?.();
+  return loading;
 }
 
 /**
@@ -89,7 +99,19 @@ function redactIssue(redactor: Redactor, issue: ConfigError['issues'][number]): 
   if (o.location?.frame) o.location.frame = redactor.redact(o.location.frame);
 }
 
+/**
+ * Starts importing what createProjectEngine needs, for a command to overlap with its Devfile load
+ * (esbuild and a worker, off this thread): `load(opts, command, preloadEngine)`. A failed import
+ * is reported where createProjectEngine imports the module again.
+ */
+export function preloadEngine(): void {
+  for (const m of [import('../core/engine/engine.js'), import('../core/plugins/resolve.js'), import('../plugins/index.js')]) m.catch(() => undefined);
+}
+
 export async function createProjectEngine(loaded: LoadedDevfile, opts: GlobalOptions, only?: string[], command?: string): Promise<Engine> {
+  const [{ Engine }, { resolvePlugins }, { builtinPlugins, defaultPlugins }] = await Promise.all([
+    import('../core/engine/engine.js'), import('../core/plugins/resolve.js'), import('../plugins/index.js'),
+  ]);
   const userPlugins = await resolvePlugins(loaded.config.plugins ?? [], { root: loaded.dir, builtins: builtinPlugins });
   const engine = new Engine({
     root: loaded.dir,
@@ -113,6 +135,8 @@ export async function createProjectEngine(loaded: LoadedDevfile, opts: GlobalOpt
 export interface TuiHooks {
   onQuit(): void;
   onForceQuit(): void;
+  /** The `d` key on the selected service; without it the TUI says debugging is not available. */
+  onDebug?(service: string): void;
 }
 
 /** TUI on a terminal (loaded lazily: plain and JSON runs never import React or Ink), else plain or JSON lines. */
@@ -120,11 +144,11 @@ export async function createReporter(engine: Engine, opts: GlobalOptions, tui?: 
   if (tui && opts.tui && opts.output === 'plain') {
     const { loadTuiReporter } = await import('../ui/tui/index.js');
     const createTui = await loadTuiReporter();
-    return createTui(engine, { onQuit: tui.onQuit, onForceQuit: tui.onForceQuit });
+    return createTui(engine, { onQuit: tui.onQuit, onForceQuit: tui.onForceQuit, onDebug: tui.onDebug });
   }
   const write = (t: string) => { process.stdout.write(t); };
-  if (opts.output === 'json') return createJsonReporter(engine, { write });
-  return createPlainReporter(engine, { write, color: opts.color });
+  if (opts.output === 'json') return (await import('../ui/json/reporter.js')).createJsonReporter(engine, { write });
+  return (await import('../ui/plain/reporter.js')).createPlainReporter(engine, { write, color: opts.color });
 }
 
 /** Prints an error the way the user needs it and returns the exit code. */

@@ -10,7 +10,7 @@ describe('devloop ci', { concurrency: false }, () => {
     const dir = copyFixture('ci-cases');
     const r = await runCli(['ci', 'ok', '--snapshot', 'out/snap.json', '--junit', 'out/junit.xml'], { cwd: dir });
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /ci: all 1 services healthy, 1 tests passed/);
+    assert.match(r.stdout, /ci: the service is healthy, 1 test passed/);
     const snap = JSON.parse(readFileSync(path.join(dir, 'out/snap.json'), 'utf8'));
     assert.equal(snap.ok, true);
     assert.equal(snap.services.ok.phase, 'healthy');

@@ -1,6 +1,6 @@
 // The real CLI, run as a child process, on fixture projects copied to temp folders.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -154,11 +154,20 @@ describe('devloop CLI', { concurrency: false }, () => {
     const ok = await runCli(['ci'], { cwd: dir });
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, /ci: all 2 services healthy/);
-    const devfile = path.join(dir, 'Devfile.ts');
-    writeFileSync(devfile, readFileSync(devfile, 'utf8').replace("runtime: 'inproc', dependsOn", "runtime: 'nowhere', dependsOn"));
+    // A deploy that fails (the inproc runtime reads api/index.txt): exit 1, naming the service.
+    const page = path.join(dir, 'api', 'index.txt');
+    const text = readFileSync(page, 'utf8');
+    rmSync(page);
     const bad = await runCli(['ci'], { cwd: dir });
     assert.equal(bad.code, 1, bad.stdout + bad.stderr);
-    assert.match(bad.stdout, /ci: FAILED: api failed: no plugin deploys to runtime "nowhere"/);
+    assert.match(bad.stdout, /ci: FAILED: api failed: .*ENOENT/);
+    writeFileSync(page, text);
+    // A runtime no plugin provides is a Devfile error, found before anything starts: exit 2, located.
+    const devfile = path.join(dir, 'Devfile.ts');
+    writeFileSync(devfile, readFileSync(devfile, 'utf8').replace("runtime: 'inproc', dependsOn", "runtime: 'nowhere', dependsOn"));
+    const unknown = await runCli(['ci'], { cwd: dir });
+    assert.equal(unknown.code, 2, unknown.stdout + unknown.stderr);
+    assert.match(unknown.stderr, /^Devfile\.ts:\d+:\d+ services\.api\.runtime: no plugin provides runtime "nowhere"/m);
   });
 
   it('commands that act on a session say plainly when none runs', { timeout: 120_000 }, async () => {
@@ -184,6 +193,10 @@ describe('devloop CLI', { concurrency: false }, () => {
     assert.equal(by.Docker.level, 'warn');
     assert.match(by.Docker.fix!, /docker/i);
     assert.equal(by.Registry.level, 'warn');
-    assert.equal(by.Kubernetes.level, 'warn');
+    assert.match(by.Registry.fix!, /addr: 127\.0\.0\.1:1\\n/, 'the command serves where devloop looks');
+    // No devloop runtime deploys to Kubernetes yet: nothing to fix, no tool to install.
+    assert.equal(by.Kubernetes.level, 'ok');
+    assert.match((by.Kubernetes as { detail: string }).detail, /not needed/);
+    assert.equal(by.Kubernetes.fix, undefined);
   });
 });

@@ -12,7 +12,7 @@ import { judge, newMemory, type Verdict, type VerdictOptions } from '../ci/verdi
 import { junitXml, type JunitCase } from '../ci/junit.js';
 import { runTest, type TestOutcome } from '../ci/tests.js';
 import { ensureSessionDir } from '../../core/session/paths.js';
-import { createProjectEngine, createReporter, EXIT, load, type GlobalOptions } from '../shared.js';
+import { createProjectEngine, createReporter, EXIT, load, preloadEngine, type GlobalOptions } from '../shared.js';
 
 export interface CiOptions {
   services: string[];
@@ -25,7 +25,7 @@ export interface CiOptions {
 }
 
 export async function ci(opts: GlobalOptions, ciOpts: CiOptions): Promise<number> {
-  const loaded = await load(opts, 'ci');
+  const loaded = await load(opts, 'ci', preloadEngine);
   const engine = await createProjectEngine(loaded, opts, ciOpts.services, 'ci');
   // Before any plugin makes `.devloop/` with the umask's mode: what is written there is private.
   // A read-only checkout has none to make, and ci needs none: carry on without it.
@@ -55,8 +55,9 @@ export async function ci(opts: GlobalOptions, ciOpts: CiOptions): Promise<number
       }
     }
     const summary = verdict.ok
-      ? `ci: all ${names.length} services healthy${tests.length ? `, ${tests.length} tests passed` : ''}`
-      : `ci: FAILED: ${verdict.reason}`;
+      ? `ci: ${names.length === 1 ? 'the service is healthy' : `all ${names.length} services healthy`}${tests.length ? `, ${tests.length === 1 ? '1 test' : `${tests.length} tests`} passed` : ''}`
+      // The failure was printed in full where it happened: its first line names it, and no more.
+      : `ci: FAILED: ${verdict.reason.includes('\n') ? `${verdict.reason.slice(0, verdict.reason.indexOf('\n'))} (in full above)` : verdict.reason}`;
     engine.logger()[verdict.ok ? 'info' : 'error'](summary);
   } catch (err) {
     // Thrown errors leave through the CLI's error printer, outside the store: redact them here.

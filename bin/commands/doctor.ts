@@ -7,7 +7,6 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { styleText } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { ConfigError, DevloopError } from '../../core/errors.js';
 import { EXIT, load, type GlobalOptions } from '../shared.js';
 
@@ -91,28 +90,45 @@ async function checkRegistry(): Promise<Check> {
     return {
       name: 'Registry', level: 'warn',
       detail: `no registry at ${hostPort}; needed only to push images for a cluster (the local Docker runtime uses images directly)`,
-      fix: 'start one (Debian: apt-get install docker-registry), or set DEVLOOP_REGISTRY=host:port',
+      fix: registryFix(hostPort),
     };
   }
 }
 
+/**
+ * How to serve a registry where devloop looks for one. Debian's docker-registry package ships a
+ * config for :5000 that asks for htpasswd logins (a 401 to every push), so the command writes its
+ * own plain one for this address, as test/infra/registry.sh does; checked by serving it and
+ * pushing to it.
+ */
+export function registryFix(hostPort: string): string {
+  const dir = '~/.cache/devloop-registry';
+  return [
+    `start one on ${hostPort}, or point DEVLOOP_REGISTRY=host:port at one; with Debian's docker-registry (apt-get install docker-registry; its own config listens on :5000 and asks for logins):`,
+    `      mkdir -p ${dir} && printf 'version: 0.1\\nstorage:\\n  filesystem:\\n    rootdirectory: %s\\nhttp:\\n  addr: ${hostPort}\\n' ${dir}/data > ${dir}/config.yml && docker-registry serve ${dir}/config.yml`,
+    `      or in Docker: docker run -d -p ${hostPort}:5000 registry:2`,
+  ].join('\n');
+}
+
+/**
+ * No runtime of devloop deploys to Kubernetes yet (plugins/ has none; `autopilot check` and
+ * `simulate` need no cluster), so a missing or remote kubeconfig is nothing to fix: the context is
+ * shown for information only.
+ */
 async function checkKube(): Promise<Check> {
+  const notNeeded = 'not needed: no devloop runtime deploys to Kubernetes yet, and "devloop autopilot check/simulate" need no cluster';
   const file = (process.env.KUBECONFIG ?? path.join(os.homedir(), '.kube', 'config')).split(path.delimiter)[0];
-  if (!existsSync(file)) {
-    return { name: 'Kubernetes', level: 'warn', detail: `no kubeconfig at ${file}; only needed for services with runtime "kubernetes"`, fix: 'create a cluster (kind create cluster) or set KUBECONFIG' };
-  }
+  if (!existsSync(file)) return { name: 'Kubernetes', level: 'ok', detail: `no kubeconfig at ${file}; ${notNeeded}` };
   try {
+    const { parse: parseYaml } = await import('yaml');
     const cfg = parseYaml(readFileSync(file, 'utf8')) as { 'current-context'?: string; contexts?: { name: string; context?: { cluster?: string } }[]; clusters?: { name: string; cluster?: { server?: string } }[] };
     const current = cfg['current-context'];
-    if (!current) return { name: 'Kubernetes', level: 'warn', detail: `${file} has no current-context`, fix: 'kubectl config use-context NAME' };
+    if (!current) return { name: 'Kubernetes', level: 'ok', detail: `${file} has no current context; ${notNeeded}` };
     const ctx = cfg.contexts?.find((c) => c.name === current);
     const server = cfg.clusters?.find((c) => c.name === ctx?.context?.cluster)?.cluster?.server ?? 'unknown server';
-    const local = /^(kind-|k3d-|minikube|docker-desktop|rancher-desktop|orbstack)/.test(current) || /127\.0\.0\.1|localhost|\[::1\]/.test(server);
-    return local
-      ? { name: 'Kubernetes', level: 'ok', detail: `context ${current} (${server}), local` }
-      : { name: 'Kubernetes', level: 'warn', detail: `context ${current} (${server}) is not a local cluster`, fix: 'devloop will refuse destructive actions there unless the context is listed in environments.<env>.allowKubeContexts' };
+    return { name: 'Kubernetes', level: 'ok', detail: `context ${current} (${server}); ${notNeeded}` };
   } catch (err) {
-    return { name: 'Kubernetes', level: 'warn', detail: `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}` };
+    return { name: 'Kubernetes', level: 'ok', detail: `cannot read ${file} (${err instanceof Error ? err.message : String(err)}); ${notNeeded}` };
   }
 }
 

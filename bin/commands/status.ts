@@ -1,12 +1,22 @@
-/** `devloop status`: the live state of a running session, or what the Devfile declares when none runs. */
+/**
+ * `devloop status`: the live state of a running session, or what the Devfile declares when none runs.
+ *
+ * A broken Devfile: with no session it is the error (exit 2), as every command that needs the
+ * Devfile. With a session running, the session is what status reports, and it is running (the
+ * last good version of the Devfile): status shows it, exit 0, and the error the session reports
+ * goes to stderr as a warning, located as `devloop up` shows it. Exit 2 there would tell a script
+ * asking "is my session up?" that it is not, while it serves; `devloop render` is the check that
+ * fails on a broken Devfile.
+ */
+import type { ErrorJSON } from '../../core/errors.js';
 import { findSession, sessionState } from '../../core/session/client.js';
 import type { EngineState, ServiceState } from '../../core/store/state.js';
 import { EXIT, loadOrSession, type GlobalOptions } from '../shared.js';
 
 export async function status(opts: GlobalOptions): Promise<number> {
-  // A running session is shown from its own state without evaluating the Devfile (the session
-  // reports a broken edit itself, as "Devfile error"); with none running, the Devfile is loaded
-  // and a broken one is an error (exit 2).
+  // A running session is shown from its own state without evaluating the Devfile (an endless one
+  // must not hold status up; the session reports a broken edit itself, in state.config.error);
+  // with none running, the Devfile is loaded and a broken one is an error (exit 2).
   const loaded = await loadOrSession(opts, 'status');
   const session = await findSession(loaded.dir);
   const state = session ? await sessionState(session) : undefined;
@@ -17,11 +27,27 @@ export async function status(opts: GlobalOptions): Promise<number> {
   const out: string[] = [];
   out.push(`Devfile: ${loaded.file} (${Object.keys(loaded.config.services).length} services, loaded in ${Math.round(loaded.loadMs)} ms)`);
   out.push(session ? `Session: running, pid ${session.pid}, since ${new Date(session.startedAt).toISOString()}` : 'Session: not running (start one with "devloop up")');
-  if (state?.config.error) out.push(`Devfile error (the session still runs the last good version):\n${state.config.error.message}`);
   out.push('');
   out.push(...table(loaded.config.services, state));
   process.stdout.write(`${out.join('\n')}\n`);
+  if (state?.config.error) process.stderr.write(`warning: the Devfile is broken; the session still runs its last good version:\n${located(state.config.error)}\n`);
   return EXIT.ok;
+}
+
+/** A Devfile error as the session reported it (JSON), printed as the CLI prints one it meets itself. */
+function located(error: ErrorJSON & { issues?: { path: string; message: string; location?: { file: string; line: number; column: number; frame?: string } }[] }): string {
+  const lines: string[] = [];
+  if (error.issues?.length) {
+    for (const issue of error.issues) {
+      const where = issue.location ? `${issue.location.file}:${issue.location.line}:${issue.location.column} ` : '';
+      lines.push(`${where}${issue.path ? `${issue.path}: ` : ''}${issue.message}`);
+      if (issue.location?.frame) lines.push(issue.location.frame);
+    }
+  } else {
+    lines.push(error.message);
+  }
+  if (error.hint) lines.push(`try: ${error.hint}`);
+  return lines.join('\n');
 }
 
 function table(services: Record<string, unknown>, state: EngineState | undefined): string[] {

@@ -3,20 +3,21 @@
  * Devfile on edit (keeping the last good one when an edit is broken), and on Ctrl-C or
  * `devloop down` stop everything it started.
  */
-import { loadDevfile, type LoadedDevfile } from '../../core/devfile/load.js';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { findDevfile } from '../../core/devfile/find.js';
+import type { LoadedDevfile } from '../../core/devfile/load.js';
 import type { Engine } from '../../core/engine/engine.js';
 import { DevloopError } from '../../core/errors.js';
 import { watchTargets } from '../../core/engine/watch-targets.js';
 import { findSession } from '../../core/session/client.js';
 import { writeLogFiles } from '../../core/session/logfiles.js';
-import { startPressureWatcher } from '../../core/pressure/watcher.js';
+import { sessionPaths } from '../../core/session/paths.js';
 import { tapLogRotation } from '../../core/session/rotate.js';
-import { DockerDaemon } from '../../plugins/docker/client.js';
-import { dockerDataDisk } from '../../plugins/docker/prune.js';
 import { startSessionServer } from '../../core/session/server.js';
-import { createWatcher } from '../../core/watch/watcher.js';
+import type { Watcher } from '../../core/watch/types.js';
 import { onOutputClosed } from '../last-resort.js';
-import { createProjectEngine, createReporter, EXIT, load, type GlobalOptions } from '../shared.js';
+import { createProjectEngine, createReporter, EXIT, load, preloadEngine, reportError, type GlobalOptions } from '../shared.js';
 
 export interface UpOptions {
   services: string[];
@@ -37,7 +38,9 @@ export interface Preloaded {
 }
 
 export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Preloaded): Promise<number> {
-  const loaded = preloaded?.loaded ?? await load(opts, 'up');
+  const loaded = preloaded?.loaded ?? await firstLoad(opts, upOpts);
+  // Ctrl-C (or the output closing) while waiting for a good Devfile: nothing was started.
+  if (!loaded) return EXIT.ok;
   const running = await findSession(loaded.dir);
   if (running) {
     throw new DevloopError(`devloop is already running for this project (pid ${running.pid}, ${running.command})`, {
@@ -50,15 +53,17 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
   const reporter = await createReporter(engine, opts, {
     onQuit: () => void stop('quit (q)', EXIT.ok),
     onForceQuit: () => { reporter.close(); process.exit(EXIT.interrupted); },
+    // As `devloop debug <service>` in another terminal; debug.ts loads only when d is pressed.
+    onDebug: (service) => { void import('./debug.js').then((m) => m.debugFromTui(engine, service)); },
   });
   const logs = writeLogFiles(engine.root, engine);
   tapLogRotation(engine);
-  let pressure: ReturnType<typeof startPressureWatcher> | undefined;
+  let pressure: { stop(): Promise<void> } | undefined;
 
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => { resolveDone = r; });
   let stopping: Promise<void> | undefined;
-  let watcher: Awaited<ReturnType<typeof createWatcher>> | undefined;
+  let watcher: Watcher | undefined;
   stop = (reason: string, code: number) => {
     stopping ??= (async () => {
       await watcher?.close().catch(() => undefined);
@@ -89,12 +94,13 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
   const offOutputClosed = onOutputClosed((stream) => void stop(`${stream} closed (its reader went away)`, EXIT.ok));
 
   try {
-    await engine.start();
-    pressure = startPressureWatcher(engine, { disks: dockerDataDisk(new DockerDaemon()) });
+    // The watcher subscribes while the engine starts (its native backend works off this thread):
+    // a save during the first builds is seen, and the first build does not wait for it.
+    let watcherReady: Promise<Watcher> | undefined;
     if (upOpts.watch !== false) {
       let devfileFiles = loaded.dependencies;
       const settings = () => engine.devfile.watch ?? {};
-      watcher = await createWatcher({
+      watcherReady = import('../../core/watch/watcher.js').then(({ createWatcher }) => createWatcher({
         root: engine.root,
         targets: watchTargets(engine.devfile, engine.root, devfileFiles, engine.serviceNames()),
         files: devfileFiles,
@@ -107,7 +113,7 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
               try { await preloaded.reload(engine); } catch (err) { engine.configError(err); }
             } else if (batch.files.length) {
               try {
-                const next = await loadDevfile({ file: loaded.file, cwd: opts.cwd, mode: opts.env, command: 'up', env: process.env });
+                const next = await load({ ...opts, file: loaded.file }, 'up');
                 if (upOpts.manual) next.config.triggerMode = 'manual';
                 await engine.reload(next.config);
                 devfileFiles = next.dependencies;
@@ -116,11 +122,25 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
                 engine.configError(err);
               }
             }
+            // Changes before the engine registered its services are dropped by filesChanged.
             for (const [service, files] of batch.byTarget) await engine.filesChanged(service, files);
           })();
         },
-      });
+      }));
+      // Not left unhandled if start fails first; awaited below.
+      watcherReady.catch(() => undefined);
     }
+    await engine.start();
+    if (watcherReady) {
+      watcher = await watcherReady;
+      if (stopping) await watcher.close().catch(() => undefined);
+    }
+    // The Docker client (for the disk-pressure watcher) loads only now: not on the way to the first build.
+    const [{ startPressureWatcher }, { DockerDaemon }, { dockerDataDisk }] = await Promise.all([
+      import('../../core/pressure/watcher.js'), import('../../plugins/docker/client.js'), import('../../plugins/docker/prune.js'),
+    ]);
+    // Stopped (Ctrl-C, q) while these loaded: start nothing more.
+    if (!stopping) pressure = startPressureWatcher(engine, { disks: dockerDataDisk(new DockerDaemon()) });
   } catch (err) {
     await stop('startup failed', EXIT.failed);
     throw err;
@@ -131,4 +151,96 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
   process.off('SIGHUP', onSignal);
   offOutputClosed();
   return code;
+}
+
+/**
+ * The Devfile as `up` first loads it. A broken one (syntax, type, schema: a Devfile error, exit
+ * code 2) does not end a watching `up`, as it does not end Tilt: the located error is shown and
+ * `up` waits for a save that fixes it, then starts as usual. Undefined when interrupted while
+ * waiting. `--no-watch` has nothing to wait with and exits 2 (as `ci` does).
+ */
+async function firstLoad(opts: GlobalOptions, upOpts: UpOptions): Promise<LoadedDevfile | undefined> {
+  const started = Date.now();
+  try {
+    // The engine's and plugins' modules load on this thread while esbuild and the Devfile's worker
+    // bundle and evaluate it: the first build starts sooner.
+    return await load(opts, 'up', preloadEngine);
+  } catch (err) {
+    if (upOpts.watch === false || !waitable(err)) throw err;
+    reportError(err, opts);
+    const devfile = await findDevfile(opts.cwd, opts.file);
+    return waitForGoodDevfile(opts, devfile, started);
+  }
+}
+
+/** A Devfile error a save can fix; not "no Devfile here" (wrong folder or -f): nothing to watch. */
+function waitable(err: unknown): boolean {
+  return err instanceof DevloopError && err.exitCode === EXIT.usage && err.code !== 'DEVFILE_NOT_FOUND';
+}
+
+/** Retries the load on every save in the project until it succeeds; undefined on Ctrl-C. */
+async function waitForGoodDevfile(opts: GlobalOptions, devfile: string, failedLoadStarted: number): Promise<LoadedDevfile | undefined> {
+  const dir = path.dirname(devfile);
+  const shown = path.relative(opts.cwd, devfile) || path.basename(devfile);
+  let finish!: (loaded: LoadedDevfile | undefined) => void;
+  const result = new Promise<LoadedDevfile | undefined>((r) => { finish = r; });
+  let done = false;
+  let failed: unknown;
+  const end = (loaded: LoadedDevfile | undefined) => { if (!done) { done = true; finish(loaded); } };
+  // Before anything is awaited: Ctrl-C from here on is a clean exit, not Node's default.
+  const onSignal = () => end(undefined);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  const offOutputClosed = onOutputClosed(onSignal);
+  const waiting = () => process.stderr.write(`devloop: waiting for ${shown} to be fixed; nothing runs until it loads (save to retry, Ctrl-C to quit)\n`);
+
+  let loading = false;
+  let again = false;
+  const retry = async () => {
+    if (loading) { again = true; return; }
+    loading = true;
+    try {
+      do {
+        again = false;
+        try {
+          end(await load(opts, 'up'));
+          return;
+        } catch (err) {
+          if (done) return;
+          if (!waitable(err)) { failed = err; end(undefined); return; }
+          reportError(err, opts);
+          waiting();
+        }
+      } while (again && !done);
+    } finally {
+      loading = false;
+    }
+  };
+  let watcher: Watcher | undefined;
+  try {
+    const { createWatcher } = await import('../../core/watch/watcher.js');
+    // The Devfile may import other files of the project, and the error may be in any of them (or
+    // in one not written yet): any save in the project, outside devloop's own folder, retries.
+    watcher = await createWatcher({
+      root: dir,
+      targets: [{ name: 'devfile', paths: [dir], ignorePaths: [sessionPaths(dir).dir] }],
+      files: [devfile],
+      onError: (err) => process.stderr.write(`devloop: watcher: ${err.message}\n`),
+      onBatch: () => void retry(),
+    });
+    // A save between the failed load and the watcher's start was not seen: load again at once.
+    const savedAt = (await stat(devfile).catch(() => undefined))?.mtimeMs ?? 0;
+    if (savedAt >= failedLoadStarted) void retry();
+    else waiting();
+    const loaded = await result;
+    if (failed !== undefined) throw failed;
+    return loaded;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    offOutputClosed();
+    await watcher?.close().catch(() => undefined);
+  }
 }

@@ -2,15 +2,29 @@
  * `devloop:registry`: pushes images devloop built when the runtime will not find them on the
  * daemon that built them (a cluster, a remote daemon), by digest. The local case, the Docker
  * runtime on the build daemon, needs no push, and the log says so once.
+ *
+ * The Docker side (dockerode, the builder, the push) is imported on the first image a hook sees,
+ * as the Cloud Run plugin does with its runtime: a project of processes never loads it, and no
+ * `up` waits for it before its first build.
  */
 import type { PushContext } from '../../core/engine/contexts.js';
 import type { DevloopPlugin } from '../../core/plugins/types.js';
 import { DevloopError } from '../../core/errors.js';
-import { DOCKER_PLUGIN } from '../docker/builder.js';
-import { DockerDaemon } from '../docker/client.js';
+import type { DockerDaemon } from '../docker/client.js';
 import { runtimeOf } from '../docker/runtime-of.js';
 import { detectRegistry, type RegistryLocation } from './detect.js';
-import { pushImage } from './push.js';
+
+interface DockerSide {
+  dockerPlugin: string;
+  daemon: DockerDaemon;
+  pushImage: typeof import('./push.js').pushImage;
+}
+
+function dockerSide(): () => Promise<DockerSide> {
+  let side: Promise<DockerSide> | undefined;
+  return () => side ??= Promise.all([import('../docker/builder.js'), import('../docker/client.js'), import('./push.js')])
+    .then(([builder, client, push]) => ({ dockerPlugin: builder.DOCKER_PLUGIN, daemon: new client.DockerDaemon(), pushImage: push.pushImage }));
+}
 
 export const REGISTRY_PLUGIN = 'devloop:registry';
 
@@ -29,7 +43,7 @@ export function registryPlugin(options: RegistryPluginOptions = {}): DevloopPlug
   return {
     name: REGISTRY_PLUGIN,
     apply(engine) {
-      const daemon = new DockerDaemon();
+      const docker = dockerSide();
       const localRuntimes = options.localRuntimes ?? ['docker', 'cloud-run'];
       const imageless = options.imagelessRuntimes ?? ['process'];
       const toldSkip = new Set<string>();
@@ -37,7 +51,9 @@ export function registryPlugin(options: RegistryPluginOptions = {}): DevloopPlug
 
       engine.hooks.shouldPush.tapPromise(REGISTRY_PLUGIN, async (ctx) => {
         // Only what devloop built: a stock `image:` is pulled by the runtime from where it lives.
-        if (!ctx.build.image || ctx.build.builtBy !== DOCKER_PLUGIN) return false;
+        if (!ctx.build.image) return false;
+        const { dockerPlugin, daemon } = await docker();
+        if (ctx.build.builtBy !== dockerPlugin) return false;
         if (options.forcePush) return true;
         const runtime = await runtimeOf(engine, ctx);
         if (imageless.includes(runtime)) return false;
@@ -55,13 +71,15 @@ export function registryPlugin(options: RegistryPluginOptions = {}): DevloopPlug
       });
 
       engine.hooks.push.tapPromise(REGISTRY_PLUGIN, async (ctx: PushContext) => {
-        if (!ctx.build.image || ctx.build.builtBy !== DOCKER_PLUGIN) return;
+        if (!ctx.build.image) return;
+        const { dockerPlugin, daemon, pushImage } = await docker();
+        if (ctx.build.builtBy !== dockerPlugin) return;
         found ??= await detectRegistry();
         if (!found) {
           throw new DevloopError(`${ctx.service} must be pushed for its runtime, and no registry was found`, {
             code: 'REGISTRY_NOT_FOUND',
             service: ctx.service,
-            hint: 'set DEVLOOP_REGISTRY=host:port, or start a local one on 127.0.0.1:5001 (startLocalRegistry() from devloop:registry, or `docker-registry serve`)',
+            hint: 'set DEVLOOP_REGISTRY=host:port, or start a local one on 127.0.0.1:5001 ("devloop doctor" prints a command that does; or startLocalRegistry() from devloop:registry)',
           });
         }
         await daemon.connect();
@@ -77,6 +95,7 @@ export function registryPlugin(options: RegistryPluginOptions = {}): DevloopPlug
 
 export default registryPlugin;
 export { DEFAULT_LOCAL_REGISTRY, detectRegistry, registryAnswers, registryFromClusterConfigMap, type RegistryLocation } from './detect.js';
-export { pushImage, type PushResult } from './push.js';
+// pushImage is not re-exported: it would load dockerode with the plugin (import it from ./push.js).
+export type { PushResult } from './push.js';
 export { startLocalRegistry, type LocalRegistry, type LocalRegistryOptions } from './serve.js';
 export { registryAuth } from './auth.js';
