@@ -88,6 +88,28 @@ describe('devloop down after devloop cloudrun replace (no Devfile.ts)', () => {
     const dir = replaceFolder(`first-hour-${process.pid}-missing`);
     const r = await runCli(['down', '-f', 'missing.yaml'], { cwd: dir, timeoutMs: 20_000 });
     assert.equal(r.code, 2, r.stdout + r.stderr);
-    assert.match(r.stderr, /missing\.yaml/);
+    // Before: "Devfile not found: missing.yaml", try "devloop init" (there was nothing to init).
+    assert.match(r.stderr, /-f missing\.yaml: no such file or folder/);
+    assert.match(r.stderr, /service\.yaml a `devloop cloudrun replace` session runs/);
+    assert.doesNotMatch(r.stderr, /devloop init/);
+  });
+
+  it('`devloop down -f service.yaml` in a folder that also holds a Devfile.ts cleans up with its plugins', { timeout: 60_000 }, async () => {
+    const dir = replaceFolder(`first-hour-${process.pid}-devfile`);
+    const marker = path.join(dir, 'cleanup-ran');
+    // A third-party plugin that left something behind: only its own cleanup tap can remove it.
+    writeFileSync(path.join(dir, 'marker-plugin.mjs'), [
+      "import { writeFileSync } from 'node:fs';",
+      'export default () => ({ name: "marker", apply(engine) {',
+      `  engine.hooks.cleanup.tapPromise('marker', async () => { writeFileSync(${JSON.stringify(marker)}, 'yes'); });`,
+      '} });',
+      '',
+    ].join('\n'));
+    writeFileSync(path.join(dir, 'Devfile.ts'), "export default { plugins: ['./marker-plugin.mjs'], services: {} };\n");
+    const r = await runCli(['down', '-f', 'service.yaml'], { cwd: dir, timeoutMs: 40_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /no session was running; leftovers cleaned up/);
+    // Before: the built-in plugins only; the project's own plugin never ran.
+    assert.equal(existsSync(marker), true, `the Devfile's plugin cleaned up (${r.stderr})`);
   });
 });

@@ -3,6 +3,7 @@
  * session left behind (containers by label, recorded process groups) through the plugins'
  * `cleanup` hook, so it also works after devloop itself crashed.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadedDevfile } from '../../core/devfile/load.js';
 import { DevloopError } from '../../core/errors.js';
@@ -26,13 +27,15 @@ export async function down(opts: GlobalOptions): Promise<number> {
       process.stderr.write(`the session (pid ${session.pid}) did not stop within 60 s; cleaning up around it\n`);
     }
   }
-  // `-f service.yaml` names a `cloudrun replace` session's folder: there is no Devfile to load, and
-  // none in a folder where only replace ran; the built-in plugins clean up, without a warning.
+  // `-f service.yaml` names a `cloudrun replace` session's folder: the built-in plugins clean up,
+  // without a warning, where only replace ran; where the folder also holds a Devfile.ts, its
+  // plugins (third-party ones may have left things too) clean up as after `up`.
   const builtinOnly: LoadedDevfile = { file: path.join(dir, 'Devfile.ts'), dir, config: { services: {} }, dependencies: [], loadMs: 0 };
   let loaded: LoadedDevfile = builtinOnly;
-  if (opts.file === undefined || !/\.ya?ml$/i.test(opts.file)) {
+  const yaml = opts.file !== undefined && /\.ya?ml$/i.test(opts.file);
+  if (!yaml || existsSync(builtinOnly.file)) {
     try {
-      loaded = await load(opts, 'down');
+      loaded = await load(yaml ? { ...opts, file: builtinOnly.file } : opts, 'down');
     } catch (err) {
       const absent = opts.file === undefined && err instanceof DevloopError && err.code === 'DEVFILE_NOT_FOUND';
       if (!absent) process.stderr.write(`devloop: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; cleaning up in ${dir} with the built-in plugins only\n`);

@@ -13,7 +13,17 @@ export async function findDevfile(cwd: string, file?: string): Promise<string> {
     const kind = await kindOf(target);
     if (kind === 'file') return target;
     if (kind === 'dir' && (await kindOf(path.join(target, DEVFILE_NAME))) === 'file') return path.join(target, DEVFILE_NAME);
-    throw new UsageError(`Devfile not found: ${file}`, { code: 'DEVFILE_NOT_FOUND', hint: HINT });
+    // An explicit path that names nothing is a typo more often than a project without a Devfile:
+    // say the path was not found, and what -f accepts, rather than suggesting `devloop init`.
+    if (kind === undefined) {
+      throw new UsageError(`-f ${file}: no such file or folder (looked for ${target})`, {
+        code: 'DEVFILE_NOT_FOUND',
+        hint: /\.ya?ml$/i.test(file)
+          ? 'give the service.yaml a `devloop cloudrun replace` session runs, or a Devfile.ts; check the path'
+          : 'give a Devfile.ts or the folder holding one; check the path',
+      });
+    }
+    throw new UsageError(`no ${DEVFILE_NAME} in ${file}`, { code: 'DEVFILE_NOT_FOUND', hint: HINT });
   }
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, DEVFILE_NAME);

@@ -101,7 +101,7 @@ test('an explicit file is taken relative to cwd, and may name a folder', async (
   assert.equal(loaded.config.name, 'fixture-valid');
 });
 
-test('no Devfile is a usage error that suggests devloop init', async (t) => {
+test('an explicit -f that names nothing says the path was not found and what -f takes', async (t) => {
   const dir = await scratch(t);
   // Each call starts only when awaited: two rejecting promises made up front would leave the second
   // without a handler while the first is awaited (an unhandledRejection if it settles first).
@@ -109,9 +109,17 @@ test('no Devfile is a usage error that suggests devloop init', async (t) => {
     const err = await attempt().then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof UsageError);
     assert.equal(err.code, 'DEVFILE_NOT_FOUND');
-    assert.equal(err.message, 'Devfile not found: Nope.ts');
-    assert.equal(err.hint, 'run "devloop init" to create one');
+    assert.match(err.message, /^-f Nope\.ts: no such file or folder \(looked for .*Nope\.ts\)$/);
+    assert.equal(err.hint, 'give a Devfile.ts or the folder holding one; check the path');
   }
+  const yaml = await findDevfile(dir, 'missing.yaml').then(() => undefined, (e: unknown) => e);
+  assert.ok(yaml instanceof UsageError);
+  assert.match(yaml.hint ?? '', /service\.yaml a `devloop cloudrun replace` session runs/);
+  // A folder without a Devfile still suggests init.
+  const folder = await findDevfile(path.dirname(dir), path.basename(dir)).then(() => undefined, (e: unknown) => e);
+  assert.ok(folder instanceof UsageError);
+  assert.equal(folder.message, `no Devfile.ts in ${path.basename(dir)}`);
+  assert.equal(folder.hint, 'run "devloop init" to create one');
 });
 
 test('reloading after an edit returns the new config and the new dependencies', async (t) => {
