@@ -79,6 +79,17 @@ async function probe() {
     missing.push({ what: 'images', why: `base images ${BASE_IMAGES.join(', ')} (not checked: no Docker daemon)`,
       how: 'once dockerd runs: as root on Debian, `bash test/infra/images.sh`' });
   }
+  // The local Kubernetes cluster (test/infra/k8s-up.sh): its kubeconfig and an API that answers.
+  const k8sState = process.env.DEVLOOP_K8S_STATE ?? '/tmp/devloop-k8s';
+  const kubeconfig = join(k8sState, 'admin.kubeconfig');
+  const kubectl = join(k8sState, 'bin', 'kubectl');
+  const k8s = existsSync(kubeconfig) && existsSync(kubectl)
+    ? run(kubectl, ['--kubeconfig', kubeconfig, 'get', '--raw', '/readyz'])
+    : { ok: false, why: `${kubeconfig} does not exist` };
+  if (!k8s.ok) {
+    missing.push({ what: 'kubernetes', why: `no local Kubernetes test cluster answers: ${k8s.why}`,
+      how: 'as root on Debian, `bash test/infra/k8s-up.sh` (builds Kubernetes from the Go module proxy once, ~15 min on 2 cores, then ~15 s; see test/infra/README.md)' });
+  }
   const tmux = run('tmux', ['-V']);
   if (!tmux.ok) {
     missing.push({ what: 'tmux', why: tmux.absent ? 'tmux is not installed' : `tmux -V failed: ${tmux.why}`,
@@ -110,6 +121,10 @@ function setUp(missing) {
     console.error('[test] setting up dockerd, the registry and the base images: bash test/infra/up.sh');
     spawnSync('bash', [join(root, 'test', 'infra', 'up.sh')], { stdio: 'inherit' });
   }
+  if (what.has('kubernetes')) {
+    console.error('[test] bringing up the local Kubernetes test cluster: bash test/infra/k8s-up.sh');
+    spawnSync('bash', [join(root, 'test', 'infra', 'k8s-up.sh')], { stdio: 'inherit' });
+  }
 }
 
 function report(missing, preface) {
@@ -136,6 +151,8 @@ if (process.env.DEVLOOP_TEST_INFRA !== 'skip') {
   }
 }
 
+// With the infrastructure checked, a test that finds no cluster fails instead of skipping.
+const childEnv = process.env.DEVLOOP_TEST_INFRA === 'skip' ? process.env : { ...process.env, DEVLOOP_K8S_REQUIRE: '1' };
 const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, `--test-timeout=${fileTimeoutMs}`, ...files];
-const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit' });
+const child = spawn(process.execPath, args, { cwd: root, stdio: 'inherit', env: childEnv });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
