@@ -199,6 +199,7 @@ describe('docker runtime', () => {
     assert.match(err.message, /returned a non-zero code: 7/);
     assert.match(err.message, /last output:\n(.*\n)*\s+boom: the thing is missing/);
     assert.match(err.hint!, /fix it in Dockerfile/);
+    assert.doesNotMatch(err.hint!, /keeps running/, 'a first build has nothing running to keep');
     await engine.stop();
   });
 
@@ -468,14 +469,30 @@ describe('live update', () => {
 
   after(() => engine.stop());
 
-  it('syncs a change, restarts the container and serves it without a build', async () => {
+  it('syncs a change, restarts the process (not the container) and serves it without a build', async () => {
+    const [id] = projectContainers(root);
+    const startedAt = docker('inspect', '-f', '{{.State.StartedAt}}', id);
     writeFileSync(file('src/message.txt'), 'hello live\n');
     await engine.filesChanged('web', [file('src/message.txt')]);
     await until(async () => (await httpGet(url)).body === 'hello live\n', 10_000, 'the new message');
     const s = engine.getState().services.web;
     assert.equal(s.buildCount, 1, 'no build');
     assert.equal((s.extra['devloop:docker'] as { liveUpdates: number }).liveUpdates, 1);
-    assert.ok(messages(engine, 'web').some((m) => /^live update: synced 1 file, restarted the container in \d+/.test(m)));
+    const log = messages(engine, 'web');
+    assert.ok(log.some((m) => /^live update: synced 1 file, restarted the process in \d+/.test(m)), log.join('\n'));
+    // The same container, never restarted: its network and published port were kept.
+    assert.deepEqual(projectContainers(root), [id]);
+    assert.equal(docker('inspect', '-f', '{{.State.StartedAt}}', id), startedAt);
+    assert.ok(!log.some((m) => m.includes('@devloop:')), 'the supervisor marker stays out of the service log');
+    await until(() => engine.getState().services.web.phase === 'healthy', 10_000, 'healthy again');
+  });
+
+  it('passes a crash of the supervised process on as the container\'s exit, and restarts it', async () => {
+    const before = engine.getState().services.web.restarts;
+    await httpGet(`${url}/crash`).catch(() => {});
+    await until(() => engine.getState().services.web.restarts > before && engine.getState().services.web.phase === 'healthy', 20_000, 'a restart after the crash');
+    assert.ok(messages(engine, 'web').some((m) => m.startsWith('web exited with exit code 3; restarting in')), messages(engine, 'web').join('\n'));
+    assert.equal((await httpGet(url)).body, 'hello live\n');
   });
 
   it('deletes a file removed on the host from the container', async () => {
@@ -507,5 +524,137 @@ describe('live update', () => {
     await engine.idle();
     assert.equal(engine.getState().services.web.buildCount, 3);
     assert.ok(messages(engine, 'web').some((m) => m === 'live update does not apply (Dockerfile matches fallBackOn "Dockerfile"); rebuilding'));
+  });
+});
+
+describe('live update in an image without a shell', () => {
+  it('restarts the whole container, and says once why', { timeout: 90_000 }, async () => {
+    // FROM scratch with only a static busybox, not at /bin/sh: nothing for the restart supervisor to run on.
+    const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'devloop-noshell-')));
+    mkdirSync(path.join(root, 'www'));
+    writeFileSync(path.join(root, 'www', 'index.html'), 'v1\n');
+    writeFileSync(path.join(root, 'Dockerfile'), 'FROM devloop-test/busybox:latest AS tools\nFROM scratch\nCOPY --from=tools /bin/busybox /busybox\nCOPY www /www\nCMD ["/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"]\n');
+    const engine = await started(root, {
+      name: `${PREFIX}-noshell`,
+      // busybox httpd takes no $PORT without a shell: 8080 inside, any free port on the host.
+      services: { web: webService({ liveUpdate: [{ sync: { from: 'www', to: '/www' } }, { restart: true }] }) },
+    });
+    try {
+      const s = engine.getState().services.web;
+      assert.equal(s.phase, 'healthy', JSON.stringify(s.error ?? s.logTail.slice(-5)));
+      const url = s.endpoints[0].url;
+      for (const v of ['v2', 'v3']) {
+        writeFileSync(path.join(root, 'www', 'index.html'), `${v}\n`);
+        await engine.filesChanged('web', [path.join(root, 'www', 'index.html')]);
+        await until(async () => (await httpGet(url).catch(() => ({ body: '' }))).body === `${v}\n`, 15_000, `${v} served`);
+      }
+      const log = messages(engine, 'web');
+      assert.equal(log.filter((m) => m.includes('has no /bin/sh for devloop\'s restart supervisor: live update restarts the whole container')).length, 1, log.join('\n'));
+      assert.equal(log.filter((m) => /^live update: synced 1 file, restarted the container in /.test(m)).length, 2, log.join('\n'));
+      assert.equal(engine.getState().services.web.buildCount, 1);
+    } finally {
+      await engine.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('rebuild and replace', () => {
+  it('starts the new container beside the old one and switches the same host port to it once healthy, with no refused request', { timeout: 120_000 }, async () => {
+    const root = copyFixture('docker-node');
+    const engine = await started(root, { name: `${PREFIX}-switch`, services: { web: webService({ port: await freePort() }) } });
+    const s0 = engine.getState().services.web;
+    assert.equal(s0.phase, 'healthy', JSON.stringify(s0.error ?? s0.logTail.slice(-5)));
+    const url = s0.endpoints[0].url;
+    const [first] = projectContainers(root);
+    // A client that never stops asking, one request after another, from before the save to after the switch.
+    const failures: string[] = [];
+    const bodies: string[] = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        try { bodies.push((await httpGet(url)).body); } catch (err) { failures.push((err as Error).message); }
+      }
+    })();
+    try {
+      await until(() => bodies.length > 0, 5_000, 'the first answer');
+      writeFileSync(path.join(root, 'src', 'message.txt'), 'hello v2\n');
+      await engine.filesChanged('web', [path.join(root, 'src', 'message.txt')]);
+      await engine.idle();
+      await until(() => bodies.at(-1) === 'hello v2\n', 10_000, 'the new content');
+    } finally {
+      polling = false;
+      await poller;
+    }
+    const s = engine.getState().services.web;
+    assert.equal(s.buildCount, 2);
+    assert.equal(s.endpoints[0].url, url, 'the same URL');
+    assert.deepEqual(failures, [], 'no request failed during the replace');
+    // Old content until the switch, new content after it: never back.
+    const firstNew = bodies.indexOf('hello v2\n');
+    assert.ok(bodies.slice(0, firstNew).every((b) => b === 'hello v1\n') && bodies.slice(firstNew).every((b) => b === 'hello v2\n'), bodies.join(''));
+    await until(() => projectContainers(root).length === 1 && projectContainers(root)[0] !== first, 10_000, 'the old container removed');
+    assert.ok(messages(engine, 'web').some((m) => /^switched 127\.0\.0\.1:\d+ to devloop-/.test(m)), messages(engine, 'web').join('\n'));
+    await engine.stop();
+    assert.equal(await isPortFree(Number(new URL(url).port)), true, 'the host port is released on stop');
+    assert.deepEqual(projectContainers(root), []);
+    rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe('a failed rebuild', () => {
+  it('says the last good image keeps running only when one does, and it does', { timeout: 120_000 }, async () => {
+    const root = copyFixture('docker-node');
+    const engine = await started(root, { name: `${PREFIX}-keep`, services: { web: webService({ port: await freePort() }) } });
+    assert.equal(engine.getState().services.web.phase, 'healthy');
+    const url = engine.getState().services.web.endpoints[0].url;
+    writeFileSync(path.join(root, 'Dockerfile'), 'FROM devloop-test/node:20\nRUN echo broken && exit 7\n');
+    await engine.filesChanged('web', [path.join(root, 'Dockerfile')]);
+    await engine.idle();
+    const s = engine.getState().services.web;
+    assert.equal(s.phase, 'failed');
+    assert.equal(s.error?.code, 'BUILD_FAILED');
+    assert.match(s.error?.hint ?? '', /; the last good image keeps running meanwhile$/);
+    assert.equal((await httpGet(url)).body, 'hello v1\n', 'and it does');
+    await engine.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe('images a session builds', () => {
+  it('keeps the newest 3 per service while it runs, and on stop only the last good one; never a user tag', { timeout: 180_000 }, async () => {
+    const root = copyFixture('docker-node');
+    const repo = `devloop-${PREFIX}-images-web`;
+    const tags = () => docker('images', '--format', '{{.Repository}}:{{.Tag}}', repo).split('\n').filter(Boolean).sort();
+    const engine = engineFor(root, { name: `${PREFIX}-images`, services: { web: webService({ port: await freePort(), restart: 'never' }) } });
+    await engine.start();
+    await engine.idle();
+    const built: string[] = [engine.getState().services.web.image!];
+    // The user's own tag on devloop's first image: theirs, never removed.
+    docker('tag', built[0], `${repo}:mine`);
+    for (const v of ['v2', 'v3', 'v4']) {
+      writeFileSync(path.join(root, 'src', 'message.txt'), `hello ${v}\n`);
+      await engine.filesChanged('web', [path.join(root, 'src', 'message.txt')]);
+      await engine.idle();
+      assert.equal(engine.getState().services.web.phase, 'healthy');
+      built.push(engine.getState().services.web.image!);
+    }
+    const good = built[3];
+    await until(() => tags().filter((t) => t.includes(':devloop-')).length === 3, 10_000, 'the newest 3 kept while running');
+    assert.deepEqual(tags(), [`${repo}:mine`, ...built.slice(1)].sort());
+    // A last build that never becomes healthy: the image kept at the end is the one before it.
+    writeFileSync(path.join(root, 'server.js'), 'console.error("broken on purpose"); process.exit(1);\n');
+    await engine.filesChanged('web', [path.join(root, 'server.js')]);
+    await engine.idle();
+    assert.equal(engine.getState().services.web.phase, 'failed');
+    const bad = engine.getState().services.web.image!;
+    assert.ok(tags().includes(bad));
+    await engine.stop();
+    assert.deepEqual(tags(), [`${repo}:mine`, good].sort(), 'the last good image and the user tag remain');
+    assert.equal(docker('image', 'inspect', '-f', '{{index .Config.Labels "dev.devloop.service"}}', good), 'web');
+    // v2 went to the running prune when the broken build came; v3 and the broken one go now.
+    assert.ok(messages(engine).some((m) => m === `removed 2 images this session built; kept the last good one of each service (web: ${good})`), messages(engine).join('\n'));
+    docker('rmi', `${repo}:mine`, good);
+    rmSync(root, { recursive: true, force: true });
   });
 });

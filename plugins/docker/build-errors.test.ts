@@ -42,3 +42,16 @@ it('names the step, its Dockerfile line, its output and a hint that fits the fai
   });
   assert.match(base.hint!, /the base image nope\/nothing:1 is not on this machine and could not be pulled/);
 });
+
+it('says the last good image keeps running only when the caller says one runs', () => {
+  const input = {
+    service: 'api', root: '/p', dockerfile: '/p/Dockerfile', dockerfileText: 'FROM x\nRUN make\n',
+    step: { index: 2, total: 2, instruction: 'RUN make' },
+    error: "The command '/bin/sh -c make' returned a non-zero code: 2",
+    lastLines: [],
+  };
+  assert.equal(buildFailure(input).hint, 'the command of that step failed (its output is above); fix it in Dockerfile or in the code it builds, and save');
+  assert.equal(buildFailure({ ...input, lastGoodRunning: true }).hint, 'the command of that step failed (its output is above); fix it in Dockerfile or in the code it builds, and save; the last good image keeps running meanwhile');
+  assert.equal(buildFailure({ ...input, step: undefined, error: 'something odd' }).hint, 'fix Dockerfile and save');
+  assert.equal(buildFailure({ ...input, step: undefined, error: 'something odd', lastGoodRunning: true }).hint, 'fix Dockerfile and save; the last good image keeps running meanwhile');
+});

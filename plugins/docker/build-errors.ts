@@ -54,6 +54,12 @@ export interface BuildFailureInput {
   lastLines: string[];
   /** Shown instead of the Dockerfile path when the Dockerfile was generated (esbuild images). */
   generated?: boolean;
+  /**
+   * A healthy deployment of the service from an earlier build runs now (and keeps running: a
+   * failed build deploys nothing). Only then does the hint say so: not on a first build, not in
+   * `devloop ci`.
+   */
+  lastGoodRunning?: boolean;
 }
 
 export function buildFailure(input: BuildFailureInput): DevloopError {
@@ -74,14 +80,14 @@ export function buildFailure(input: BuildFailureInput): DevloopError {
     code: 'BUILD_FAILED',
     service,
     location,
-    hint: hintFor(error, step, rel, service),
+    hint: hintFor(error, step, rel, service, input.lastGoodRunning === true),
   });
 }
 
-function hintFor(error: string, step: StepInfo | undefined, rel: string, service: string): string {
-  const keep = 'the last good image keeps running meanwhile';
+function hintFor(error: string, step: StepInfo | undefined, rel: string, service: string, running: boolean): string {
+  const keep = running ? '; the last good image keeps running meanwhile' : '';
   if (/returned a non-zero code/.test(error)) {
-    return `the command of that step failed (its output is above); fix it in ${rel} or in the code it builds, and save; ${keep}`;
+    return `the command of that step failed (its output is above); fix it in ${rel} or in the code it builds, and save${keep}`;
   }
   if (/does not match the specified platform|no matching manifest for/i.test(error)) {
     return `services.${service}.build.platform asks for a platform the base image is not built for: remove it, or use a base image published for that platform`;
@@ -99,7 +105,7 @@ function hintFor(error: string, step: StepInfo | undefined, rel: string, service
   if (/target stage .* could not be found|failed to reach build target/i.test(error)) {
     return `services.${service}.build.target names a stage that ${rel} does not define (\`FROM ... AS <name>\`)`;
   }
-  return `fix ${rel} and save; ${keep}`;
+  return `fix ${rel} and save${keep}`;
 }
 
 function truncate(s: string, n: number): string {

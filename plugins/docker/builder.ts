@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DockerBuildConfig } from '../../core/devfile/types.js';
-import type { BuildContext, BuildResult } from '../../core/engine/contexts.js';
+import type { BuildContext, BuildResult, Deployment } from '../../core/engine/contexts.js';
 import type { Engine } from '../../core/engine/engine.js';
 import { formatMs } from '../shared/time.js';
 import { baseImageIds, baseImageRefs } from './base-images.js';
@@ -14,6 +14,7 @@ import { collectBuildInputs, contextEntries } from './context.js';
 import { buildOrReuse } from './image-build.js';
 import { imageRepository, imageTag, projectName } from './names.js';
 import { pruneOldTags } from './prune.js';
+import { imageLabels, type SessionImages } from './session-images.js';
 
 export const DOCKER_PLUGIN = 'devloop:docker';
 
@@ -28,15 +29,32 @@ export interface DockerBuildResult extends BuildResult {
 }
 
 export interface BuilderOptions {
-  /** Older devloop tags of a service kept after a build (default 3); 0 keeps all. */
+  /**
+   * A service's devloop images kept after each build, the newest first (default 3: the running
+   * one and two to go back to); 0 keeps all. At the end of the session only the last good one
+   * stays (session-images.ts).
+   */
   keepImages?: number;
 }
 
-export function tapBuilder(engine: Engine, daemon: DockerDaemon, options: BuilderOptions): void {
-  engine.hooks.build.for('docker').tapPromise(DOCKER_PLUGIN, daemonErrors(daemon, async (ctx) => buildDockerService(ctx, daemon, options)));
+export function tapBuilder(engine: Engine, daemon: DockerDaemon, options: BuilderOptions, images?: SessionImages): void {
+  engine.hooks.build.for('docker').tapPromise(DOCKER_PLUGIN, daemonErrors(daemon, async (ctx) => {
+    const result = await buildDockerService(ctx, daemon, options, lastGoodRunning(engine, ctx));
+    images?.noteBuilt(ctx.service, result.image);
+    return result;
+  }));
 }
 
-export async function buildDockerService(ctx: BuildContext, daemon: DockerDaemon, options: BuilderOptions = {}): Promise<DockerBuildResult> {
+/**
+ * Whether an earlier deployment of the service runs and was healthy when this build began: what
+ * a failed build leaves serving. Not so on a first build, in `devloop ci`, or after a crash.
+ */
+export function lastGoodRunning(engine: Engine, ctx: BuildContext): boolean {
+  const deployment = engine.deployment(ctx.service) as (Deployment & { stopped?: boolean }) | undefined;
+  return deployment !== undefined && deployment.stopped !== true && ctx.getState().services[ctx.service]?.health === 'healthy';
+}
+
+export async function buildDockerService(ctx: BuildContext, daemon: DockerDaemon, options: BuilderOptions = {}, lastGood = false): Promise<DockerBuildResult> {
   const build = ctx.config.build as DockerBuildConfig;
   const started = Date.now();
   const collected = await collectBuildInputs(ctx.root, build, ctx.service);
@@ -60,6 +78,8 @@ export async function buildDockerService(ctx: BuildContext, daemon: DockerDaemon
     platform: inputs.platform,
     signal: ctx.signal,
     logger: ctx.logger,
+    lastGoodRunning: lastGood,
+    labels: imageLabels(ctx.root, ctx.service),
   });
   if (outcome.cached) {
     ctx.logger.info(`image ${ref} already exists for these inputs (${inputs.files.length} context entries hashed in ${formatMs(Date.now() - started)}); not rebuilding`);

@@ -2,16 +2,18 @@
  * Leftovers. `cleanup` (start of `up`/`ci`, and `down`) removes this project's containers whose
  * devloop session is gone: crashed, killed -9, or the machine slept through its shutdown.
  * `shutdown` makes sure nothing this session started survives it, including a container created
- * by a deploy that was cancelled half-way.
+ * by a deploy that was cancelled half-way, and removes the images it built but the last good one
+ * per service (session-images.ts).
  */
 import type Docker from 'dockerode';
 import type { Engine } from '../../core/engine/engine.js';
 import { DOCKER_PLUGIN } from './builder.js';
 import { bounded, statusOf, type DockerDaemon } from './client.js';
 import type { ActiveContainers } from './deployer.js';
+import type { SessionImages } from './session-images.js';
 import { LABEL_PROJECT, LABEL_SERVICE, LABEL_SESSION, projectId, sessionAlive } from './names.js';
 
-export function tapCleanup(engine: Engine, daemon: DockerDaemon, active: ActiveContainers): void {
+export function tapCleanup(engine: Engine, daemon: DockerDaemon, active: ActiveContainers, images?: SessionImages): void {
   engine.hooks.cleanup.tapPromise(DOCKER_PLUGIN, async (ctx) => {
     if (!(await daemon.reachable())) return;
     const removed = await removeStaleContainers(daemon.docker, ctx.root);
@@ -26,6 +28,8 @@ export function tapCleanup(engine: Engine, daemon: DockerDaemon, active: ActiveC
     if (!(await daemon.reachable())) return;
     const mine = await listProjectContainers(daemon.docker, ctx.root, [`${LABEL_SESSION}=${process.pid}`]);
     await Promise.all(mine.map((c) => removeContainer(daemon.docker, c.Id)));
+    // Once no container of this session uses them.
+    await images?.removeAtShutdown(daemon.docker, ctx.root, ctx.logger).catch((err) => ctx.logger.warn(`could not remove this session's older images: ${err instanceof Error ? err.message : String(err)}`));
   });
 }
 

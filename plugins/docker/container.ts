@@ -25,6 +25,7 @@ import { containerProbe, execProbe, waitContainerHealthy } from './health.js';
 import type { PublishedPort } from './publish.js';
 import { waitForExit } from './watch-exit.js';
 import { serveInspector, type InspectorRelay } from './inspector.js';
+import { RESTART_MARKER, RESTART_SIGNAL } from './supervisor.js';
 
 /** How the container's service reaches the engine, without holding the engine itself. */
 export interface ServiceLink {
@@ -56,6 +57,13 @@ export interface ContainerOptions {
   restartTimeoutS: number;
   /** `devloop debug`: the host port (on 127.0.0.1) relayed to the inspector on the container's loopback. */
   inspectPort?: number;
+  /**
+   * The container's own published ports, when they differ from `ports` (devloop's forwarder holds
+   * those: forwarder.ts). Health checks go here: the forwarder may still lead to the old container.
+   */
+  probePorts?: PublishedPort[];
+  /** The command runs under the restart supervisor (supervisor.ts): restart() restarts the process, not the container. */
+  supervised?: boolean;
 }
 
 type RunEnd = { exit: ExitInfo; plan: string } | { gone: true };
@@ -80,6 +88,8 @@ export class ContainerDeployment implements Deployment {
   private readyPending = 0;
   /** The last exit, and whether a restart of it is still to come. */
   private lastEnd?: { exit: ExitInfo; plan: string; restarting: boolean };
+  /** Told when the supervisor says it started the process again. */
+  private onProcessRestarted?: () => void;
 
   constructor(
     private readonly docker: Docker,
@@ -102,6 +112,8 @@ export class ContainerDeployment implements Deployment {
 
   get id(): string { return this.container.id; }
   get hostPorts(): number[] { return this.options.ports.map((p) => p.hostPort); }
+  /** Where the container itself is reached on the host. */
+  get probePorts(): PublishedPort[] { return this.options.probePorts ?? this.options.ports; }
   get isRunning(): boolean { return this.running; }
   get stopped(): boolean { return this.life.signal.aborted; }
 
@@ -162,10 +174,12 @@ export class ContainerDeployment implements Deployment {
   }
 
   /**
-   * Restarts the container in place (live update's `restart`), keeping its filesystem, and
-   * resolves once it runs again. Health is then watched in the background.
+   * Restarts the service (live update's `restart`), keeping the container's filesystem, and
+   * resolves once it runs again. Health is then watched in the background. Under the supervisor
+   * only the process restarts; the container, its address and its ports stay. Says which.
    */
-  async restart(): Promise<void> {
+  async restart(): Promise<'process' | 'container'> {
+    if (this.options.supervised && (await this.restartProcess())) return 'process';
     const restarting = this.container.restart({ t: this.options.restartTimeoutS, ...bounded((this.options.restartTimeoutS + STOP_SLACK_S) * 1000) } as object);
     this.intentional = restarting;
     try {
@@ -179,6 +193,38 @@ export class ContainerDeployment implements Deployment {
     await this.attachLogs(sinceFromStartedAt(info.State.StartedAt));
     this.link.dispatch({ type: 'service/health', service: this.link.service, health: 'unknown', message: 'restarted by live update' });
     void this.watchHealthAfterRestart('restarted');
+    return 'container';
+  }
+
+  /**
+   * SIGHUP to the supervisor, then waits for its marker line. False when the marker does not come
+   * within the grace period (the process ignores SIGTERM and the image has no `sleep`, or the log
+   * stream is away): the caller then restarts the container, which always works.
+   */
+  private async restartProcess(): Promise<boolean> {
+    const graceMs = (this.options.restartTimeoutS + STOP_SLACK_S) * 1000;
+    const marker = new Promise<'restarted'>((resolve) => { this.onProcessRestarted = () => resolve('restarted'); });
+    const settled = new AbortController();
+    try {
+      await this.container.kill({ signal: RESTART_SIGNAL, ...bounded(DAEMON_CALL_MS, this.life.signal) } as object);
+      const outcome = await Promise.race([
+        marker,
+        this.runEnd.then(() => 'exited' as const),
+        sleep(graceMs, AbortSignal.any([this.life.signal, settled.signal])).then(() => 'timeout' as const),
+      ]);
+      if (outcome === 'exited') throw new Error('the container exited while its process was restarting');
+      if (outcome === 'timeout') {
+        this.link.logger.warn(`the process did not restart within ${formatMs(graceMs)} of SIGHUP to devloop's supervisor; restarting the container`);
+        return false;
+      }
+    } finally {
+      settled.abort();
+      this.onProcessRestarted = undefined;
+    }
+    this.tail = new LineTail(20);
+    this.link.dispatch({ type: 'service/health', service: this.link.service, health: 'unknown', message: 'process restarted by live update' });
+    void this.watchHealthAfterRestart('restarted');
+    return true;
   }
 
   private newRun(): void {
@@ -190,6 +236,8 @@ export class ContainerDeployment implements Deployment {
     let follower: LogFollower;
     try {
       follower = await followLogs(this.docker, this.container, since, (line, stream) => {
+        // The supervisor's own line: not the service's output.
+        if (line === RESTART_MARKER && this.options.supervised) { this.onProcessRestarted?.(); return; }
         this.tail.push(line);
         this.link.logger.output(line, stream);
       });
@@ -216,7 +264,7 @@ export class ContainerDeployment implements Deployment {
   }
 
   private waitHealthy(signal: AbortSignal): Promise<void> {
-    const probe = containerProbe(this.options.health, this.options.servicePort, this.options.ports);
+    const probe = containerProbe(this.options.health, this.options.servicePort, this.probePorts);
     const timing = healthTiming(this.options.health);
     let last = '';
     return waitContainerHealthy(probe, {

@@ -13,10 +13,14 @@ import { daemonErrors, daemonMessage, statusOf, type DockerDaemon } from './clie
 import { ContainerDeployment, type ServiceLink } from './container.js';
 import { containerName, isDevloopTag, projectName, sessionLabels } from './names.js';
 import { planPorts, portConfig, type PublishedPort } from './publish.js';
+import { PortForwarder } from './forwarder.js';
+import { findFreePort } from '../shared/ports.js';
 import { autoRaiseOff, autoRaisePlan, formatQuantity, parseCpu, parseMemory, type AutoRaisePlan } from './resources.js';
 import { shellCommand } from './exec.js';
 import { INSPECT_OPTION } from './inspector.js';
 import { readProgress } from './progress-stream.js';
+import { hasShell, imageCommand, supervisedEntrypoint } from './supervisor.js';
+import type { SessionImages } from './session-images.js';
 
 export interface DeployerOptions {
   /** Run the container under Docker's init (tini), so a node or shell PID 1 stops on SIGTERM. Default true. */
@@ -25,15 +29,21 @@ export interface DeployerOptions {
   stopTimeoutS?: number;
   /** Same, for live-update restarts. Default 2. */
   restartTimeoutS?: number;
+  /** Live update's `restart` restarts the service's process under devloop's supervisor (supervisor.ts); false restarts the container. Default true. */
+  restartProcess?: boolean;
+  /** devloop holds the TCP host ports and switches them to a rebuilt container once it is healthy (forwarder.ts); false stops the old container first. Default true. */
+  switchPorts?: boolean;
 }
 
 /** The containers this session runs, by service: live update and shutdown need them. */
 export type ActiveContainers = Map<string, ContainerDeployment>;
 
-export function tapDeployer(engine: Engine, daemon: DockerDaemon, active: ActiveContainers, options: DeployerOptions): void {
+export function tapDeployer(engine: Engine, daemon: DockerDaemon, active: ActiveContainers, options: DeployerOptions, images?: SessionImages): void {
   const stickyPorts = new Map<string, Map<string, number>>();
   const rebuiltFor = new Map<string, string>();
   const raised: RaisedLimits = { limits: new Map(), noted: new Set() };
+  const shells: ShellFacts = { byImage: new Map(), noted: new Set() };
+  const groups = new Map<string, ForwardGroup>();
   engine.hooks.deploy.for('docker').tapPromise(DOCKER_PLUGIN, daemonErrors(daemon, async (ctx) => {
     await daemon.connect();
     const image = ctx.image ?? ctx.build.image ?? ctx.config.image;
@@ -44,21 +54,54 @@ export function tapDeployer(engine: Engine, daemon: DockerDaemon, active: Active
         hint: `give it build: { type: 'docker' } or an image, or set runtime: 'process' with a command`,
       });
     }
-    // Replace: the old container is stopped before the new one starts, freeing its host ports. Ours
-    // stays up while the new one is created (a missing image or a bad option leaves it serving);
-    // another runtime's deployment may hold the ports in ways not visible here, so it goes first.
     const previous = ctx.previous;
     const ours = previous && active.get(ctx.service) === previous ? (previous as ContainerDeployment) : undefined;
     const stopPrevious = async () => {
-      if (!previous) return;
+      if (!previous || (previous as ContainerDeployment).stopped) return;
       ctx.logger.info(`stopping the previous ${previous.runtime === 'docker' ? 'container' : `${previous.runtime} deployment`}`);
       await previous.stop('replaced by a new deployment');
     };
-    if (!ours) await stopPrevious();
-    ctx.signal.throwIfAborted();
-    const replace = { held: new Set(ours?.hostPorts ?? []), beforeStart: ours ? once(stopPrevious) : async () => {} };
     let sticky = stickyPorts.get(ctx.service);
     if (!sticky) stickyPorts.set(ctx.service, (sticky = new Map()));
+    const inspectPort = ctx.getState().services[ctx.service]?.extra.debug?.inspectPort as number | undefined;
+
+    // Switch (forwarder.ts): devloop holds the TCP host ports and the new container starts beside
+    // the one serving, which is stopped once the new one is healthy. Set up (or set up again when
+    // the Devfile's ports change) after stopping what held the ports before.
+    let group = groups.get(ctx.service);
+    const forwardable = options.switchPorts !== false && canForward(ctx.config, inspectPort);
+    const signature = portSignature(ctx.config);
+    if (group && (!forwardable || group.signature !== signature)) {
+      if (group.serving && group.serving !== previous) await group.serving.stop('its ports changed');
+      await stopPrevious();
+      await closeGroup(group);
+      group = undefined;
+    }
+    let replace: Replacement;
+    let bind: (() => Promise<PublishedPort[]>) | undefined;
+    if (forwardable && group) {
+      // A container that never became healthy serves nobody: it goes now; the serving one stays.
+      if (previous && previous !== group.serving) await stopPrevious();
+      replace = { held: new Set(), beforeStart: async () => {} };
+      const g = group;
+      bind = () => upstreamPorts(g.ports);
+    } else if (forwardable) {
+      await stopPrevious();
+      ctx.signal.throwIfAborted();
+      const ports = await planPorts(ctx.config, ctx.service, ctx.logger, sticky, new Set(ours?.hostPorts ?? []));
+      group = await openGroup(ctx.service, signature, ports);
+      groups.set(ctx.service, group);
+      replace = { held: new Set(), beforeStart: async () => {} };
+      const g = group;
+      bind = () => upstreamPorts(g.ports);
+    } else {
+      // Replace: the old container is stopped before the new one starts, freeing its host ports. Ours
+      // stays up while the new one is created (a missing image or a bad option leaves it serving);
+      // another runtime's deployment may hold the ports in ways not visible here, so it goes first.
+      if (!ours) await stopPrevious();
+      replace = { held: new Set(ours?.hostPorts ?? []), beforeStart: ours ? once(stopPrevious) : async () => {} };
+    }
+    ctx.signal.throwIfAborted();
 
     const link: ServiceLink = {
       service: ctx.service,
@@ -67,22 +110,128 @@ export function tapDeployer(engine: Engine, daemon: DockerDaemon, active: Active
       isCurrent: (d: Deployment) => active.get(ctx.service) === d,
       phase: () => ctx.getState().services[ctx.service]?.phase,
     };
+    const ports: PortPlan = { public: group?.ports, bind };
     let deployment: ContainerDeployment;
     try {
-      deployment = await runContainer(daemon.docker, ctx, image, sticky, link, active, options, replace, raised);
+      deployment = await runContainer(daemon.docker, ctx, image, sticky, link, active, options, replace, raised, shells, ports);
     } catch (err) {
       if (!(err instanceof ImageMissing)) throw err;
-      deployment = await recoverMissingImage(engine, daemon.docker, ctx, image, rebuiltFor, () => runContainer(daemon.docker, ctx, image, sticky!, link, active, options, replace, raised));
+      deployment = await recoverMissingImage(engine, daemon.docker, ctx, image, rebuiltFor, () => runContainer(daemon.docker, ctx, image, sticky!, link, active, options, replace, raised, shells, ports));
     }
     rebuiltFor.delete(ctx.service);
     const stop = deployment.stop.bind(deployment);
-    // Forget it once stopped, unless a newer container has taken its place.
+    const g = group;
+    // Forget it once stopped, unless a newer container has taken its place; the host ports go
+    // with the last container that serves them.
     deployment.stop = async (reason: string) => {
-      try { await stop(reason); } finally { if (active.get(ctx.service) === deployment) active.delete(ctx.service); }
+      try { await stop(reason); } finally {
+        if (active.get(ctx.service) === deployment) active.delete(ctx.service);
+        if (g && g.serving === deployment && !active.has(ctx.service) && groups.get(ctx.service) === g) {
+          groups.delete(ctx.service);
+          await closeGroup(g);
+        }
+      }
     };
+    // The image that last ran healthy is the one kept when the session ends.
+    const readyOf = deployment.ready.bind(deployment);
+    deployment.ready = async (signal: AbortSignal) => {
+      await readyOf(signal);
+      images?.noteGood(ctx.service, ctx.build.image ?? image);
+    };
+    if (g) {
+      const upstream = deployment.probePorts;
+      if (!g.serving || g.serving.stopped) {
+        point(g, upstream);
+        g.serving = deployment;
+      } else {
+        // The switch: once the new container is healthy (or has failed: it is the service's
+        // deployment now either way), new connections go to it and the old one stops.
+        const handover = once(async () => {
+          if (groups.get(ctx.service) !== g || deployment.stopped || g.serving === deployment) return;
+          const old = g.serving;
+          point(g, upstream);
+          g.serving = deployment;
+          if (old && !old.stopped) {
+            ctx.logger.info(`switched ${g.ports.map((p) => `127.0.0.1:${p.hostPort}`).join(', ')} to ${deployment.name}; stopping the previous container`);
+            await old.stop('replaced by a new deployment').catch((err) => ctx.logger.warn(`could not stop the previous container: ${err instanceof Error ? err.message : String(err)}`));
+          }
+        });
+        const ready = deployment.ready.bind(deployment);
+        deployment.ready = async (signal: AbortSignal) => {
+          try { await ready(signal); } finally { await handover(); }
+        };
+      }
+    }
     ctx.logger.info(`running ${deployment.name} (${image})${deployment.endpoints.length ? ` at ${deployment.endpoints.map((e) => e.url).join(', ')}` : ''}`);
     return deployment;
   }));
+
+  engine.hooks.shutdown.tapPromise(DOCKER_PLUGIN, async () => {
+    const all = [...groups.values()];
+    groups.clear();
+    await Promise.all(all.map(closeGroup));
+  });
+}
+
+/** A service's host ports while devloop holds them (forwarder.ts), and the container they lead to. */
+interface ForwardGroup {
+  /** The Devfile's port settings they were made for: a change sets them up again. */
+  signature: string;
+  ports: PublishedPort[];
+  forwarders: PortForwarder[];
+  serving?: ContainerDeployment;
+}
+
+/** TCP only (a UDP port would need its own relay), and not while debugging: the inspector's port is served per container. */
+function canForward(config: DeployContext['config'], inspectPort: number | undefined): boolean {
+  if (inspectPort) return false;
+  if (!config.port && !config.ports?.length) return false;
+  return (config.ports ?? []).every((p) => (p.protocol ?? 'tcp') === 'tcp');
+}
+
+function portSignature(config: DeployContext['config']): string {
+  return JSON.stringify({ port: config.port, ports: config.ports ?? [] });
+}
+
+async function openGroup(service: string, signature: string, ports: PublishedPort[]): Promise<ForwardGroup> {
+  const forwarders: PortForwarder[] = [];
+  try {
+    for (const p of ports) forwarders.push(await PortForwarder.listen(p.hostPort));
+  } catch (err) {
+    await Promise.all(forwarders.map((f) => f.close()));
+    throw new DevloopError(`cannot listen on the host port of ${service}: ${err instanceof Error ? err.message : String(err)}`, {
+      code: 'PORT_IN_USE', service, cause: err,
+      hint: 'another program took the port a moment after devloop checked it; save a file to try again (devloop picks again)',
+    });
+  }
+  return { signature, ports, forwarders };
+}
+
+function closeGroup(group: ForwardGroup): Promise<unknown> {
+  return Promise.all(group.forwarders.map((f) => f.close()));
+}
+
+function point(group: ForwardGroup, upstream: PublishedPort[] | undefined): void {
+  group.ports.forEach((p, i) => group.forwarders[i].point(upstream?.find((u) => u.containerPort === p.containerPort)?.hostPort));
+}
+
+/** The container's own published ports (on 127.0.0.1, picked by devloop so they stay across restarts of the container). */
+async function upstreamPorts(ports: PublishedPort[]): Promise<PublishedPort[]> {
+  const taken = new Set<number>();
+  const out: PublishedPort[] = [];
+  for (const p of ports) {
+    let port: number;
+    do port = await findFreePort(); while (taken.has(port));
+    taken.add(port);
+    out.push({ ...p, hostPort: port });
+  }
+  return out;
+}
+
+/** What the container publishes (`bind`) and, when devloop forwards to it, what the user sees (`public`). */
+interface PortPlan {
+  public?: PublishedPort[];
+  bind?: () => Promise<PublishedPort[]>;
 }
 
 class ImageMissing extends Error {}
@@ -146,6 +295,32 @@ function memorySetting(ctx: DeployContext, raised: RaisedLimits): { memory?: num
   };
 }
 
+/** Which images have /bin/sh for the restart supervisor (by image ID), and the services already told theirs has none. */
+interface ShellFacts {
+  byImage: Map<string, boolean>;
+  noted: Set<string>;
+}
+
+/**
+ * The command to run under the restart supervisor (supervisor.ts), when the service's liveUpdate
+ * restarts it: the image's ENTRYPOINT followed by the service's command or the image's CMD.
+ */
+async function supervision(docker: Docker, ctx: DeployContext, image: string, restartTimeoutS: number): Promise<{ imageId: string; create: { Entrypoint: string[]; Cmd: string[] } } | undefined> {
+  if (!ctx.config.liveUpdate?.some((s) => 'restart' in s && s.restart === true)) return undefined;
+  let info: Docker.ImageInspectInfo;
+  try {
+    info = await docker.getImage(image).inspect();
+  } catch (err) {
+    if (statusOf(err) === 404) throw new ImageMissing(daemonMessage(err));
+    throw err;
+  }
+  const { entrypoint, cmd } = imageCommand(info);
+  const argv = [...entrypoint, ...(ctx.config.command !== undefined ? shellCommand(ctx.config.command) : cmd)];
+  // Nothing to run: let the daemon say so as it would without the supervisor.
+  if (!argv.length) return undefined;
+  return { imageId: info.Id, create: supervisedEntrypoint(argv, restartTimeoutS) };
+}
+
 type ContainerAutoRaise = AutoRaisePlan & { onRaise(bytes: number): void };
 
 interface Replacement {
@@ -162,7 +337,7 @@ function once(fn: () => Promise<void>): () => Promise<void> {
 
 async function runContainer(
   docker: Docker, ctx: DeployContext, image: string, sticky: Map<string, number>, link: ServiceLink, active: ActiveContainers,
-  options: DeployerOptions, replace: Replacement, raised: RaisedLimits,
+  options: DeployerOptions, replace: Replacement, raised: RaisedLimits, shells: ShellFacts, plan: PortPlan,
 ): Promise<ContainerDeployment> {
   const config = ctx.config;
   const { memory, autoRaise } = memorySetting(ctx, raised);
@@ -176,9 +351,13 @@ async function runContainer(
     ...(config.port ? { PORT: String(config.port) } : {}),
     ...(inspectPort ? { NODE_OPTIONS: [ctx.env.NODE_OPTIONS, INSPECT_OPTION].filter(Boolean).join(' ') } : {}),
   };
+  const restartTimeoutS = options.restartTimeoutS ?? 2;
+  let supervised = options.restartProcess === false ? undefined : await supervision(docker, ctx, image, restartTimeoutS);
+  if (supervised && shells.byImage.get(supervised.imageId) === false) supervised = undefined;
   for (let attempt = 0; ; attempt++) {
-    const ports = await planPorts(config, ctx.service, ctx.logger, sticky, replace.held);
-    const { exposed, bindings } = portConfig(ports);
+    const bound = plan.bind ? await plan.bind() : await planPorts(config, ctx.service, ctx.logger, sticky, replace.held);
+    const ports = plan.public ?? bound;
+    const { exposed, bindings } = portConfig(bound);
     const name = containerName(project, ctx.service);
     let container: Docker.Container;
     try {
@@ -188,7 +367,7 @@ async function runContainer(
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         Labels: sessionLabels(ctx.root, ctx.service),
         ExposedPorts: exposed,
-        Cmd: config.command !== undefined ? shellCommand(config.command) : undefined,
+        ...(supervised ? supervised.create : { Cmd: config.command !== undefined ? shellCommand(config.command) : undefined }),
         HostConfig: {
           PortBindings: bindings,
           Init: options.init ?? true,
@@ -205,6 +384,21 @@ async function runContainer(
         hint: 'check services.' + ctx.service + ' (resources, ports, command) in Devfile.ts',
       });
     }
+    if (supervised && !shells.byImage.has(supervised.imageId)) {
+      // A daemon error is not an answer: run without the supervisor this time, ask again next time.
+      const shell = await hasShell(container).catch(() => undefined);
+      if (shell !== undefined) shells.byImage.set(supervised.imageId, shell);
+      if (!shell) {
+        if (shell === false && !shells.noted.has(ctx.service)) {
+          shells.noted.add(ctx.service);
+          ctx.logger.info(`${image} has no /bin/sh for devloop's restart supervisor: live update restarts the whole container (about a second longer than restarting the process)`);
+        }
+        supervised = undefined;
+        await container.remove({ force: true }).catch(() => {});
+        attempt--;
+        continue;
+      }
+    }
     const deployment = new ContainerDeployment(docker, container, name, {
       image,
       ports,
@@ -214,8 +408,10 @@ async function runContainer(
       memoryLimit: memory,
       autoRaise,
       stopTimeoutS: options.stopTimeoutS ?? 10,
-      restartTimeoutS: options.restartTimeoutS ?? 2,
+      restartTimeoutS,
       inspectPort,
+      supervised: supervised !== undefined,
+      probePorts: bound,
     }, link);
     // Current from its first second: a crash during startup is supervised like any other.
     active.set(ctx.service, deployment);
@@ -231,7 +427,7 @@ async function runContainer(
       const msg = daemonMessage(err);
       // Someone took a port between the check and the start: pick again, once.
       if (attempt === 0 && /port is already allocated|address already in use/i.test(msg)) {
-        forgetPorts(sticky, ports);
+        if (!plan.bind) forgetPorts(sticky, ports);
         ctx.logger.warn(`a port was taken while starting (${msg}); choosing another`);
         continue;
       }

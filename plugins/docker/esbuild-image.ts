@@ -12,22 +12,25 @@ import type { EsbuildBuildConfig } from '../../core/devfile/types.js';
 import type { BuildContext } from '../../core/engine/contexts.js';
 import type { Engine } from '../../core/engine/engine.js';
 import { DevloopError } from '../../core/errors.js';
-import { DOCKER_PLUGIN } from './builder.js';
+import { DOCKER_PLUGIN, lastGoodRunning } from './builder.js';
 import { daemonErrors, type DockerDaemon } from './client.js';
 import { buildOrReuse } from './image-build.js';
 import { baseImageIds } from './base-images.js';
 import { imageRepository, imageTag, projectName } from './names.js';
 import { runtimeOf } from './runtime-of.js';
+import { imageLabels, type SessionImages } from './session-images.js';
 import type { TarEntry } from './tar.js';
 
-export function tapEsbuildImage(engine: Engine, daemon: DockerDaemon): void {
+export function tapEsbuildImage(engine: Engine, daemon: DockerDaemon, images?: SessionImages): void {
   const warned = new Set<string>();
   engine.hooks.afterBuild.tapPromise(DOCKER_PLUGIN, daemonErrors(daemon, async (ctx) => {
     if (ctx.kind !== 'esbuild' || !ctx.result?.artifacts?.length) return;
     // Cloud Run instances are containers too when a base image is named.
     const runtime = await runtimeOf(engine, ctx);
     if (runtime !== 'docker' && !(runtime === 'cloud-run' && ctx.config.build?.type === 'esbuild' && ctx.config.build.baseImage)) return;
-    await wrapBundle(ctx, daemon, warned);
+    await wrapBundle(ctx, daemon, warned, lastGoodRunning(engine, ctx));
+    const image = (ctx.result as { image?: string }).image;
+    if (image) images?.noteBuilt(ctx.service, image);
   }));
 }
 
@@ -41,7 +44,7 @@ export function esbuildDockerfile(baseImage: string, entry: string): string {
   ].join('\n');
 }
 
-async function wrapBundle(ctx: BuildContext, daemon: DockerDaemon, warned: Set<string>): Promise<void> {
+async function wrapBundle(ctx: BuildContext, daemon: DockerDaemon, warned: Set<string>, lastGood: boolean): Promise<void> {
   const build = ctx.config.build as EsbuildBuildConfig;
   if (!build.baseImage) {
     throw new DevloopError(`services.${ctx.service} is an esbuild build on the docker runtime, and has no build.baseImage to put the bundle on`, {
@@ -85,6 +88,8 @@ async function wrapBundle(ctx: BuildContext, daemon: DockerDaemon, warned: Set<s
     dockerfile: path.join(ctx.root, 'Dockerfile (generated)'),
     dockerfileText,
     generated: true,
+    lastGoodRunning: lastGood,
+    labels: imageLabels(ctx.root, ctx.service),
     signal: ctx.signal,
     logger: ctx.logger,
   });

@@ -28,6 +28,8 @@ export interface ImageBuildRequest {
   target?: string;
   platform?: string;
   labels?: Record<string, string>;
+  /** A healthy earlier deployment of the service runs (see BuildFailureInput): the failure hint says it keeps running. */
+  lastGoodRunning?: boolean;
   signal: AbortSignal;
   logger: Logger;
 }
@@ -78,6 +80,7 @@ async function runBuild(daemon: DockerDaemon, req: ImageBuildRequest): Promise<s
     throw failure(req, undefined, daemonMessage(err), []);
   }
 
+  const labelSteps = Object.keys(req.labels ?? {}).length;
   // The failing step's own output: the tail restarts at every step.
   let tail = new LineTail(15);
   let step: StepInfo | undefined;
@@ -86,7 +89,9 @@ async function runBuild(daemon: DockerDaemon, req: ImageBuildRequest): Promise<s
   const output = new LineSplitter((line) => {
     req.logger.output(line);
     const s = parseStep(line);
-    if (s) { step = s; tail = new LineTail(15); return; }
+    // The classic builder appends one LABEL step per build label (devloop's own: session-images.ts);
+    // the user's Dockerfile has that many fewer, and its step numbers are what a message names.
+    if (s) { step = { ...s, total: Math.max(s.index, s.total - labelSteps) }; tail = new LineTail(15); return; }
     // The builder's own chatter (" ---> 1a2b3c", "Removing intermediate container") is noise in a
     // failure message.
     if (!/^ ---> |^Removing intermediate container |^Successfully (built|tagged) /.test(line)) tail.push(line);
@@ -126,5 +131,6 @@ function failure(req: ImageBuildRequest, step: StepInfo | undefined, error: stri
     step,
     error,
     lastLines,
+    lastGoodRunning: req.lastGoodRunning,
   });
 }

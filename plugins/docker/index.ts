@@ -10,7 +10,10 @@
  * | resolve-runtime.ts | resolveRuntime                        |
  * | deployer.ts        | deploy.for('docker') -> container.ts  |
  * | liveupdate.ts      | shouldRebuild                         |
+ * | forwarder.ts       | (deployer) host ports held by devloop |
+ * | supervisor.ts      | (deployer) restart of the process     |
  * | cleanup.ts         | cleanup, shutdown                     |
+ * | session-images.ts  | shutdown: the session's older images  |
  * | prune.ts           | pressure (disk): older images removed |
  */
 import type Docker from 'dockerode';
@@ -23,6 +26,7 @@ import { tapEsbuildImage } from './esbuild-image.js';
 import { tapLiveUpdate } from './liveupdate.js';
 import { pruneForPressure } from './prune.js';
 import { tapResolveRuntime } from './resolve-runtime.js';
+import { SessionImages } from './session-images.js';
 
 export interface DockerPluginOptions extends BuilderOptions, DeployerOptions {
   /** How to reach the daemon; default: DOCKER_HOST, else the local socket. */
@@ -35,12 +39,13 @@ export function dockerPlugin(options: DockerPluginOptions = {}): DevloopPlugin {
     apply(engine) {
       const daemon = new DockerDaemon(options.docker);
       const active: ActiveContainers = new Map();
+      const images = new SessionImages();
       tapResolveRuntime(engine, daemon);
-      tapBuilder(engine, daemon, options);
-      tapEsbuildImage(engine, daemon);
-      tapDeployer(engine, daemon, active, options);
+      tapBuilder(engine, daemon, options, images);
+      tapEsbuildImage(engine, daemon, images);
+      tapDeployer(engine, daemon, active, options, images);
       tapLiveUpdate(engine, daemon, active);
-      tapCleanup(engine, daemon, active);
+      tapCleanup(engine, daemon, active, images);
       engine.hooks.pressure.tapPromise(DOCKER_PLUGIN, async (ctx) => {
         if (ctx.kind === 'disk') await pruneForPressure(ctx, daemon, engine.serviceNames());
       });

@@ -1,9 +1,10 @@
 /**
  * Live update for containers (`shouldRebuild`): changed files covered by `sync` rules are copied
  * into the running container through the archive API, deletions become an `rm` through exec,
- * `run` steps run through exec, and `restart` restarts the container in place. Anything that does
- * not work out falls back to a full rebuild, and the log says why: a sync that silently became a
- * rebuild is a top complaint about other tools.
+ * `run` steps run through exec, and `restart` restarts the service's process in place (the whole
+ * container when its image has no shell for the supervisor: see supervisor.ts). Anything that
+ * does not work out falls back to a full rebuild, and the log says why: a sync that silently
+ * became a rebuild is a top complaint about other tools.
  */
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -73,10 +74,10 @@ export function tapLiveUpdate(engine: Engine, daemon: DockerDaemon, active: Acti
           return undefined;
         }
       }
-      if (plan.restart) await deployment.restart();
+      const restarted = plan.restart ? await deployment.restart() : false;
       const ms = Date.now() - started;
       const synced = plan.copies.length - deletions.length;
-      ctx.logger.info(`live update: ${describe(synced, deletions.length, plan.runs.length, plan.restart)} in ${formatMs(ms)}, no rebuild`);
+      ctx.logger.info(`live update: ${describe(synced, deletions.length, plan.runs.length, restarted)} in ${formatMs(ms)}, no rebuild`);
       ctx.dispatch({ type: 'service/extra', service: ctx.service, plugin: DOCKER_PLUGIN, data: { liveUpdates: ++updates, lastLiveUpdate: { at: Date.now(), files: rel, durationMs: ms } } });
       return false;
     } catch (err) {
@@ -87,11 +88,11 @@ export function tapLiveUpdate(engine: Engine, daemon: DockerDaemon, active: Acti
   }
 }
 
-function describe(synced: number, deleted: number, runs: number, restart: boolean): string {
+function describe(synced: number, deleted: number, runs: number, restart: false | 'process' | 'container'): string {
   const parts = [`synced ${synced} file${synced === 1 ? '' : 's'}`];
   if (deleted) parts.push(`deleted ${deleted}`);
   if (runs) parts.push(`ran ${runs} step${runs === 1 ? '' : 's'}`);
-  if (restart) parts.push('restarted the container');
+  if (restart) parts.push(`restarted the ${restart}`);
   return parts.join(', ');
 }
 
