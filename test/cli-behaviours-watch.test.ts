@@ -93,6 +93,8 @@ describe('devloop up flags', { concurrency: false }, () => {
     const dir = project(`export default { services: { web: ${built(port, 'dist-web')} } };`);
     const up = start(['up', '--no-watch'], dir);
     await up.waitFor(healthy('web'), 60_000, 'web healthy');
+    // The first update's summary follows its health; only what comes after it counts.
+    await up.waitFor((e) => e.type === 'update/finished' && e.service === 'web', 10_000, 'the first update summary');
     const seen = up.events.length;
     writeFileSync(path.join(dir, 'public', 'index.txt'), 'v2\n');
     await sleep(QUIET_MS);
