@@ -10,6 +10,7 @@ import { cloudRunPlugin } from './cloud-run/plugin.js';
 import { commandPlugin } from './command/index.js';
 import { dockerPlugin } from './docker/index.js';
 import { esbuildPlugin } from './esbuild/index.js';
+import { kubernetesPlugin } from './kubernetes/index.js';
 import { processPlugin } from './local-process/index.js';
 import { registryPlugin } from './registry/index.js';
 
@@ -21,6 +22,7 @@ export const builtinPlugins: BuiltinRegistry = {
   'devloop:registry': registryPlugin,
   'devloop:autopilot': autopilotPlugin,
   'devloop:cloud-run': cloudRunPlugin,
+  'devloop:kubernetes': kubernetesPlugin,
 };
 
 /** The plugins every project gets unless the Devfile lists the same id itself. */

@@ -145,7 +145,7 @@ const service = z.strictObject({
     computeClass: nonEmpty.optional(), spot: z.boolean().optional(),
     gpu: z.strictObject({ type: nonEmpty, count: positive }).optional(), arm: z.boolean().optional(),
   }).optional(),
-  k8s: z.strictObject({ manifests: strings }).optional(),
+  k8s: z.strictObject({ manifests: strings, namespace: nonEmpty.optional() }).optional(),
   resources: resources.optional(),
   restart: z.enum(['always', 'on-failure', 'never']).optional(),
   extensions: z.record(z.string(), z.unknown()).optional(),
@@ -184,6 +184,7 @@ export const devfileSchema = z.strictObject({
     name: z.string().optional(), version: z.string().optional(), nodes: positive.optional(),
     provider: z.enum(['kind', 'gke', 'existing']).optional(), kubeContext: z.string().optional(),
   }).optional(),
+  kubernetes: z.strictObject({ context: nonEmpty.optional(), allowContexts: z.array(nonEmpty).optional() }).optional(),
   simulation: z.strictObject({
     cloudRun: z.strictObject({
       enabled: z.boolean().optional(), scaleToZero: z.boolean().optional(),

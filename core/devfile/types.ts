@@ -26,6 +26,8 @@ export interface DevfileConfig {
   watch?: WatchSettings;
   /** The cluster devloop deploys to when a service targets Kubernetes. */
   cluster?: ClusterConfig;
+  /** Settings of the Kubernetes runtime shared by every service that deploys to a cluster. */
+  kubernetes?: KubernetesConfig;
   /** Cloud Run and Autopilot simulation settings. */
   simulation?: SimulationConfig;
   /** Monitoring services devloop starts beside the project. */
@@ -108,8 +110,8 @@ export interface ServiceConfig {
   cloudRun?: CloudRunServiceConfig;
   /** Autopilot settings for this service (admission simulated locally). */
   autopilot?: AutopilotServiceConfig;
-  /** Kubernetes manifests for this service when it deploys to a cluster. */
-  k8s?: { manifests: string | string[] };
+  /** Kubernetes manifests for this service when it deploys to a cluster (`runtime: 'kubernetes'`). */
+  k8s?: K8sServiceConfig;
   /** Resource limits applied to the local container/process where the runtime supports it. */
   resources?: ResourcesConfig;
   /** Restart policy for the local runtimes. Default `on-failure`. */
@@ -223,6 +225,23 @@ export interface EnvironmentConfig {
   allowKubeContexts?: string[];
   /** Default runtime for services in this environment. */
   runtime?: RuntimeKind;
+}
+
+export interface K8sServiceConfig {
+  /** Manifest files and globs (`k8s/*.yaml`), relative to the Devfile. */
+  manifests: string | string[];
+  /** Namespace for objects that name none. Default: the kube context's namespace, else `default`. */
+  namespace?: string;
+}
+
+export interface KubernetesConfig {
+  /** Kube context to deploy to. Default: `cluster.kubeContext`, else the kubeconfig's current context. */
+  context?: string;
+  /**
+   * Contexts that are not local (kind-, k3d-, minikube, docker-desktop, a loopback API server)
+   * devloop may deploy to and delete from, e.g. `['gke_proj_zone_name']`. Others are refused.
+   */
+  allowContexts?: string[];
 }
 
 export interface ClusterConfig {

@@ -1,0 +1,47 @@
+/**
+ * `devloop:kubernetes`: deploys services with `runtime: 'kubernetes'` to a cluster from their
+ * `k8s.manifests`.
+ *
+ * | hook                        | what                                                          |
+ * | --------------------------- | ------------------------------------------------------------- |
+ * | deploy.for('kubernetes')    | context check -> manifests (images substituted, labelled) ->   |
+ * |                             | server-side apply in order -> prune -> port-forward            |
+ * | (deployment.ready)          | rollout per kind; ImagePullBackOff, CrashLoopBackOff, Pending  |
+ * |                             | turned into errors with their fix                              |
+ * | (deployment.stop)           | shutdown / service removed: deletes what the service applied   |
+ * | cleanup                     | deletes what a dead earlier session applied (by label)         |
+ * | shutdown                    | API clients dropped                                            |
+ *
+ * A redeploy does not stop the previous deployment: the new apply updates the objects in place
+ * (Kubernetes rolls them out), and only what left the manifests is pruned. The runtime and
+ * @kubernetes/client-node are imported on the first Kubernetes deploy, so projects without one
+ * never load them.
+ */
+import type { DevloopPlugin } from '../../core/plugins/types.js';
+
+export const KUBERNETES_PLUGIN = 'devloop:kubernetes';
+
+export function kubernetesPlugin(_options: Record<string, unknown> = {}): DevloopPlugin {
+  return {
+    name: KUBERNETES_PLUGIN,
+    apply(engine) {
+      let runtime: Promise<import('./runtime.js').KubernetesRuntime> | undefined;
+      const load = () => (runtime ??= import('./runtime.js').then((m) => new m.KubernetesRuntime(engine)));
+
+      engine.hooks.deploy.for('kubernetes').tapPromise(KUBERNETES_PLUGIN, async (ctx) => (await load()).deploy(ctx));
+
+      // Only projects with a Kubernetes service load the client for this.
+      engine.hooks.cleanup.tapPromise(KUBERNETES_PLUGIN, async (ctx) => {
+        const uses = Object.values(ctx.devfile.services).some((s) => (s.runtime ?? ctx.devfile.environments?.[ctx.mode]?.runtime) === 'kubernetes' && s.k8s);
+        if (uses) await (await load()).cleanup(ctx);
+      });
+
+      engine.hooks.shutdown.tapPromise(KUBERNETES_PLUGIN, async () => {
+        if (runtime) await (await runtime).shutdown();
+      });
+    },
+  };
+}
+
+export default kubernetesPlugin;
+export { isLocalContext, isLoopbackServer } from './context.js';
