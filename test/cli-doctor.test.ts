@@ -1,7 +1,7 @@
 /**
  * `devloop doctor`'s advice is run, not only read: the registry command it prints serves a
  * registry at the address devloop looks at, which takes a push; and it suggests no Kubernetes
- * tool, as no devloop runtime deploys to Kubernetes yet.
+ * tool, as only services on the kubernetes runtime need a cluster.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -13,7 +13,7 @@ import { findFreePort } from '../plugins/shared/ports.js';
 import { docker, runCli, until } from './helpers.js';
 
 describe('doctor', { timeout: 120_000 }, () => {
-  it('the registry command it gives serves on the address asked and takes a push; Kubernetes is "not needed"', { timeout: 90_000 }, async (t) => {
+  it('the registry command it gives serves on the address asked and takes a push; Kubernetes is "only needed by" that runtime', { timeout: 90_000 }, async (t) => {
     const home = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'devloop-doctor-')));
     t.after(() => rmSync(home, { recursive: true, force: true }));
     const hostPort = `127.0.0.1:${await findFreePort()}`;
@@ -21,7 +21,7 @@ describe('doctor', { timeout: 120_000 }, () => {
     const r = await runCli(['doctor'], { cwd: home, env });
     assert.match(r.stdout, new RegExp(`no registry at ${hostPort.replace(/\./g, '\\.')}`));
     assert.doesNotMatch(r.stdout, /kind create cluster|minikube|k3d/);
-    assert.match(r.stdout, /Kubernetes: no kubeconfig at .*; not needed: no devloop runtime deploys to Kubernetes yet/);
+    assert.match(r.stdout, /Kubernetes: no kubeconfig at .*; only needed by services with runtime "kubernetes"/);
 
     const command = r.stdout.split('\n').map((l) => l.trim()).find((l) => l.startsWith('mkdir -p '));
     assert.ok(command, `no registry command in:\n${r.stdout}`);

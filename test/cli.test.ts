@@ -194,9 +194,9 @@ describe('devloop CLI', { concurrency: false }, () => {
     assert.match(by.Docker.fix!, /docker/i);
     assert.equal(by.Registry.level, 'warn');
     assert.match(by.Registry.fix!, /addr: 127\.0\.0\.1:1\\n/, 'the command serves where devloop looks');
-    // No devloop runtime deploys to Kubernetes yet: nothing to fix, no tool to install.
+    // Only the kubernetes runtime needs a cluster: nothing to fix, no tool to install.
     assert.equal(by.Kubernetes.level, 'ok');
-    assert.match((by.Kubernetes as { detail: string }).detail, /not needed/);
+    assert.match((by.Kubernetes as { detail: string }).detail, /only needed by services with runtime "kubernetes"/);
     assert.equal(by.Kubernetes.fix, undefined);
   });
 });

@@ -111,12 +111,12 @@ export function registryFix(hostPort: string): string {
 }
 
 /**
- * No runtime of devloop deploys to Kubernetes yet (plugins/ has none; `autopilot check` and
- * `simulate` need no cluster), so a missing or remote kubeconfig is nothing to fix: the context is
- * shown for information only.
+ * Only services with `runtime: 'kubernetes'` need a cluster (`autopilot check` and `simulate` need
+ * none, nor does the embedded default), so a missing or remote kubeconfig is nothing to fix here:
+ * the context is shown for information; the runtime itself refuses a non-local one.
  */
 async function checkKube(): Promise<Check> {
-  const notNeeded = 'not needed: no devloop runtime deploys to Kubernetes yet, and "devloop autopilot check/simulate" need no cluster';
+  const notNeeded = 'only needed by services with runtime "kubernetes" ("devloop autopilot check/simulate" and the embedded default need no cluster)';
   const file = (process.env.KUBECONFIG ?? path.join(os.homedir(), '.kube', 'config')).split(path.delimiter)[0];
   if (!existsSync(file)) return { name: 'Kubernetes', level: 'ok', detail: `no kubeconfig at ${file}; ${notNeeded}` };
   try {
