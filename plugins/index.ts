@@ -5,7 +5,7 @@
 import type { DevfileConfig } from '../core/devfile/types.js';
 import type { BuiltinRegistry } from '../core/plugins/resolve.js';
 import type { DevloopPlugin } from '../core/plugins/types.js';
-import { autopilotPlugin } from './autopilot/index.js';
+import { autopilotPlugin } from './autopilot/plugin.js';
 import { cloudRunPlugin } from './cloud-run/plugin.js';
 import { commandPlugin } from './command/index.js';
 import { dockerPlugin } from './docker/index.js';

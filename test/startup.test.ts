@@ -3,16 +3,20 @@
  * and nothing heavy; `status` in a folder without a Devfile says so without loading the Devfile
  * loader. Speed figures are in bench/startup.bench.ts; this pins the cause: each package listed
  * here costs tens of milliseconds (dockerode pulls in ssh2 and gRPC), so one imported at the top
- * of a command module again would bring back the 0.3 s start.
+ * of a command module again would bring back the 0.3 s start. `up` of a project whose services
+ * all run as processes never loads dockerode: the Docker plugin asks the daemon whether it is there
+ * and what to clean up over plain requests (plugins/docker/client.ts).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { cliPath } from './helpers.js';
+import { cliPath, repoRoot } from './helpers.js';
 
 const HEAVY = ['ink', 'react', 'dockerode', '@kubernetes/client-node', 'esbuild', 'yaml', 'prom-client', 'zod', '@parcel/watcher', 'typescript', 'tapable'];
 
@@ -59,4 +63,59 @@ describe('start-up loads only what the command needs', { timeout: 120_000 }, () 
       assert.deepEqual(heavy, [], `devloop ${args.join(' ')} loaded ${heavy.join(', ')}`);
     });
   }
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+describe('up of a project with no service on Docker', { timeout: 120_000 }, () => {
+  it('loads no dockerode: not before its first build starts, nor by the time it stopped after the service was healthy', async () => {
+    // hello-node: an esbuild bundle run as a process. The Docker plugin is applied all the same
+    // (it is a default plugin): its cleanup, the disk-pressure watcher's question for Docker's
+    // data folder and its shutdown run, with or without a daemon here.
+    const project = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'devloop-startup-up-')));
+    try {
+      cpSync(path.join(repoRoot, 'recipes', 'hello-node'), project, { recursive: true, filter: (s) => !s.includes('.devloop') });
+      const port = await freePort();
+      writeFileSync(path.join(project, 'Devfile.ts'), readFileSync(path.join(project, 'Devfile.ts'), 'utf8').replace('port: 8080', `port: ${port}`));
+      const list = path.join(tmp, `packages-${++runs}.txt`);
+      writeFileSync(list, '');
+      const child = spawn(process.execPath, ['--import', pathToFileURL(register).href, cliPath, 'up', '--output', 'json'], {
+        cwd: project, env: { ...process.env, CI: 'true', NO_COLOR: '1', DEVLOOP_TEST_PACKAGES: list }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => { stderr += d; });
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const loaded = () => new Set(readFileSync(list, 'utf8').split('\n').filter(Boolean));
+      let atFirstBuild: Set<string> | undefined;
+      const healthy = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the service was not healthy within 60 s; stderr:\n${stderr}`)), 60_000);
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          // The hook writes each package before it loads: what the file holds now is what loaded so far.
+          if (!atFirstBuild && line.includes('"type":"build/started"')) atFirstBuild = loaded();
+          if (line.includes('"type":"service/health"') && line.includes('"health":"healthy"')) { clearTimeout(timer); resolve(); }
+        });
+        void exited.then((code) => { clearTimeout(timer); reject(new Error(`up exited (${code}) before the service was healthy; stderr:\n${stderr}`)); });
+      });
+      try {
+        await healthy;
+      } finally {
+        child.kill('SIGINT');
+      }
+      assert.equal(await exited, 0, stderr);
+      assert.ok(atFirstBuild, 'no build/started event');
+      assert.ok(atFirstBuild.has('esbuild') && atFirstBuild.has('tapable'), `the hook saw ${[...atFirstBuild].join(', ')} by the first build: it is not measuring`);
+      assert.ok(!atFirstBuild.has('dockerode'), `dockerode was loaded before the first build started (${[...atFirstBuild].join(', ')})`);
+      const all = loaded();
+      assert.ok(!all.has('dockerode'), `dockerode was loaded by up of a project with no service on Docker (${[...all].join(', ')})`);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
 });

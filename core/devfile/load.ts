@@ -2,6 +2,9 @@
  * Loads a Devfile: find it, bundle it (bundle.ts), import the bundle from a temp .mjs beside the
  * Devfile (so its package imports resolve from the project), call it if it is a function, and
  * validate the result. Every failure is a ConfigError whose issues say FILE:LINE:COL.
+ *
+ * The schema (zod: some 100 modules, about 0.1 s to load) is imported once esbuild has been
+ * asked to bundle, so it loads on this thread while esbuild and the worker do their part.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +15,6 @@ import { bundleDevfile } from './bundle.js';
 import { cloudRunIssues } from './cloud-run.js';
 import { findDevfile } from './find.js';
 import { codeFrame } from './frame.js';
-import { validateDevfile } from './schema.js';
 import { locateThrow } from './stack.js';
 import { tempBundlePath } from './temp.js';
 import { formatMs } from '../time.js';
@@ -55,7 +57,11 @@ export async function loadDevfile(options: LoadDevfileOptions): Promise<LoadedDe
   const shown = path.relative(cwd, file) || path.basename(file);
   const dir = path.dirname(file);
   const tmp = tempBundlePath(file);
-  const bundle = await bundleDevfile(file, tmp, cwd);
+  const bundling = bundleDevfile(file, tmp, cwd);
+  const schema = import('./schema.js');
+  // Not left unhandled when the bundle fails first; awaited below.
+  schema.catch(() => undefined);
+  const bundle = await bundling;
   const ctx: DevfileContext = { mode: options.mode ?? 'local', env: options.env ?? process.env, command: options.command ?? 'up' };
 
   let value: unknown;
@@ -94,7 +100,7 @@ export async function loadDevfile(options: LoadDevfileOptions): Promise<LoadedDe
     await rm(tmp, { force: true });
   }
 
-  const result = validateDevfile(value);
+  const result = (await schema).validateDevfile(value);
   // Cloud Run's own bounds for inline cloudRun values, which a deploy would refuse later.
   const issues = result.ok ? await cloudRunIssues(result.config) : result.issues;
   if (!result.ok || issues.length > 0) {

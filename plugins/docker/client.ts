@@ -2,8 +2,17 @@
  * The Docker Engine API client devloop uses: one dockerode instance per plugin, whose API version
  * is negotiated with the daemon on first use (the daemon here may be a Debian 20.10 speaking at
  * most 1.41, or a recent one that no longer accepts old versions at all).
+ *
+ * dockerode is loaded on that first use, not with this file: it pulls in ssh2, gRPC and
+ * protobufjs (0.3 s before `up` could start its first build). The questions asked on every start
+ * (is a daemon there, are there containers to clean up, where is its data) go over a plain HTTP
+ * request on the local socket instead, so a project with no service on Docker never loads it.
  */
-import Docker from 'dockerode';
+import { access } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import type Docker from 'dockerode';
 import { DevloopError } from '../../core/errors.js';
 
 /** The newest API version this code is written against; a newer daemon is spoken to in this one. */
@@ -20,15 +29,82 @@ export interface DaemonInfo {
 }
 
 export class DockerDaemon {
-  readonly docker: Docker;
   readonly address: string;
   private info?: Promise<DaemonInfo>;
+  private client?: Docker;
+  private loading?: Promise<Docker>;
+  /** The local socket when the daemon is reached through one (the plain requests use it), else undefined. */
+  private readonly socketPath?: () => Promise<string>;
 
-  constructor(options: Docker.DockerOptions = {}) {
-    // No `version` here: requests stay unversioned (the daemon's own version) until negotiate()
-    // has asked the daemon what it speaks.
-    this.docker = new Docker(options);
+  constructor(private readonly options: Docker.DockerOptions = {}) {
     this.address = daemonAddress(options);
+    this.socketPath = localSocket(options);
+  }
+
+  /**
+   * The dockerode client, once connect() (or a reachable() that found the daemon) has loaded it.
+   * Every use follows one of those: the daemon is asked whether it is there before anything else.
+   */
+  get docker(): Docker {
+    if (!this.client) throw new Error('DockerDaemon.docker read before connect() loaded the Docker client: await daemon.connect() (or reachable()) first');
+    return this.client;
+  }
+
+  /** Loads dockerode and makes the client, once. */
+  load(): Promise<Docker> {
+    this.loading ??= import('dockerode').then(({ default: Docker }) => {
+      // No `version` here: requests stay unversioned (the daemon's own version) until negotiate()
+      // has asked the daemon what it speaks.
+      this.client = new Docker(this.options);
+      return this.client;
+    });
+    return this.loading;
+  }
+
+  /**
+   * Whether a daemon answers, without loading dockerode when it is on a local socket (GET /_ping).
+   * Anything else (TCP, TLS, ssh) is asked through the client, as connect() does.
+   */
+  async ping(timeoutMs = PING_TIMEOUT_MS): Promise<boolean> {
+    // Once connected, the remembered answer costs nothing.
+    if (this.info || !this.socketPath) return (await this.reachable(timeoutMs)) !== undefined;
+    try {
+      return (await this.plainGet('/_ping', timeoutMs)).status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * A GET answered with JSON, over the local socket when there is one (no dockerode), else asked
+   * through the client with `viaClient`. Unversioned, so the daemon answers in its own API
+   * version. Undefined when no daemon answers; an error when one answers with an error.
+   */
+  async getJson<T>(requestPath: string, viaClient: (docker: Docker) => Promise<T>, timeoutMs = DAEMON_CALL_MS): Promise<T | undefined> {
+    if (!this.socketPath) return (await this.reachable()) ? viaClient(this.docker) : undefined;
+    let res: { status: number; body: string };
+    try {
+      res = await this.plainGet(requestPath, timeoutMs);
+    } catch (err) {
+      if (daemonGone(this.address, err)) return undefined;
+      throw err;
+    }
+    if (res.status !== 200) throw new Error(`the Docker daemon at ${this.address} answered GET ${requestPath} with HTTP ${res.status}: ${res.body.trim().slice(0, 300)}`);
+    return JSON.parse(res.body) as T;
+  }
+
+  private async plainGet(requestPath: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+    const socketPath = await this.socketPath!();
+    return new Promise((resolve, reject) => {
+      const req = http.get({ socketPath, path: requestPath, signal: AbortSignal.timeout(timeoutMs), headers: { host: 'docker' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => { body += chunk; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
   }
 
   /**
@@ -50,6 +126,7 @@ export class DockerDaemon {
   }
 
   private async negotiate(timeoutMs: number): Promise<DaemonInfo> {
+    await this.load();
     const signal = AbortSignal.timeout(timeoutMs);
     let version: Docker.DockerVersion;
     let info: { ID?: string };
@@ -74,6 +151,22 @@ export function daemonAddress(options: Docker.DockerOptions = {}): string {
   if (options.socketPath) return `unix://${options.socketPath}`;
   if (options.host) return `${options.protocol ?? 'http'}://${options.host}${options.port ? `:${options.port}` : ''}`;
   return process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+}
+
+/**
+ * The unix socket the client would dial, as docker-modem chooses it (socketPath, else a
+ * `unix://` DOCKER_HOST, else the default socket when DOCKER_HOST is unset); undefined for
+ * anything else, which the plain requests leave to dockerode.
+ */
+function localSocket(options: Docker.DockerOptions): (() => Promise<string>) | undefined {
+  if (options.socketPath) return () => Promise.resolve(options.socketPath!);
+  if (options.host || options.protocol === 'ssh' || process.platform === 'win32') return undefined;
+  const env = process.env.DOCKER_HOST;
+  if (env && !env.startsWith('unix://')) return undefined;
+  if (env && env.length > 'unix://'.length) return () => Promise.resolve(env.slice('unix://'.length));
+  // docker-modem's default: Docker Desktop's socket in the home folder when there is one.
+  let found: Promise<string> | undefined;
+  return () => found ??= access(path.join(os.homedir(), '.docker', 'run', 'docker.sock')).then((): string => path.join(os.homedir(), '.docker', 'run', 'docker.sock'), () => '/var/run/docker.sock');
 }
 
 export function unreachable(address: string, cause: unknown): DevloopError {

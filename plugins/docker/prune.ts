@@ -56,7 +56,8 @@ export async function pruneForPressure(ctx: DiskPressureContext, daemon: DockerD
 export function dockerDataDisk(daemon: DockerDaemon): () => Promise<DiskTarget[]> {
   let dir: string | undefined;
   return async () => {
-    if (!dir && (await daemon.reachable())) dir = ((await daemon.docker.info()) as { DockerRootDir?: string }).DockerRootDir || undefined;
+    // A plain GET /info on a local socket: the watcher runs for every project, most with nothing on Docker.
+    if (!dir && (await daemon.ping())) dir = (await daemon.getJson<{ DockerRootDir?: string }>('/info', (docker) => docker.info() as Promise<{ DockerRootDir?: string }>))?.DockerRootDir || undefined;
     return dir ? [{ path: dir, holds: ['docker'] }] : [];
   };
 }

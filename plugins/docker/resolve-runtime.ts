@@ -19,8 +19,8 @@ export function tapResolveRuntime(engine: Engine, daemon: DockerDaemon): void {
   engine.hooks.resolveRuntime.tapPromise(DOCKER_PLUGIN, async (ctx) => {
     if (!containerizable(ctx.config)) return undefined;
     if (Date.now() < downUntil) return undefined;
-    const info = await daemon.reachable();
-    if (info) return 'docker';
+    // The plain /_ping (client.ts): the build that follows loads the client when it needs it.
+    if (await daemon.ping()) return 'docker';
     downUntil = Date.now() + NEGATIVE_TTL_MS;
     if (!told) {
       told = true;

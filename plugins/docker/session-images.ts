@@ -37,6 +37,11 @@ export class SessionImages {
     return this.good.get(service) ?? this.built.get(service)?.at(-1);
   }
 
+  /** Whether this session built (or reused) any image at all. */
+  any(): boolean {
+    return [...this.built.values()].some((refs) => refs.length > 0);
+  }
+
   /**
    * Removes the session's images but the kept one per service. Call after the containers are
    * gone: an image a container still uses is refused by the daemon and simply stays.
