@@ -5,7 +5,8 @@
  * | hook                        | what                                                          |
  * | --------------------------- | ------------------------------------------------------------- |
  * | deploy.for('kubernetes')    | context check -> manifests (images substituted, labelled) ->   |
- * |                             | server-side apply in order -> prune -> port-forward            |
+ * |                             | server-side apply in order -> prune -> port-forward ->         |
+ * |                             | pod logs followed into the service log (logs.ts)               |
  * | (deployment.ready)          | rollout per kind; ImagePullBackOff, CrashLoopBackOff, Pending  |
  * |                             | turned into errors with their fix                              |
  * | (deployment.stop)           | shutdown / service removed: deletes what the service applied   |

@@ -13,6 +13,7 @@ import { PortForwarder, forwardTarget } from './forward.js';
 import { LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_SERVICE, LABEL_SESSION, LABEL_SESSION_START, loadManifests, prepare, type K8sObject } from './manifests.js';
 import { LABEL_SESSION as DOCKER_SESSION, LABEL_SESSION_START as DOCKER_SESSION_START, projectId, sessionAlive, sessionLabels } from '../docker/names.js';
 import { waitReady } from './readiness.js';
+import { PodLogs, podSelectors } from './logs.js';
 
 
 interface Clients { kc: KubeConfig; api: KubernetesObjectApi; core: CoreV1Api }
@@ -27,6 +28,7 @@ export class KubeDeployment implements Deployment {
     readonly applied: AppliedRef[],
     private objects: K8sObject[],
     private forwarder: PortForwarder | undefined,
+    private logs: PodLogs | undefined,
     private logger: Logger,
     private onWaiting: (message: string) => void,
     readonly details: Record<string, unknown>,
@@ -43,12 +45,21 @@ export class KubeDeployment implements Deployment {
     return f;
   }
 
+  /** Stops following the pods' logs and hands what was shown to the next deployment of the service. */
+  takeLogMarks(): Map<string, string> | undefined {
+    const l = this.logs;
+    this.logs = undefined;
+    l?.stop();
+    return l?.marks;
+  }
+
   ready(signal: AbortSignal): Promise<void> {
     return waitReady({ api: this.clients.api, core: this.clients.core, service: this.service, objects: this.objects, signal, onWaiting: this.onWaiting });
   }
 
   stop(reason: string): Promise<void> {
     return this.stopped ??= (async () => {
+      this.logs?.stop();
       await this.forwarder?.close();
       const deleted = await deleteOwned(this.clients.api, this.applied, this.service);
       if (deleted.length) this.logger.info(`deleted ${deleted.join(', ')} (${reason})`);
@@ -107,8 +118,11 @@ export class KubernetesRuntime {
       await forwarder?.close();
       forwarder = undefined;
     }
+    // The pods' output in the service log, taking over from the previous deployment without repeating a line.
+    const logs = new PodLogs(clients.kc, clients.core, podSelectors(applied), ctx.logger, previous?.takeLogMarks());
+    logs.start(ctx.signal);
     const onWaiting = (message: string) => ctx.dispatch({ type: 'service/waiting', service, waiting: message });
-    return new KubeDeployment(service, clients, refs, applied, forwarder, ctx.logger, onWaiting, {
+    return new KubeDeployment(service, clients, refs, applied, forwarder, logs, ctx.logger, onWaiting, {
       context: target.context, namespace, objects: applied.map((o) => `${o.kind}/${o.metadata.name}`),
     });
   }
