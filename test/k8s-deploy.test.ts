@@ -9,32 +9,15 @@
 // test/k8s-infra.test.ts is; DEVLOOP_K8S_REQUIRE=1 (or an explicit KUBECONFIG) makes that a failure.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { copyFixture, docker, ensureDockerInfra, runCli, startCli, until, within } from './helpers.js';
+import { kubeconfig, kubectl, kubectlPath, missing, required } from './k8s-helpers.js';
 
-const stateDir = process.env.DEVLOOP_K8S_STATE ?? '/tmp/devloop-k8s';
-const kubeconfig = process.env.KUBECONFIG ?? path.join(stateDir, 'admin.kubeconfig');
-const required = process.env.DEVLOOP_K8S_REQUIRE === '1' || process.env.KUBECONFIG !== undefined;
-const missing = existsSync(kubeconfig) ? '' : `no cluster: ${kubeconfig} does not exist; run bash test/infra/k8s-up.sh and export the KUBECONFIG it prints`;
-
-function kubectlPath(): string {
-  const candidates = [process.env.DEVLOOP_KUBECTL, path.join(path.dirname(kubeconfig), 'bin', 'kubectl'), path.join(stateDir, 'bin', 'kubectl')];
-  return candidates.find((c): c is string => !!c && existsSync(c)) ?? 'kubectl';
-}
-
-function kubectl(...args: string[]): string {
-  try {
-    return execFileSync(kubectlPath(), ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).trim();
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`kubectl ${args.join(' ')} failed: ${(e.stderr || e.message).trim()}`);
-  }
-}
 
 /** True when the object exists in the namespace. */
 function exists(ns: string, what: string): boolean {

@@ -8,33 +8,16 @@
 // KUBECONFIG) turns that skip into a failure.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { docker, ensureDockerInfra, until, within } from './helpers.js';
+import { kubeconfig, kubectlPath, kubectlWithin, missing, required } from './k8s-helpers.js';
 
 const REGISTRY = '127.0.0.1:5001';
-const stateDir = process.env.DEVLOOP_K8S_STATE ?? '/tmp/devloop-k8s';
-const kubeconfig = process.env.KUBECONFIG ?? path.join(stateDir, 'admin.kubeconfig');
-const required = process.env.DEVLOOP_K8S_REQUIRE === '1' || process.env.KUBECONFIG !== undefined;
-const missing = existsSync(kubeconfig) ? '' : `no cluster: ${kubeconfig} does not exist; run bash test/infra/k8s-up.sh and export the KUBECONFIG it prints`;
-
-/** The kubectl k8s-up.sh links next to its kubeconfig (the system one may be outside the skew policy). */
-function kubectlPath(): string {
-  const candidates = [process.env.DEVLOOP_KUBECTL, path.join(path.dirname(kubeconfig), 'bin', 'kubectl'), path.join(stateDir, 'bin', 'kubectl')];
-  return candidates.find((c): c is string => !!c && existsSync(c)) ?? 'kubectl';
-}
-
-function kubectl(...args: string[]): string {
-  try {
-    return execFileSync(kubectlPath(), ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 150_000 }).trim();
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`kubectl ${args.join(' ')} failed: ${(e.stderr || e.message).trim()}`);
-  }
-}
+const kubectl = (...args: string[]): string => kubectlWithin(150_000, ...args);
 
 function kubectlApply(manifest: string): void {
   execFileSync(kubectlPath(), ['--kubeconfig', kubeconfig, 'apply', '-f', '-'], { input: manifest, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });

@@ -8,26 +8,12 @@
 // test/k8s-deploy.test.ts is; DEVLOOP_K8S_REQUIRE=1 (or an explicit KUBECONFIG) makes that a failure.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { copyFixture, docker, ensureDockerInfra, startCli, until, within, type RunningCli } from './helpers.js';
+import { kubeconfig, kubectl, missing, required } from './k8s-helpers.js';
 
-const stateDir = process.env.DEVLOOP_K8S_STATE ?? '/tmp/devloop-k8s';
-const kubeconfig = process.env.KUBECONFIG ?? path.join(stateDir, 'admin.kubeconfig');
-const required = process.env.DEVLOOP_K8S_REQUIRE === '1' || process.env.KUBECONFIG !== undefined;
-const missing = existsSync(kubeconfig) ? '' : `no cluster: ${kubeconfig} does not exist; run bash test/infra/k8s-up.sh and export the KUBECONFIG it prints`;
-
-function kubectl(...args: string[]): string {
-  const candidates = [process.env.DEVLOOP_KUBECTL, path.join(path.dirname(kubeconfig), 'bin', 'kubectl'), path.join(stateDir, 'bin', 'kubectl')];
-  const bin = candidates.find((c): c is string => !!c && existsSync(c)) ?? 'kubectl';
-  try {
-    return execFileSync(bin, ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).trim();
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`kubectl ${args.join(' ')} failed: ${(e.stderr || e.message).trim()}`);
-  }
-}
 
 /** One counter line as the service log shows it: "[<short pod>] tick <version> <pod> <n>". */
 const TICK = /^\[([a-z0-9-]+)\] tick (v\d+) (ticker-[a-z0-9-]+) (\d+)$/;

@@ -1,0 +1,34 @@
+/**
+ * What the tests against the local Kubernetes test cluster share: where its kubeconfig is, whether
+ * a missing cluster fails or skips the suite, and kubectl.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+export const stateDir = process.env.DEVLOOP_K8S_STATE ?? '/tmp/devloop-k8s';
+export const kubeconfig = process.env.KUBECONFIG ?? path.join(stateDir, 'admin.kubeconfig');
+/** `npm test` sets DEVLOOP_K8S_REQUIRE=1 once it has checked the cluster: no cluster is then a failure, not a skip. */
+export const required = process.env.DEVLOOP_K8S_REQUIRE === '1' || process.env.KUBECONFIG !== undefined;
+/** Why there is no cluster to test against ('' when there is one). */
+export const missing = existsSync(kubeconfig) ? '' : `no cluster: ${kubeconfig} does not exist; run bash test/infra/k8s-up.sh and export the KUBECONFIG it prints`;
+
+/** The kubectl k8s-up.sh links next to its kubeconfig (the system one may be outside the skew policy). */
+export function kubectlPath(): string {
+  const candidates = [process.env.DEVLOOP_KUBECTL, path.join(path.dirname(kubeconfig), 'bin', 'kubectl'), path.join(stateDir, 'bin', 'kubectl')];
+  return candidates.find((c): c is string => !!c && existsSync(c)) ?? 'kubectl';
+}
+
+/** Runs kubectl against the test cluster; its stdout, trimmed. A failure says the command and kubectl's stderr. */
+export function kubectlWithin(timeoutMs: number, ...args: string[]): string {
+  try {
+    return execFileSync(kubectlPath(), ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs }).trim();
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`kubectl ${args.join(' ')} failed: ${(e.stderr || e.message).trim()}`);
+  }
+}
+
+export function kubectl(...args: string[]): string {
+  return kubectlWithin(60_000, ...args);
+}
