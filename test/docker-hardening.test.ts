@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +17,7 @@ import { LABEL_REVISION } from '../plugins/cloud-run/instances.js';
 import { dockerPlugin, LABEL_PROJECT, projectId, type DockerPluginOptions } from '../plugins/docker/index.js';
 import { processPlugin } from '../plugins/local-process/index.js';
 import { registryPlugin } from '../plugins/registry/index.js';
-import { copyFixture, docker, ensureDockerInfra, until } from './helpers.js';
+import { copyFixture, docker, ensureDockerInfra, until, httpGet } from './helpers.js';
 
 /** Projects here are `dhtest-*`: other suites remove their own prefixes' images when they end. */
 const PREFIX = 'dhtest';
@@ -38,18 +37,6 @@ function dockerTry(...args: string[]): Promise<{ code: number; out: string }> {
   });
 }
 
-function httpGet(url: string, timeoutMs = 5_000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.once('timeout', () => req.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)));
-    req.once('error', reject);
-  });
-}
 
 function tcpOpen(host: string, port: number, timeoutMs = 2_000): Promise<boolean> {
   return new Promise((resolve) => {
@@ -269,7 +256,7 @@ describe('docker hardening', () => {
     const url = `http://${host}/computeMetadata/v1/project/project-id`;
 
     // The instance asks itself (its /metadata handler), through the simulator.
-    const own = JSON.parse((await httpGet(`http://127.0.0.1:${port}/metadata`, 15_000)).body);
+    const own = JSON.parse((await httpGet(`http://127.0.0.1:${port}/metadata`, { timeoutMs: 15_000 })).body);
     assert.deepEqual(own, { status: 200, body: 'local-project' }, 'the instance itself is served');
 
     // (busybox's wget crashes in that image: node's fetch asks instead.)
@@ -318,7 +305,7 @@ describe('docker hardening', () => {
       assert.equal(rebuildSaid().length, 0);
 
       const t0 = Date.now();
-      const r = await httpGet(`http://127.0.0.1:${port}/`, 120_000);
+      const r = await httpGet(`http://127.0.0.1:${port}/`, { timeoutMs: 120_000 });
       console.log(`  served after a rebuild in ${Date.now() - t0} ms`);
       assert.equal(r.status, 200, `${r.status} ${r.body}\n${lines.join('\n')}`);
       assert.equal(rebuildSaid().length, 1, `the rebuild is said once:\n${lines.join('\n')}`);
@@ -330,7 +317,7 @@ describe('docker hardening', () => {
       // A later cold start finds the image: no second rebuild.
       await scaledToZero();
       const t1 = Date.now();
-      const again = await httpGet(`http://127.0.0.1:${port}/`, 30_000);
+      const again = await httpGet(`http://127.0.0.1:${port}/`, { timeoutMs: 30_000 });
       console.log(`  second cold start served in ${Date.now() - t1} ms`);
       assert.equal(again.status, 200, `${again.status} ${again.body}`);
       assert.equal(rebuildSaid().length, 1, 'no second rebuild');

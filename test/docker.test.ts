@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,26 +17,13 @@ import { esbuildPlugin } from '../plugins/esbuild/index.js';
 import { registryAnswers, registryPlugin, startLocalRegistry } from '../plugins/registry/index.js';
 import { isPortFree } from '../plugins/shared/ports.js';
 import { processStartTime } from '../plugins/shared/procfs.js';
-import { copyFixture, docker, ensureDockerInfra, repoRoot, until } from './helpers.js';
+import { copyFixture, docker, ensureDockerInfra, repoRoot, until, httpGet } from './helpers.js';
 
 const REGISTRY = '127.0.0.1:5001';
 /** Every project here is named `dltest-*`, so its images can be removed after the suite. */
 const PREFIX = 'dltest';
 
 
-function httpGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    // node:http, not fetch: undici's fetch never settles when docker-proxy drops a connection.
-    const req = http.get(url, { agent: false, headers, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.once('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.once('error', reject);
-  });
-}
 
 function projectContainers(root: string): string[] {
   const out = docker('ps', '-a', '-q', '--filter', `label=${LABEL_PROJECT}=${projectId(root)}`);
@@ -413,7 +399,7 @@ describe('registry', () => {
     assert.equal(engine.getState().services.web.phase, 'healthy', JSON.stringify(engine.getState().services.web.error));
     const m = new RegExp(`^${REGISTRY.replace(/\./g, '\\.')}/(devloop-${PREFIX}-push-web)@(sha256:[0-9a-f]{64})$`).exec(deployedImage ?? '');
     assert.ok(m, `deployed by digest: ${deployedImage}`);
-    const manifest = await httpGet(`http://${REGISTRY}/v2/${m[1]}/manifests/${m[2]}`, { accept: 'application/vnd.docker.distribution.manifest.v2+json' });
+    const manifest = await httpGet(`http://${REGISTRY}/v2/${m[1]}/manifests/${m[2]}`, { headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
     assert.equal(manifest.status, 200, 'the registry serves the manifest by digest');
     docker('pull', deployedImage!);
     assert.equal(docker('image', 'inspect', '--format', '{{.Id}}', deployedImage!), docker('image', 'inspect', '--format', '{{.Id}}', engine.getState().services.web.image!));

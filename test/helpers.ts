@@ -1,6 +1,7 @@
 /** Helpers for tests that run the real CLI as a child process. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, realpathSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -122,4 +123,22 @@ export function ensureDockerInfra(check: () => void = () => {}): void {
 export function removeImages(prefix: string): void {
   const images = docker('images', '--format', '{{.Repository}}:{{.Tag}}').split('\n').filter((i) => i.startsWith(`devloop-${prefix}-`));
   if (images.length) try { docker('rmi', ...images); } catch { /* in use elsewhere */ }
+}
+
+/**
+ * GET over node:http (not fetch: undici's fetch never settles when docker-proxy drops a
+ * connection), a fresh connection each time. `timeoutMs` bounds a silent socket.
+ */
+export function httpGet(url: string, options: { headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<{ status: number; body: string }> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, headers: options.headers ?? {}, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.once('timeout', () => req.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)));
+    req.once('error', reject);
+  });
 }

@@ -10,12 +10,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { copyFixture, docker, ensureDockerInfra, runCli, startCli, until, within } from './helpers.js';
+import { copyFixture, docker, ensureDockerInfra, runCli, startCli, until, within, httpGet } from './helpers.js';
 import { kubeconfig, kubectl, kubectlPath, missing, required } from './k8s-helpers.js';
 
 
@@ -24,18 +23,6 @@ function exists(ns: string, what: string): boolean {
   return kubectl('get', what, '-n', ns, '--ignore-not-found', '-o', 'name') !== '';
 }
 
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.once('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.once('error', reject);
-  });
-}
 
 /** The body at `url`, or undefined while it does not answer 200 (a pod being replaced). */
 const bodyAt = (url: string) => httpGet(url).then((r) => (r.status === 200 ? r.body.trim() : undefined), () => undefined);

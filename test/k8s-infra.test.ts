@@ -9,11 +9,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { docker, ensureDockerInfra, until, within } from './helpers.js';
+import { docker, ensureDockerInfra, until, within, httpGet } from './helpers.js';
 import { kubeconfig, kubectlPath, kubectlWithin, missing, required } from './k8s-helpers.js';
 
 const REGISTRY = '127.0.0.1:5001';
@@ -23,18 +22,6 @@ function kubectlApply(manifest: string): void {
   execFileSync(kubectlPath(), ['--kubeconfig', kubeconfig, 'apply', '-f', '-'], { input: manifest, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
 }
 
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.once('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.once('error', reject);
-  });
-}
 
 interface Condition { type: string; status: string; reason?: string; message?: string }
 interface NodeJson { metadata: { name: string; annotations?: Record<string, string> }; status: { conditions: Condition[] } }
