@@ -466,6 +466,7 @@ describe('live update', () => {
     assert.equal((s.extra['devloop:docker'] as { liveUpdates: number }).liveUpdates, 1);
     const log = messages(engine, 'web');
     assert.ok(log.some((m) => /^live update: synced 1 file, restarted the process in \d+/.test(m)), log.join('\n'));
+    assert.ok(log.some((m) => /^update #\d+ done in \d+\.\d\d s \(live update: sync \d+\.\d\d s, restart \d+\.\d\d s\) after src\/message\.txt changed$/.test(m)), `the update summary; log:\n${log.join('\n')}`);
     // The same container, never restarted: its network and published port were kept.
     assert.deepEqual(projectContainers(root), [id]);
     assert.equal(docker('inspect', '-f', '{{.State.StartedAt}}', id), startedAt);

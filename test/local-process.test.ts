@@ -243,6 +243,12 @@ describe('process runtime with a command build and live update', () => {
     await engine.idle();
     assert.equal(engine.getState().services.web.buildCount, 1, 'no build for a live update');
     assert.ok(logs(engine, 'web', 'info').some((m) => /^live update applied in \d+ ms: 1 file synced, 1 command run, restarted$/.test(m)), logs(engine, 'web', 'info').join('\n'));
+    // Tilt's per-update summary, for a live update too: each step timed, the total at least their sum.
+    const summary = logs(engine, 'web', 'info').find((m) => m.includes('(live update: '));
+    const parsed = /^update #(\d+) done in (\d+\.\d\d) s \(live update: sync (\d+\.\d\d) s, run (\d+\.\d\d) s, restart (\d+\.\d\d) s\) after static\/greeting\.txt changed$/.exec(summary ?? '');
+    assert.ok(parsed, `live update summary: ${summary}\n${logs(engine, 'web', 'info').join('\n')}`);
+    assert.ok(Number(parsed[2]) + 0.011 >= Number(parsed[3]) + Number(parsed[4]) + Number(parsed[5]), summary);
+    assert.equal(engine.getState().services.web.updates.at(-1)?.live, true);
 
     // The watcher then sees the copy the sync wrote: that is not an edit.
     const pidAfterSync = pidOf(engine, 'web');

@@ -5,7 +5,7 @@
  */
 import type { DevfileConfig, ServiceConfig } from '../devfile/types.js';
 import type { Action } from '../store/actions.js';
-import type { EngineState, Endpoint, HealthState } from '../store/state.js';
+import type { EngineState, Endpoint, HealthState, UpdateStep } from '../store/state.js';
 
 export interface Logger {
   info(message: string): void;
@@ -55,6 +55,11 @@ export interface ServiceContext extends BaseContext {
 export interface ChangeContext extends ServiceContext {
   /** Absolute paths. */
   changedFiles: string[];
+  /**
+   * A live update (a `shouldRebuild` tap that returns false) pushes its timed steps here (`sync`,
+   * `run`, `restart`); the engine prints them in the update's summary line, as a pipeline run's.
+   */
+  steps: UpdateStep[];
 }
 
 export interface BuildResult {

@@ -258,14 +258,31 @@ describe('engine', () => {
     const events: string[] = [];
     const live: DevloopPlugin = {
       name: 'live',
-      apply(e) { e.hooks.shouldRebuild.tap('live', (ctx) => (ctx.changedFiles.every((f) => f.endsWith('.css')) ? false : undefined)); },
+      apply(e) {
+        e.hooks.shouldRebuild.tap('live', (ctx) => {
+          if (!ctx.changedFiles.every((f) => f.endsWith('.css'))) return undefined;
+          ctx.steps.push({ name: 'sync', ms: 12 }, { name: 'restart', ms: 340 });
+          return false;
+        });
+      },
     };
     const engine = engineWith(devfile({ api: svc() }), [...withTestBuilder(events), live]);
     await engine.start();
     await engine.idle();
+    const runs = engine.getState().services.api.runCount;
     await engine.filesChanged('api', ['/tmp/project/public/site.css']);
     await engine.idle();
     assert.equal(events.filter((e) => e === 'build:api').length, 1, 'css change applied without a build');
+    // The live update is an update of its own: a run number, a record with the plugin's steps, a summary line.
+    const s = engine.getState().services.api;
+    assert.equal(s.runCount, runs + 1);
+    assert.equal(s.deployedRun, runs + 1);
+    const u = s.updates!.at(-1)!;
+    assert.equal(u.live, true);
+    assert.deepEqual(u.steps, [{ name: 'sync', ms: 12 }, { name: 'restart', ms: 340 }]);
+    assert.deepEqual(u.trigger, { reason: 'file-change', files: ['public/site.css'] });
+    const line = s.logTail.map((l) => l.message).find((t) => t.startsWith(`update #${runs + 1} `));
+    assert.match(line ?? '', /^update #\d+ done in \d+\.\d\d s \(live update: sync 0\.01 s, restart 0\.34 s\) after public\/site\.css changed$/, String(line));
     await engine.filesChanged('api', ['/tmp/project/src/index.ts']);
     await engine.idle();
     assert.equal(events.filter((e) => e === 'build:api').length, 2, 'code change rebuilt');

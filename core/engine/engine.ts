@@ -9,12 +9,13 @@ import type { DevfileConfig, ServiceConfig } from '../devfile/types.js';
 import { CancelledError, DevloopError, PluginError, errorToJSON, isCancelled } from '../errors.js';
 import type { DevloopPlugin } from '../plugins/types.js';
 import type { Action, ServiceRegistration } from '../store/actions.js';
-import type { EngineState, LogLine } from '../store/state.js';
+import type { EngineState, LogLine, UpdateRecord } from '../store/state.js';
 import { createStore, type Listener, type Store } from '../store/store.js';
-import type { BaseContext, Deployment, Logger, ServiceContext, Trigger } from './contexts.js';
+import type { BaseContext, ChangeContext, Deployment, Logger, ServiceContext, Trigger } from './contexts.js';
 import { serviceEnv } from './env.js';
 import { createHooks, type EngineHooks } from './hooks.js';
 import { runPipeline } from './pipeline.js';
+import { updateSummary } from './trigger.js';
 import { Redactor } from './redact.js';
 import { Semaphore } from './semaphore.js';
 
@@ -223,7 +224,8 @@ export class Engine {
     const ctl = this.controllers.get(service);
     if (!ctl || this.stopping) return;
     const rel = files.map((f) => path.relative(this.root, f));
-    const ctx = { ...this.serviceContext(service, { reason: 'file-change', files: rel }, this.signal), changedFiles: files };
+    const startedAt = Date.now();
+    const ctx: ChangeContext = { ...this.serviceContext(service, { reason: 'file-change', files: rel }, this.signal), changedFiles: files, steps: [] };
     try {
       await this.hooks.watch.promise(ctx);
       if (ctx.changedFiles.length === 0) return;
@@ -231,7 +233,10 @@ export class Engine {
       // Live update only applies to a settled, running deployment; otherwise rebuild.
       if (!ctl.run && ctl.deployment && state) {
         const rebuild = await this.hooks.shouldRebuild.promise(ctx);
-        if (rebuild === false) return;
+        if (rebuild === false) {
+          this.liveUpdated(ctx, startedAt);
+          return;
+        }
       }
     } catch (err) {
       if (isCancelled(err)) return;
@@ -245,6 +250,28 @@ export class Engine {
       return;
     }
     this.trigger(service, { reason: 'file-change', files: relChanged });
+  }
+
+  /**
+   * A live update is an update too: it gets a run number, a record in the service's updates and
+   * the same one-line summary as a pipeline run (Tilt prints one per update of either kind).
+   */
+  private liveUpdated(ctx: ChangeContext, startedAt: number): void {
+    const { service } = ctx;
+    this.dispatch({ type: 'run/live', service });
+    const finishedAt = Date.now();
+    const totalMs = finishedAt - startedAt;
+    const files = ctx.changedFiles.map((f) => path.relative(this.root, f));
+    const update: UpdateRecord = {
+      id: this.getState().services[service]?.runCount ?? 0,
+      trigger: { reason: 'file-change', files },
+      startedAt, finishedAt, totalMs,
+      steps: ctx.steps.length ? ctx.steps : [{ name: 'sync', ms: totalMs }],
+      outcome: 'done',
+      live: true,
+    };
+    this.dispatch({ type: 'update/finished', service, update });
+    this.logger(service).info(updateSummary(update));
   }
 
   /** Manual trigger (`r` in the TUI, `devloop deploy`): runs with the pending files, if any. */

@@ -51,6 +51,6 @@ export function stepsText(steps: UpdateStep[]): string {
  */
 export function updateSummary(u: UpdateRecord): string {
   const verb = u.outcome === 'done' ? 'done in' : u.outcome === 'failed' ? `failed${u.failedStep ? ` at ${u.failedStep}` : ''} in` : 'cancelled after';
-  const steps = u.steps.length ? ` (${stepsText(u.steps)})` : '';
+  const steps = u.steps.length ? ` (${u.live ? 'live update: ' : ''}${stepsText(u.steps)})` : '';
   return `update #${u.id} ${verb} ${seconds(u.totalMs)}${steps} ${triggerPhrase(u.trigger)}`;
 }

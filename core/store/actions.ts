@@ -17,6 +17,8 @@ export type Action =
   | { type: 'build/started'; service: string; build: BuildRecord }
   | { type: 'build/finished'; service: string; build: BuildRecord }
   | { type: 'run/started'; service: string }
+  /** A live update changed what runs without a pipeline run: a new run number, already deployed. */
+  | { type: 'run/live'; service: string }
   | { type: 'deploy/finished'; service: string; endpoints: Endpoint[]; image?: string }
   | { type: 'service/health'; service: string; health: HealthState; message?: string }
   | { type: 'service/restarted'; service: string; reason: string }

@@ -52,6 +52,8 @@ export function reduce(state: EngineState, action: Action): EngineState {
       return patch(state, action.service, (s) => ({ ...s, pendingFiles: action.files }));
     case 'run/started':
       return patch(state, action.service, (s) => ({ ...s, runCount: s.runCount + 1 }));
+    case 'run/live':
+      return patch(state, action.service, (s) => ({ ...s, runCount: s.runCount + 1, deployedRun: s.runCount + 1 }));
     case 'build/started':
       return patch(state, action.service, (s) => ({
         ...s,

@@ -39,7 +39,8 @@ export interface BuildRecord {
 
 /** One timed step of an update, in pipeline order. */
 export interface UpdateStep {
-  name: 'build' | 'push' | 'deploy' | 'healthy';
+  /** Pipeline steps, or a live update's (`sync`, `run`, `restart`). */
+  name: 'build' | 'push' | 'deploy' | 'healthy' | 'sync' | 'run' | 'restart';
   ms: number;
 }
 
@@ -57,6 +58,8 @@ export interface UpdateRecord {
   totalMs: number;
   steps: UpdateStep[];
   outcome: 'done' | 'failed' | 'cancelled';
+  /** True for a live update (files synced into what runs; no build, no deploy). */
+  live?: boolean;
   /** Set for `failed`: the step that failed. */
   failedStep?: UpdateStep['name'];
 }

@@ -66,6 +66,9 @@ export function tapLiveUpdate(engine: Engine, daemon: DockerDaemon, active: Acti
         const r = await execIn(docker, container, ['rm', '-rf', '--', ...deletions], { signal: ctx.signal });
         if (r.exitCode !== 0) throw new Error(`removing ${deletions.join(', ')} failed (exit code ${r.exitCode}): ${r.output.join(' / ')}`);
       }
+      // From the change to the files in place (the facts lookup included): the update summary's `sync`.
+      ctx.steps.push({ name: 'sync', ms: Date.now() - started });
+      let stepStart = Date.now();
       for (const command of plan.runs) {
         ctx.logger.info(`live update: run \`${command}\``);
         const r = await execIn(docker, container, command, { workdir, signal: ctx.signal, onLine: (line, stream) => ctx.logger.output(line, stream) });
@@ -74,7 +77,10 @@ export function tapLiveUpdate(engine: Engine, daemon: DockerDaemon, active: Acti
           return undefined;
         }
       }
+      if (plan.runs.length) ctx.steps.push({ name: 'run', ms: Date.now() - stepStart });
+      stepStart = Date.now();
       const restarted = plan.restart ? await deployment.restart() : false;
+      if (restarted) ctx.steps.push({ name: 'restart', ms: Date.now() - stepStart });
       const ms = Date.now() - started;
       const synced = plan.copies.length - deletions.length;
       ctx.logger.info(`live update: ${describe(synced, deletions.length, plan.runs.length, restarted)} in ${formatMs(ms)}, no rebuild`);

@@ -38,6 +38,8 @@ export async function applyLiveUpdate(ctx: ChangeContext, sup: ProcessSupervisor
     }
     copied++;
   }
+  ctx.steps.push({ name: 'sync', ms: Date.now() - t0 });
+  let stepStart = Date.now();
   for (const command of plan.runs) {
     ctx.logger.info(`live update: running ${command}`);
     const exit = await sup.exec(command, ctx.signal);
@@ -46,9 +48,12 @@ export async function applyLiveUpdate(ctx: ChangeContext, sup: ProcessSupervisor
       return false;
     }
   }
+  if (plan.runs.length) ctx.steps.push({ name: 'run', ms: Date.now() - stepStart });
+  stepStart = Date.now();
   if (plan.restart) {
     try {
       await sup.restartInPlace(ctx.signal);
+      ctx.steps.push({ name: 'restart', ms: Date.now() - stepStart });
     } catch (err) {
       ctx.logger.warn(`live update restart failed: ${err instanceof Error ? err.message : String(err)}; falling back to a full rebuild`);
       return false;

@@ -23,4 +23,11 @@ describe('details view', () => {
     assert.match(shown[4], /^#3 /);
     assert.ok(!lines.some((l) => /^#2 /.test(l.text)), 'five updates at most');
   });
+
+  it('marks a live update and shows its own steps', () => {
+    const s = { ...newService('api', 'esbuild', 'process', 'auto'), updates: [update(4, { live: true, steps: [{ name: 'sync', ms: 20 }, { name: 'restart', ms: 150 }], totalMs: 190 })] };
+    const lines = detailsLines(s, 0);
+    const line = lines.find((l) => l.label?.trim() === 'updates');
+    assert.match(line?.text ?? '', /^#4 at .* · live update done in 0\.19 s · sync 0\.02 s, restart 0\.15 s · after src\/f4\.ts changed$/);
+  });
 });

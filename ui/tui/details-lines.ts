@@ -58,7 +58,7 @@ function build(label: string, b: BuildRecord, now: number): Line[] {
 const UPDATES_SHOWN = 5;
 
 function update(label: string, u: UpdateRecord): Line[] {
-  const outcome = u.outcome === 'done' ? 'done' : u.outcome === 'failed' ? `failed${u.failedStep ? ` at ${u.failedStep}` : ''}` : 'cancelled';
+  const outcome = u.outcome === 'done' ? (u.live ? 'live update done' : 'done') : u.outcome === 'failed' ? `failed${u.failedStep ? ` at ${u.failedStep}` : ''}` : 'cancelled';
   const parts = [`#${u.id} at ${clock(u.startedAt)}`, `${outcome} in ${seconds(u.totalMs)}`, stepsText(u.steps), triggerPhrase(u.trigger)].filter(Boolean);
   return field(label, parts.join(' · '), u.outcome === 'failed' ? { colour: 'red' } : u.outcome === 'cancelled' ? { dim: true } : {});
 }
