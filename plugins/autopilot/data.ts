@@ -22,6 +22,18 @@
  *                 docs.cloud.google.com `?authuser=44` for the newer "Requirements" section.
  * - [docs-res-zh-tw-s3ns] documentation.s3ns.fr/kubernetes-engine/docs/concepts/autopilot-resource-requests?authuser=0&hl=zh-tw,
  *                 the newest stored edition of [docs-res]'s default-requests table (its first row).
+ * - [docs-gpu-2026] [docs-gpu] as docs.cloud.google.com/kubernetes-engine/docs/how-to/autopilot-gpus
+ *                 ("Deploy GPU workloads in Autopilot", last updated 2026-04-10), read in full from a
+ *                 crawled copy in the public code index (GPU type list, "Supported GPU quantities").
+ * - [gke-ca]    GoogleCloudPlatform/cluster-autoscaler, GKE's own cluster autoscaler (Go module
+ *                 k8s.io/gke-autoscaling/cluster-autoscaler, files "Copyright 2026 Google LLC"):
+ *                 pkg/cloudprovider/gke/machinetypes/compute_classes.go (machine families per compute
+ *                 class), .../machinetypes/deprecated_machine_types_gpu_config.go (vCPUs per GPU count,
+ *                 machine family per GPU), pkg/computeclass/rules/pod_family.go (general-purpose
+ *                 families), pkg/cloudprovider/gke/gke_manager.go (autopilotMaxPodsPerNode).
+ * - [ap-calc]   GoogleCloudPlatform/autopilot-cost-calculator (Google's Autopilot cost estimator):
+ *                 config.ini at f508541f, `[limits]` and `[ratios]` under "# https://cloud.google.com/
+ *                 kubernetes-engine/docs/concepts/autopilot-resource-requests", and calculator/calculator.go.
  *
  * `*verify*` marks a value found only in secondary sources or chosen by this simulator where no
  * source was found. Such a value is a best guess: correct it here when a real cluster disagrees.
@@ -123,7 +135,9 @@ const EPHEMERAL_10G = bytes('10Gi');
 const EPHEMERAL_56T = bytes('56Ti');
 
 export const CLASSES: Record<KnownClass, ClassRules> = {
-  // [ref] 1:1..1:6.5, 50m/52Mi with bursting, 250m/512Mi without, max 30 vCPU / 110Gi.
+  // [ref] 1:1..1:6.5, 50m/52Mi with bursting, 250m/512Mi without, max 30 vCPU / 110Gi. [ap-calc]
+  // agrees: "generalpurpose_mcpu_min = 50", "generalpurpose_memory_min = 52", "generalpurpose_mcpu_max
+  // = 30000", "generalpurpose_memory_max = 110000", "generalpurpose_min = 1", "generalpurpose_max = 6.5".
   'general-purpose': {
     billing: 'pod',
     ratio: { min: 1, max: 6.5 },
@@ -143,7 +157,8 @@ export const CLASSES: Record<KnownClass, ClassRules> = {
     // it here. *verify* for old clusters.
     arm: true,
   },
-  // [ref] 1:1..1:8, 250m / 0.5Gi, max 222 vCPU / 851Gi. Defaults: the default-requests table of
+  // [ref] 1:1..1:8, 250m / 0.5Gi, max 222 vCPU / 851Gi ([ap-calc]: "balanced_mcpu_max = 222000",
+  // "balanced_memory_max = 851000", "balanced_min = 1", "balanced_max = 8"). Defaults: the default-requests table of
   // [docs-res] in its zh-TW edition (`?hl=zh-tw`) reads "Balanced: CPU 0.5 vCPU", confirmed; the
   // stored copy ends before the memory cell, so 2 GiB (as general-purpose) stays *verify*.
   Balanced: {
@@ -156,7 +171,12 @@ export const CLASSES: Record<KnownClass, ClassRules> = {
     cpuIncrements: true,
     arm: false,
   },
-  // [ref] fixed 1:4, min 250m / 1Gi (*verify*), max 54 vCPU / 216Gi x86, 43 vCPU / 172Gi Arm.
+  // [ref] fixed 1:4, max 54 vCPU / 216Gi x86, 43 vCPU / 172Gi Arm; [ap-calc] agrees ("scaleout_min =
+  // 4", "scaleout_max = 4", "scaleout_mcpu_max = 54000", "scaleout_memory_max = 216000",
+  // "scaleout_arm_mcpu_max = 43000", "scaleout_arm_memory_max = 172000"). Minimum memory 1Gi:
+  // [ap-calc] calculator.go, "Minumum memory request, however it's 1G for Scaleout". Minimum CPU
+  // 250m: no class-specific source (only the all-class 250m of [ref] and an older [ap-calc]
+  // "mcpu_min = 250"), *verify*.
   'Scale-Out': {
     billing: 'pod',
     ratio: { min: 4, max: 4 },
@@ -168,10 +188,13 @@ export const CLASSES: Record<KnownClass, ClassRules> = {
     arm: true,
   },
   // [ref] no ratio ([docs-res-zh]: the ratio is not enforced for GPU pods and Performance pods),
-  // sizes from the machine family (PERFORMANCE_FAMILIES). Minimum and defaults: *verify*.
+  // sizes from the machine family (PERFORMANCE_FAMILIES). Minimum with bursting 1m / 1Mi:
+  // [ap-calc] "performance_mcpu_min = 1", "performance_memory_min = 1" (its units: millicores and
+  // the MiB-sized unit of "generalpurpose_memory_min = 52"); it was 50m / 52Mi, copied from
+  // general-purpose. Minimum without bursting and the defaults: no source, *verify*.
   Performance: {
     billing: 'node',
-    min: { bursting: { cpu: milli('50m'), memory: bytes('52Mi') }, noBursting: { cpu: milli('50m'), memory: bytes('52Mi') } },
+    min: { bursting: { cpu: milli('1m'), memory: bytes('1Mi') }, noBursting: { cpu: milli('50m'), memory: bytes('52Mi') } },
     defaults: GP_DEFAULTS,
     ephemeralMax: EPHEMERAL_56T,
     cpuIncrements: false,
@@ -273,8 +296,22 @@ const gpu = (count: number, cpu: [string, string], memory: [string, string], eph
  * - the type names: [seen] a real autogke-gpu-limitation denial (May 2025) lists the allowed values
  *   "[nvidia-a100-80gb, nvidia-h100-80gb, nvidia-h100-mega-80gb, nvidia-h200-141gb, nvidia-l4,
  *   nvidia-tesla-a100, nvidia-tesla-p100, nvidia-tesla-p4, nvidia-tesla-t4, nvidia-tesla-v100]";
- *   nvidia-b200 (A4 machines) is not in that list and is kept on the issue's word, *verify*;
- * - the aggregate ranges [ref] (T4 0.5-94 vCPU; L4 2-95 vCPU, 7-363Gi; A100 9-94 vCPU, 60-1264Gi);
+ *   nvidia-b200, not in that list, is in [docs-gpu-2026]'s "Allowed values": "nvidia-b200 : NVIDIA
+ *   B200 (180GB)" (from 1.32.2-gke.1422000), and [gke-ca] maps it to A4 ("NvidiaB200.name: A4");
+ * - the GPU counts per type: [docs-gpu-2026] "Supported GPU quantities": B200, H200 and H100 Mega
+ *   "8"; H100 80GB, A100 80GB and L4 "1, 2, 4, 8"; A100 40GB "1, 2, 4, 8, 16"; T4 "1, 2, 4" ("If
+ *   you request a GPU quantity that isn't supported for that type, Autopilot rejects your Pod");
+ * - the machine series per type: [gke-ca] machineFamilyForGPU (T4: N1, A100 40/80GB: A2, L4: G2,
+ *   H100, H100 Mega, H200: A3, B200: A4);
+ * - the aggregate ranges [ref] (T4 0.5-94 vCPU; L4 2-95 vCPU, 7-363Gi; A100 9-94 vCPU, 60-1264Gi),
+ *   the same in [ap-calc] ("gpupod_t4_mcpu_min = 500", "gpupod_t4_mcpu_max = 94000",
+ *   "gpupod_l4_mcpu_min = 2000", "gpupod_l4_mcpu_max = 95000", "gpupod_l4_memory_min = 7000",
+ *   "gpupod_l4_memory_max = 363000", "gpupod_a100_40_mcpu_min = 9000", "gpupod_a100_40_mcpu_max =
+ *   94000", "gpupod_a100_40_memory_min = 60000", "gpupod_a100_40_memory_max = 1264000");
+ * - an upper bound on every CPU maximum: the machine's vCPUs per GPU count in [gke-ca] maxCpuCount
+ *   (T4 1: 48, 2: 48, 4: 96; L4 1: 32, 2: 24, 4: 48, 8: 96; A100 40GB 1: 12 .. 8 and 16: 96; A100
+ *   80GB 1: 12, 2: 24, 4: 48, 8: 96; H100 1: 26, 2: 52, 4: 104, 8: 208; H100 Mega 8: 208; H200 and
+ *   B200 8: 224). Every row below is under it (1 x A100 80GB only just: 12 of 12);
  * - the T4 minimum, 500m / 512Mi: [seen] GoogleCloudPlatform/kubernetes-engine-samples#405
  *   (2022-12-09, review of batch/kueue-intro/team-b-job.yaml on nvidia-tesla-t4): cpu "500m" and
  *   memory "512Mi", each "Autopilot min for T4";
@@ -282,10 +319,11 @@ const gpu = (count: number, cpu: [string, string], memory: [string, string], eph
  *   ("higher than the Autopilot maximum of '11'" / "'74Gi'");
  * - 1 x nvidia-h100-80gb at most 588Gi ephemeral storage: [seen] harbor-gke-ext ("higher than the
  *   nvidia-h100-80gb-1 maximum of '588Gi'"). A100 80GB and H100 80GB always use local SSD for
- *   ephemeral storage (same source, quoting [docs-res]). Every other local-SSD maximum (all
+ *   ephemeral storage ([docs-gpu-2026]: "The NVIDIA H100 (80GB) GPUs and NVIDIA A100 (80GB) GPUs
+ *   always use Local SSDs for ephemeral storage"). Every other local-SSD maximum (all
  *   nvidia-a100-80gb rows; H100 at 2, 4 and 8) is an estimate from the SSDs the machine carries
  *   (a2-ultragpu-Ng: N x 375GB; a3-highgpu-Ng: 2N x 375GB) less GKE's overhead, *verify*.
- * Every other row is *verify*: the stored copy of [docs-res] holds only the page's opening section.
+ * Every other per-count range is *verify*: no stored copy of [docs-res] reaches its hardware table.
  * The 8-GPU-only types (H100 Mega, H200, B200) allow up to the machine's allocatable, *verify*.
  */
 export const GPUS: Record<string, GpuType> = {
@@ -440,11 +478,18 @@ export const T4_GPU_HOUR = 0.35;
 
 /**
  * The Arm series a general-purpose arm64 pod gets: C4A from ARM_C4A_VERSION, T2A before. [docs-arm]
+ * [gke-ca] pod_family.go today: "GeneralPurposeArmPodFamily: {machinetypes.E4A, machinetypes.N4A,
+ * machinetypes.C4A}" (C4A is the one of them with a MACHINES table here).
  * The bill is the general-purpose pod price: no stored source has an Arm general-purpose rate. *verify*
  */
 export const ARM_GENERAL_PURPOSE_FAMILY = { fromC4a: 'c4a', before: 't2a' } as const;
 
-/** Which families back the pod-billed classes (the node shape does not change the bill). *verify* */
+/**
+ * Which families back the pod-billed classes (the node shape does not change the bill). [gke-ca]:
+ * pod_family.go "GeneralPurposePodFamily: {machinetypes.E2, machinetypes.EK, machinetypes.E4}";
+ * compute_classes.go `BalancedClass` "machineFamilies: []MachineFamily{N2, N2D}" and `ScaleOutClass`
+ * "machineFamilies: []MachineFamily{T2A, T2D}" (T2A the Arm one). One family per class is kept here.
+ */
 export const CLASS_FAMILIES: Record<'general-purpose' | 'Balanced' | 'Scale-Out' | 'Scale-Out-arm', string> = {
   'general-purpose': 'e2',
   Balanced: 'n2d',
@@ -452,7 +497,13 @@ export const CLASS_FAMILIES: Record<'general-purpose' | 'Balanced' | 'Scale-Out'
   'Scale-Out-arm': 't2a',
 };
 
-/** Families a Performance pod may name with cloud.google.com/machine-family. *verify* */
+/**
+ * Families a Performance pod may name with cloud.google.com/machine-family: each is in [gke-ca]
+ * compute_classes.go `PerformanceClass` "machineFamilies: []MachineFamily{C4, C4A, C4D, C3, C3D, C2,
+ * C2D, H3, H4D, E2, M4, N1, N2, N2D, N4, N4A, N4D, T2D, T2A, Z3, Z4D}". The list here is only those
+ * with a MACHINES table (shapes and prices): a pod naming another of GKE's families is denied here
+ * although GKE admits it.
+ */
 export const PERFORMANCE_FAMILIES = ['c3', 'c2', 'n2', 'n2d', 't2d', 't2a'];
 
 /**
@@ -466,7 +517,11 @@ export const RESERVED = {
   cpu: [[1, 0.06], [1, 0.01], [2, 0.005], [Infinity, 0.0025]] as [number, number][],
 };
 
-/** Pods per Autopilot node. *verify* (Autopilot's default max-pods-per-node is 32). */
+/**
+ * Pods per Autopilot node. [gke-ca] gke_manager.go "autopilotMaxPodsPerNode = int64(32)"; [seen] the
+ * GKE API's answer to a client that sent another default (pulumi/pulumi#8638, 2021-12-27): "Max pods
+ * constraint on node pools for Autopilot clusters should be 32."
+ */
 export const MAX_PODS_PER_NODE = 32;
 
 /** Node provisioning, in seconds. realistic: GKE docs say 80-120 s per node [ref]; GPU "minutes" (300 s *verify*). */

@@ -216,6 +216,16 @@ describe('each documented rule on a focused pod', () => {
     assert.equal(requests(r, 'a')?.memory, '52Mi');
   });
 
+  it('Performance minimum with bursting is 1m / 1Mi: 10m / 10Mi on c3 is left alone', T, () => {
+    // Google's Autopilot cost calculator (GoogleCloudPlatform/autopilot-cost-calculator config.ini,
+    // its [limits] under the [res] link): "performance_mcpu_min = 1", "performance_memory_min = 1",
+    // beside "generalpurpose_mcpu_min = 50" / "generalpurpose_memory_min = 52" (the 50m / 52Mi above).
+    const perf = { nodeSelector: { 'cloud.google.com/compute-class': 'Performance', 'cloud.google.com/machine-family': 'c3' } };
+    const r = admit(pod([ctr('a', { cpu: '10m', memory: '10Mi' })], perf));
+    assert.deepEqual(r.denials, []);
+    assert.deepEqual([requests(r, 'a')?.cpu, requests(r, 'a')?.memory], ['10m', '10Mi']);
+  });
+
   it('the adjustment is on the pod total and the difference goes to the first container', T, () => {
     const r = admit(pod([ctr('a', { cpu: '20m', memory: '20Mi' }), ctr('b', { cpu: '20m', memory: '20Mi' })]));
     // [ref §Admission], [cs]: total 40m / 40Mi < 50m / 52Mi: the first container gets +10m / +12Mi, the second is untouched.
