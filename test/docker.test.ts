@@ -303,17 +303,30 @@ describe('docker runtime', () => {
     const root = copyFixture('docker-node');
     const engine = await started(root, { name: `${PREFIX}-debug`, services: { web: webService({ port: await freePort() }) } });
     const inspect = await freePort();
+    const [id] = projectContainers(root);
+    const startedAt = docker('inspect', '-f', '{{.State.StartedAt}}', id);
     engine.debug('web', inspect);
     await until(() => engine.getState().services.web.phase === 'healthy' && engine.getState().services.web.endpoints.some((e) => e.name === 'inspector'), 30_000, 'web back with an inspector');
+    // A Node service runs under devloop's supervisor: the process restarted, not the container.
+    assert.deepEqual(projectContainers(root), [id]);
+    assert.equal(docker('inspect', '-f', '{{.State.StartedAt}}', id), startedAt);
+    assert.ok(messages(engine, 'web').some((m) => /^restarted the process in its container with the inspector in \d+ ms$/.test(m)), messages(engine, 'web').join('\n'));
     const targets = await until(async () => {
       const list = JSON.parse((await httpGet(`http://127.0.0.1:${inspect}/json/list`)).body) as Array<{ url: string; webSocketDebuggerUrl: string }>;
       return list.length ? list : undefined;
     }, 15_000, 'the inspector to answer');
     assert.match(targets[0].webSocketDebuggerUrl, new RegExp(`^ws://127\\.0\\.0\\.1:${inspect}/`));
     assert.match(targets[0].url, /\/app\/server\.js$/);
-    const id = engine.getState().services.web.endpoints.find((e) => e.name === 'inspector')!.url;
-    assert.equal(id, `http://127.0.0.1:${inspect}`);
+    const inspectorUrl = engine.getState().services.web.endpoints.find((e) => e.name === 'inspector')!.url;
+    assert.equal(inspectorUrl, `http://127.0.0.1:${inspect}`);
     assert.equal((await httpGet(engine.getState().services.web.endpoints[0].url)).body, 'hello v1\n', 'still serving');
+    // And off again: the same container, no inspector left listening.
+    engine.debug('web', undefined);
+    await until(() => engine.getState().services.web.phase === 'healthy' && !engine.getState().services.web.endpoints.some((e) => e.name === 'inspector'), 30_000, 'web back without the inspector');
+    assert.deepEqual(projectContainers(root), [id]);
+    await assert.rejects(httpGet(`http://127.0.0.1:${inspect}/json/list`), 'the inspector relay is closed');
+    const inContainer = docker('exec', id, 'node', '-e', "require('net').connect(9229, '127.0.0.1').on('connect', () => { console.log('open'); process.exit(0) }).on('error', () => { console.log('closed'); process.exit(0) })");
+    assert.equal(inContainer, 'closed', 'no inspector in the container either');
     await engine.stop();
   });
 

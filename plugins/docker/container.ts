@@ -25,7 +25,7 @@ import { containerProbe, execProbe, waitContainerHealthy } from './health.js';
 import type { PublishedPort } from './publish.js';
 import { waitForExit } from './watch-exit.js';
 import { serveInspector, type InspectorRelay } from './inspector.js';
-import { RESTART_MARKER, RESTART_SIGNAL } from './supervisor.js';
+import { nodeOptionsArchive, RESTART_MARKER, RESTART_SIGNAL } from './supervisor.js';
 
 /** How the container's service reaches the engine, without holding the engine itself. */
 export interface ServiceLink {
@@ -196,12 +196,40 @@ export class ContainerDeployment implements Deployment {
     return 'container';
   }
 
+  /** Whether `devloop debug` can restart this container's process in place (debugInPlace). */
+  get debuggableInPlace(): boolean { return this.options.supervised === true && this.running && !this.stopped; }
+
+  /** The image the container was created from. */
+  get image(): string { return this.options.image; }
+
+  /**
+   * `devloop debug` without a new container: NODE_OPTIONS for the next start written where the
+   * supervisor reads it (empty to turn the inspector off), the process restarted in place, the
+   * inspector relay moved to `port`. False when the supervisor did not restart the process: the
+   * caller then replaces the container as before.
+   */
+  async debugInPlace(port: number | undefined, nodeOptions: string): Promise<boolean> {
+    if (!this.debuggableInPlace) return false;
+    await this.container.putArchive(nodeOptionsArchive(port ? nodeOptions : ''), { path: '/' });
+    await this.inspector?.close();
+    this.inspector = undefined;
+    const at = this.endpoints.findIndex((e) => e.name === 'inspector');
+    if (at >= 0) this.endpoints.splice(at, 1);
+    this.options.inspectPort = port;
+    if (!(await this.restartProcess(port ? 'process restarted with the inspector' : 'process restarted without the inspector'))) return false;
+    if (port) {
+      this.inspector = await serveInspector(this.docker, this.container, port, this.link.logger);
+      this.endpoints.push({ name: 'inspector', url: `http://127.0.0.1:${port}` });
+    }
+    return true;
+  }
+
   /**
    * SIGHUP to the supervisor, then waits for its marker line. False when the marker does not come
    * within the grace period (the process ignores SIGTERM and the image has no `sleep`, or the log
    * stream is away): the caller then restarts the container, which always works.
    */
-  private async restartProcess(): Promise<boolean> {
+  private async restartProcess(why = 'process restarted by live update'): Promise<boolean> {
     const graceMs = (this.options.restartTimeoutS + STOP_SLACK_S) * 1000;
     const marker = new Promise<'restarted'>((resolve) => { this.onProcessRestarted = () => resolve('restarted'); });
     const settled = new AbortController();
@@ -222,7 +250,7 @@ export class ContainerDeployment implements Deployment {
       this.onProcessRestarted = undefined;
     }
     this.tail = new LineTail(20);
-    this.link.dispatch({ type: 'service/health', service: this.link.service, health: 'unknown', message: 'process restarted by live update' });
+    this.link.dispatch({ type: 'service/health', service: this.link.service, health: 'unknown', message: why });
     void this.watchHealthAfterRestart('restarted');
     return true;
   }
