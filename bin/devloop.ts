@@ -16,7 +16,9 @@ const EXIT_USAGE = 2;
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 function globals(cmd: Command): GlobalOptions {
-  const o = cmd.optsWithGlobals() as { file?: string; env: string; output: 'plain' | 'json'; tui: boolean; cwd?: string; color: boolean };
+  const o = cmd.optsWithGlobals() as { file?: string; env: string; output: 'plain' | 'json'; tui: boolean; cwd?: string; color: boolean; context?: string };
+  // The engine's plugins read it from the environment (plugins/kubernetes/context.ts): they see no CLI options.
+  if (o.context) process.env.DEVLOOP_KUBE_CONTEXT = o.context;
   const isCi = !!process.env.CI && process.env.CI !== 'false';
   return {
     file: o.file,
@@ -25,6 +27,7 @@ function globals(cmd: Command): GlobalOptions {
     tui: o.tui && !isCi && !!process.stdout.isTTY,
     cwd: o.cwd ?? process.cwd(),
     color: o.color && !!process.stdout.isTTY && !process.env.NO_COLOR,
+    context: o.context,
   };
 }
 
@@ -41,6 +44,7 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .option('--no-tui', 'plain line output even on a terminal')
     .option('--no-color', 'no colours')
     .option('-C, --cwd <dir>', 'run as if started in <dir>')
+    .option('--context <name>', 'kube context for Kubernetes services (default: the Devfile\'s kubernetes.context, else the kubeconfig\'s current one); a non-local one must be in kubernetes.allowContexts')
     .showSuggestionAfterError(true)
     .exitOverride();
 
@@ -82,10 +86,15 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     }, cmd));
 
   program.command('deploy')
-    .description('rebuild and redeploy one service in the running session and wait for it')
-    .argument('<service>')
+    .description('rebuild and redeploy one service in the running session and wait for it; with --diff, show what applying the Kubernetes services would change (server-side dry run) and exit 0 when nothing, 1 when something, 2 on an error')
+    .argument('[service]', 'the service (with --diff: default every Kubernetes service)')
     .option('--timeout <duration>', 'how long to wait for the result', '10m')
-    .action((service: string, o, cmd) => run(async () => (await import('./commands/deploy.js')).deploy(globals(cmd), service, (await shared()).parseDuration(o.timeout, '--timeout')), cmd));
+    .option('--diff', 'change nothing: diff each object with the API server\'s dry run of its apply', false)
+    .action((service: string | undefined, o, cmd) => run(async () => {
+      const deploy = await import('./commands/deploy.js');
+      if (o.diff) return deploy.deployDiff(globals(cmd), service);
+      return deploy.deploy(globals(cmd), service, (await shared()).parseDuration(o.timeout, '--timeout'));
+    }, cmd));
 
   program.command('logs')
     .description('show the logs of a service (or all) from the current or last session')
@@ -109,12 +118,24 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .action((_o, cmd) => run(async () => (await import('./commands/status.js')).status(globals(cmd)), cmd));
 
   program.command('render')
-    .description('print the Devfile as resolved for the environment (YAML, or JSON with -o json)')
-    .action((_o, cmd) => run(async () => (await import('./commands/render.js')).render(globals(cmd)), cmd));
+    .description('print the Kubernetes objects devloop would apply (a YAML stream, as skaffold render), or the resolved Devfile when no service deploys to a cluster (YAML, or JSON with -o json)')
+    .argument('[services...]', 'only these services\' objects')
+    .option('--devfile', 'print the Devfile as resolved for the environment instead', false)
+    .action((services: string[], o, cmd) => run(async () => (await import('./commands/render.js')).render(globals(cmd), { services, devfile: o.devfile }), cmd));
 
   program.command('doctor')
-    .description('check Node, Docker, the registry, the kube context and file watching; say how to fix what is missing')
+    .description('check Node, Docker, the registry, the cluster (context, API server, RBAC, its registry) and file watching; say how to fix what is missing')
     .action((_o, cmd) => run(async () => (await import('./commands/doctor.js')).doctor(globals(cmd)), cmd));
+
+  const cluster = program.command('cluster').description('a local kind cluster with a local registry wired as kind documents it (needs kind, docker, kubectl)');
+  const clusterOpts = (c: Command) => c
+    .option('--name <name>', 'kind cluster name (context kind-NAME)', 'devloop')
+    .option('--registry-port <port>', 'host port of the registry on 127.0.0.1', (v) => { const n = Number(v); if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('expected a port number (1-65535)'); return n; }, 5001);
+  clusterOpts(cluster.command('create').description('create (or finish wiring) the cluster and its registry; each step already done is skipped'))
+    .action((o, cmd) => run(async () => (await import('./commands/cluster.js')).clusterCreate(globals(cmd), { name: o.name, registryPort: o.registryPort }), cmd));
+  clusterOpts(cluster.command('delete').description('delete the cluster (the registry and its images stay unless --registry)'))
+    .option('--registry', 'also remove the registry container', false)
+    .action((o, cmd) => run(async () => (await import('./commands/cluster.js')).clusterDelete(globals(cmd), { name: o.name, registryPort: o.registryPort, registry: o.registry }), cmd));
 
   const autopilot = program.command('autopilot').description('GKE Autopilot simulation: admission checks and node planning, no cluster needed');
   const bursting = (o: { bursting?: boolean }) => (o.bursting === undefined ? undefined : o.bursting);

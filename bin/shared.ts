@@ -29,6 +29,8 @@ export interface GlobalOptions {
   /** Working directory (`--cwd`), default the process's. */
   cwd: string;
   color: boolean;
+  /** Kube context (`--context`); also in DEVLOOP_KUBE_CONTEXT for the engine's plugins. */
+  context?: string;
 }
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;

@@ -73,6 +73,12 @@ describe('devloop:kubernetes against the local test cluster', { skip: missing &&
         assert.equal(await bodyAt(`${url}/index.html`), 'hello v1');
         const waited = up.events.filter((e) => e.type === 'service/waiting' && e.service === 'web').map((e) => e.waiting as string);
         assert.ok(waited.some((w) => /^deployment\/web: /.test(w)), `the wait said what it waited on: ${JSON.stringify(waited)}`);
+        // The details view: the cluster's events about the service's objects and the port-forward's real state.
+        const extra = await up.waitFor((e) => e.type === 'service/extra' && e.service === 'web' && e.plugin === 'devloop:kubernetes'
+          && (e.data.details as string[]).some((l) => / Normal ScalingReplicaSet deployment\/web: /.test(l))
+          && /-> pod web-[a-z0-9]+-[a-z0-9]+:8080, /.test(e.data.portForward as string), 30_000, 'events and the port-forward state in the details');
+        assert.equal(extra.data.namespace, s.ns);
+        assert.ok((extra.data.details as string[]).every((l, i) => (i === 0 ? l === 'events:' : /^  \d\d:\d\d:\d\d (Normal|Warning) /.test(l))), JSON.stringify(extra.data.details));
 
         // What was applied: the pushed reference, devloop's labels, the field manager.
         const dep = JSON.parse(kubectl('get', 'deployment', 'web', '-n', s.ns, '-o', 'json', '--show-managed-fields'));
@@ -150,7 +156,7 @@ describe('devloop:kubernetes against the local test cluster', { skip: missing &&
       const r = await runCli(['ci', 'conflict'], { cwd: dir, env: s.env, timeoutMs: 60_000 });
       const out = r.stdout + r.stderr;
       assert.equal(r.code, 1, out);
-      assert.match(out, new RegExp(`configmap/${s.ns}/shared \\(k8s/conflict\\.yaml:6\\) is also managed by "helm": .*\\.data\\.k \\(applied before it: configmap/${s.ns}/first\\)`), out);
+      assert.match(out, new RegExp(`configmap/${s.ns}/shared \\(k8s/conflict\\.yaml:9\\) is also managed by "helm": .*\\.data\\.k \\(applied before it: configmap/${s.ns}/first\\)`), out);
       assert.equal(kubectl('get', 'configmap', 'shared', '-n', s.ns, '-o', 'jsonpath={.data.k}'), 'theirs', 'not forced');
     });
 

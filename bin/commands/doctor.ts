@@ -7,6 +7,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { styleText } from 'node:util';
+import type { LoadedDevfile } from '../../core/devfile/load.js';
 import { ConfigError, DevloopError } from '../../core/errors.js';
 import { EXIT, load, type GlobalOptions } from '../shared.js';
 
@@ -14,7 +15,8 @@ type Level = 'ok' | 'warn' | 'fail';
 interface Check { name: string; level: Level; detail: string; fix?: string }
 
 export async function doctor(opts: GlobalOptions): Promise<number> {
-  const checks = await Promise.all([checkNode(), checkDevfile(opts), checkDocker(), checkRegistry(), checkKube(), checkInotify(), checkNative()]);
+  const devfile = loadDevfile(opts);
+  const checks = (await Promise.all([checkNode(), devfile.then((d) => d.check), checkDocker(), checkRegistry(), checkKube(opts, devfile), checkInotify(), checkNative()])).flat();
   if (opts.output === 'json') {
     process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
   } else {
@@ -35,14 +37,14 @@ async function checkNode(): Promise<Check> {
     : { name: 'Node.js', level: 'fail', detail: `v${process.versions.node} is too old`, fix: 'install Node.js 20 or newer' };
 }
 
-async function checkDevfile(opts: GlobalOptions): Promise<Check> {
+async function loadDevfile(opts: GlobalOptions): Promise<{ check: Check; loaded?: LoadedDevfile }> {
   try {
     const loaded = await load(opts, 'doctor');
-    return { name: 'Devfile', level: 'ok', detail: `${loaded.file}: ${Object.keys(loaded.config.services).length} services, loaded in ${Math.round(loaded.loadMs)} ms` };
+    return { loaded, check: { name: 'Devfile', level: 'ok', detail: `${loaded.file}: ${Object.keys(loaded.config.services).length} services, loaded in ${Math.round(loaded.loadMs)} ms` } };
   } catch (err) {
-    if (err instanceof ConfigError) return { name: 'Devfile', level: 'fail', detail: err.message, fix: err.hint };
-    if (err instanceof DevloopError && err.code === 'DEVFILE_NOT_FOUND') return { name: 'Devfile', level: 'warn', detail: 'no Devfile.ts here or in a parent folder', fix: 'run "devloop init"' };
-    return { name: 'Devfile', level: 'fail', detail: err instanceof Error ? err.message : String(err) };
+    if (err instanceof ConfigError) return { check: { name: 'Devfile', level: 'fail', detail: err.message, fix: err.hint } };
+    if (err instanceof DevloopError && err.code === 'DEVFILE_NOT_FOUND') return { check: { name: 'Devfile', level: 'warn', detail: 'no Devfile.ts here or in a parent folder', fix: 'run "devloop init"' } };
+    return { check: { name: 'Devfile', level: 'fail', detail: err instanceof Error ? err.message : String(err) } };
   }
 }
 
@@ -112,24 +114,21 @@ export function registryFix(hostPort: string): string {
 
 /**
  * Only services with `runtime: 'kubernetes'` need a cluster (`autopilot check` and `simulate` need
- * none, nor does the embedded default), so a missing or remote kubeconfig is nothing to fix here:
- * the context is shown for information; the runtime itself refuses a non-local one.
+ * none, nor does the embedded default). With such a service, or a kubeconfig, the cluster is
+ * checked (plugins/kubernetes/preview.ts: context, API, RBAC, advertised registry); its failures
+ * fail doctor only when the Devfile deploys to a cluster, else they warn. Without either, the
+ * Kubernetes client is not even loaded.
  */
-async function checkKube(): Promise<Check> {
+async function checkKube(opts: GlobalOptions, devfile: Promise<{ loaded?: LoadedDevfile }>): Promise<Check[]> {
   const notNeeded = 'only needed by services with runtime "kubernetes" ("devloop autopilot check/simulate" and the embedded default need no cluster)';
   const file = (process.env.KUBECONFIG ?? path.join(os.homedir(), '.kube', 'config')).split(path.delimiter)[0];
-  if (!existsSync(file)) return { name: 'Kubernetes', level: 'ok', detail: `no kubeconfig at ${file}; ${notNeeded}` };
-  try {
-    const { parse: parseYaml } = await import('yaml');
-    const cfg = parseYaml(readFileSync(file, 'utf8')) as { 'current-context'?: string; contexts?: { name: string; context?: { cluster?: string } }[]; clusters?: { name: string; cluster?: { server?: string } }[] };
-    const current = cfg['current-context'];
-    if (!current) return { name: 'Kubernetes', level: 'ok', detail: `${file} has no current context; ${notNeeded}` };
-    const ctx = cfg.contexts?.find((c) => c.name === current);
-    const server = cfg.clusters?.find((c) => c.name === ctx?.context?.cluster)?.cluster?.server ?? 'unknown server';
-    return { name: 'Kubernetes', level: 'ok', detail: `context ${current} (${server}); ${notNeeded}` };
-  } catch (err) {
-    return { name: 'Kubernetes', level: 'ok', detail: `cannot read ${file} (${err instanceof Error ? err.message : String(err)}); ${notNeeded}` };
+  const { loaded } = await devfile;
+  const uses = !!loaded && Object.values(loaded.config.services).some((s) => (s.runtime ?? loaded.config.environments?.[opts.env]?.runtime) === 'kubernetes');
+  if (uses || existsSync(file)) {
+    const { kubeChecks } = await import('../../plugins/kubernetes/preview.js');
+    return kubeChecks(loaded?.config, loaded?.dir, opts.env, uses);
   }
+  return [{ name: 'Kubernetes', level: 'ok', detail: `no kubeconfig at ${file}; ${notNeeded}` }];
 }
 
 async function checkInotify(): Promise<Check> {

@@ -1,15 +1,88 @@
 /**
- * `devloop render`: the Devfile as devloop resolved it for the selected environment (function
- * form evaluated, env merged per environment), as YAML, or JSON with `--output json`. Secret-looking
- * env values are masked.
+ * `devloop render`: with services on Kubernetes, the objects devloop would apply for them, as
+ * `skaffold render` prints them: a YAML stream (`---`) to read or pipe to `kubectl apply -f -`,
+ * images substituted (the latest a running session built and pushed; else the name as written,
+ * with a comment), labelled, namespaced. Otherwise, or with `--devfile`, the Devfile as devloop
+ * resolved it for the selected environment (function form evaluated, env merged per environment),
+ * as YAML, or JSON with `--output json`. Secret-looking env values are masked.
  */
 import { stringify } from 'yaml';
+import type { LoadedDevfile } from '../../core/devfile/load.js';
 import { serviceEnv } from '../../core/engine/env.js';
 import { looksSecret, Redactor } from '../../core/engine/redact.js';
+import { DevloopError } from '../../core/errors.js';
+import { findSession, sessionState } from '../../core/session/client.js';
+import { repositoryOf } from '../../plugins/kubernetes/manifests.js';
 import { EXIT, load, type GlobalOptions } from '../shared.js';
 
-export async function render(opts: GlobalOptions): Promise<number> {
+export interface RenderOptions {
+  /** Only these services' objects. */
+  services?: string[];
+  /** The resolved Devfile even when services deploy to a cluster. */
+  devfile?: boolean;
+}
+
+/**
+ * Images a running session of the project built and pushed, by service: what a deploy would put
+ * in the manifests now. Only pushed references (`…@sha256:`): a local tag is not on the cluster.
+ */
+export async function knownImages(dir: string): Promise<Map<string, string>> {
+  const images = new Map<string, string>();
+  const session = await findSession(dir);
+  if (!session) return images;
+  try {
+    for (const [name, s] of Object.entries((await sessionState(session)).services)) if (s.image?.includes('@sha256:')) images.set(name, s.image);
+  } catch { /* the session is going away: as if none ran */ }
+  return images;
+}
+
+export async function render(opts: GlobalOptions, renderOpts: RenderOptions = {}): Promise<number> {
   const loaded = await load(opts, 'render');
+  for (const name of renderOpts.services ?? []) {
+    if (!loaded.config.services[name]) throw new DevloopError(`no service named "${name}" in ${loaded.file}`, { code: 'UNKNOWN_SERVICE', exitCode: 2, hint: `services are: ${Object.keys(loaded.config.services).join(', ') || '(none)'}` });
+  }
+  if (!renderOpts.devfile) {
+    const { kubernetesServices } = await import('../../plugins/kubernetes/preview.js');
+    const k8s = kubernetesServices(loaded.config, opts.env, renderOpts.services);
+    if (k8s.length) return renderObjects(opts, loaded, k8s.map(([name]) => name));
+    if (renderOpts.services?.length) {
+      throw new DevloopError(`${renderOpts.services.join(', ')}: no Kubernetes objects to render in environment "${opts.env}"`, { code: 'NO_K8S_SERVICE', exitCode: 2, hint: 'devloop render prints the objects of services with runtime \'kubernetes\'; "devloop render --devfile" prints the resolved Devfile' });
+    }
+  }
+  return renderDevfile(opts, loaded);
+}
+
+async function renderObjects(opts: GlobalOptions, loaded: LoadedDevfile, services: string[]): Promise<number> {
+  const [preview, { pickContext }] = await Promise.all([import('../../plugins/kubernetes/preview.js'), import('../../plugins/kubernetes/context.js')]);
+  const images = await knownImages(loaded.dir);
+  // The namespace of objects that name none comes from the context; rendering needs no cluster.
+  let namespace = 'default';
+  let contextNote = 'no kube context: objects without a namespace get "default"';
+  try {
+    const target = await pickContext(loaded.config);
+    namespace = target.namespace;
+    contextNote = `context ${target.context}`;
+  } catch (err) {
+    contextNote = `no kube context (${err instanceof Error ? err.message : String(err)}): objects without a namespace get "default"`;
+  }
+  const docs: string[] = [];
+  const items: unknown[] = [];
+  for (const service of services) {
+    const prepared = await preview.prepareService(loaded.config, loaded.dir, opts.env, service, namespace, images);
+    for (const { object, source } of prepared.objects) {
+      items.push(object);
+      const notes = [`# Source: ${source} (service ${service}, ${contextNote})`];
+      for (const name of prepared.unbuilt) {
+        if (preview.imagesIn(object).some((i) => repositoryOf(i) === name)) notes.push(`# image "${name}": not built yet (no running session knows it); a deploy puts the pushed reference here`);
+      }
+      docs.push(`${notes.join('\n')}\n${stringify(object, { lineWidth: 0 })}`);
+    }
+  }
+  process.stdout.write(opts.output === 'json' ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2)}\n` : docs.map((d) => `---\n${d}`).join(''));
+  return EXIT.ok;
+}
+
+function renderDevfile(opts: GlobalOptions, loaded: LoadedDevfile): number {
   const cfg = loaded.config;
   const services = Object.fromEntries(Object.entries(cfg.services).map(([name, svc]) => {
     const env = Object.fromEntries(Object.entries(serviceEnv(cfg, svc, opts.env)).map(([k, v]) => [k, looksSecret(k) ? '[redacted]' : v]));

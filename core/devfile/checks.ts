@@ -15,6 +15,7 @@ export function checkDevfile(value: unknown): ValidationIssue[] {
     ...checkDependencies(services),
     ...Object.entries(services).flatMap(([name, svc]) => (isObj(svc) ? checkLiveUpdate(`services.${name}`, svc.liveUpdate) : [])),
     ...Object.entries(services).flatMap(([name, svc]) => (isObj(svc) ? checkCloudRunEffect(`services.${name}`, svc) : [])),
+    ...Object.entries(services).flatMap(([name, svc]) => (isObj(svc) ? checkK8s(`services.${name}`, svc.k8s) : [])),
     ...checkHostPorts(services, value.monitoring),
     ...checkTests(services, value.tests),
   ];
@@ -106,6 +107,48 @@ function checkCloudRunEffect(at: string, svc: Obj): ValidationIssue[] {
     }
   }
   return issues;
+}
+
+const K8S_SOURCES = ['manifests', 'kustomize', 'helm', 'objects'] as const;
+/** `spec.workers[].image`, `$.spec.images[*]`, `.spec.x[0].y`: dotted names, each maybe followed by `[]`, `[*]` or `[N]`. */
+export const IMAGE_FIELD_PATH = /^(?:\$?\.)?[A-Za-z0-9_-]+(?:\[(?:\*|\d+)?\])*(?:\.[A-Za-z0-9_-]+(?:\[(?:\*|\d+)?\])*)*$/;
+
+/**
+ * A `k8s` block needs somewhere to get objects from; objects written in the Devfile must be
+ * objects the API server can take (a function's result is checked the same way at deploy).
+ */
+function checkK8s(at: string, k8s: unknown): ValidationIssue[] {
+  if (!isObj(k8s)) return [];
+  const issues: ValidationIssue[] = [];
+  // `manifests: []` alone names no file either.
+  if (!K8S_SOURCES.some((k) => k8s[k] !== undefined && !(Array.isArray(k8s[k]) && k8s[k].length === 0 && k === 'manifests'))) {
+    issues.push({ path: `${at}.k8s`, message: `needs at least one source of objects: ${K8S_SOURCES.map((k) => `"${k}"`).join(', ')} (e.g. manifests: 'k8s/*.yaml')` });
+  }
+  if (Array.isArray(k8s.objects)) {
+    k8s.objects.forEach((o, i) => {
+      if (!isObj(o)) return; // the schema reports it
+      const missing = k8sObjectProblems(o);
+      if (missing.length) issues.push({ path: `${at}.k8s.objects.${i}`, message: `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing: each object needs apiVersion, kind and metadata.name` });
+    });
+  }
+  if (Array.isArray(k8s.imageFields)) {
+    k8s.imageFields.forEach((f, i) => {
+      if (isObj(f) && typeof f.path === 'string' && f.path !== '' && !IMAGE_FIELD_PATH.test(f.path)) {
+        issues.push({ path: `${at}.k8s.imageFields.${i}.path`, message: `cannot read ${JSON.stringify(f.path)} as a field path: write dotted field names, with [] after an array's name to walk its elements (e.g. "spec.workers[].image")` });
+      }
+    });
+  }
+  return issues;
+}
+
+/** The fields an object lacks among apiVersion, kind and metadata.name (each a non-empty string). */
+export function k8sObjectProblems(o: Obj): string[] {
+  const str = (v: unknown) => typeof v === 'string' && v !== '';
+  const out: string[] = [];
+  if (!str(o.apiVersion)) out.push('apiVersion');
+  if (!str(o.kind)) out.push('kind');
+  if (!str(isObj(o.metadata) ? o.metadata.name : undefined)) out.push('metadata.name');
+  return out;
 }
 
 function checkHostPorts(services: Obj, monitoring: unknown): ValidationIssue[] {

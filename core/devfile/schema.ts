@@ -8,7 +8,7 @@ import type { DevloopPlugin } from '../plugins/types.js';
 import { checkDevfile } from './checks.js';
 import { describeValue, parseWith, type ValidationIssue } from './issues.js';
 import { memoryBytes } from './quantity.js';
-import type { DevfileConfig } from './types.js';
+import type { DevfileConfig, K8sServiceConfig } from './types.js';
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -120,6 +120,12 @@ const resources = z.strictObject({
   }
 });
 
+/** One object of `k8s.objects`; what it must hold is checked in checks.ts, located by index. */
+const k8sObject = z.custom<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
+  error: (issue) => `expected a Kubernetes object ({ apiVersion, kind, metadata: { name } }), got ${describeValue(issue.input)}`,
+});
+type K8sObjectsFn = Extract<NonNullable<K8sServiceConfig['objects']>, (...args: never[]) => unknown>;
+
 const service = z.strictObject({
   src: strings.optional(),
   ignore: z.array(z.string()).optional(),
@@ -145,7 +151,19 @@ const service = z.strictObject({
     computeClass: nonEmpty.optional(), spot: z.boolean().optional(),
     gpu: z.strictObject({ type: nonEmpty, count: positive }).optional(), arm: z.boolean().optional(),
   }).optional(),
-  k8s: z.strictObject({ manifests: strings, namespace: nonEmpty.optional() }).optional(),
+  k8s: z.strictObject({
+    manifests: strings.optional(),
+    kustomize: nonEmpty.optional(),
+    helm: z.strictObject({
+      chart: nonEmpty, release: nonEmpty.optional(), namespace: nonEmpty.optional(),
+      values: z.array(nonEmpty).optional(), set: z.record(z.string(), z.string()).optional(),
+    }).optional(),
+    objects: z.union([z.array(k8sObject), z.custom<K8sObjectsFn>((v) => typeof v === 'function')], {
+      error: (issue) => issue.code === 'invalid_union' && Array.isArray(issue.input) ? undefined : `expected an array of Kubernetes objects or a function returning one, got ${describeValue(issue.input)}`,
+    }).optional(),
+    imageFields: z.array(z.strictObject({ kind: nonEmpty, apiVersion: nonEmpty.optional(), path: nonEmpty })).optional(),
+    namespace: nonEmpty.optional(),
+  }).optional(),
   resources: resources.optional(),
   restart: z.enum(['always', 'on-failure', 'never']).optional(),
   extensions: z.record(z.string(), z.unknown()).optional(),
@@ -184,7 +202,10 @@ export const devfileSchema = z.strictObject({
     name: z.string().optional(), version: z.string().optional(), nodes: positive.optional(),
     provider: z.enum(['kind', 'gke', 'existing']).optional(), kubeContext: z.string().optional(),
   }).optional(),
-  kubernetes: z.strictObject({ context: nonEmpty.optional(), allowContexts: z.array(nonEmpty).optional() }).optional(),
+  kubernetes: z.strictObject({
+    context: nonEmpty.optional(), allowContexts: z.array(nonEmpty).optional(),
+    ingress: z.strictObject({ port: port.optional(), enabled: z.boolean().optional() }).optional(),
+  }).optional(),
   simulation: z.strictObject({
     cloudRun: z.strictObject({
       enabled: z.boolean().optional(), scaleToZero: z.boolean().optional(),

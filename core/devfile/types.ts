@@ -227,11 +227,63 @@ export interface EnvironmentConfig {
   runtime?: RuntimeKind;
 }
 
+/**
+ * Where a service's objects come from: any of `manifests`, `kustomize`, `helm` and `objects`, at
+ * least one (their objects are applied together). Images devloop built are substituted into all of
+ * them by repository name (`image: web` -> the pushed `…@sha256:` reference).
+ */
 export interface K8sServiceConfig {
   /** Manifest files and globs (`k8s/*.yaml`), relative to the Devfile. */
-  manifests: string | string[];
+  manifests?: string | string[];
+  /** A kustomization directory (`k8s/overlays/dev`), built with `kustomize build`, else `kubectl kustomize`. */
+  kustomize?: string;
+  /** A Helm chart rendered with `helm template` (needs `helm` on PATH). */
+  helm?: K8sHelmConfig;
+  /**
+   * Objects written in the Devfile, or a function returning them, called at each deploy with the
+   * built images (and with none by `devloop down` and at start-up, to find objects a crashed
+   * session left: only their kinds matter there). Each needs `apiVersion`, `kind` and `metadata.name`.
+   */
+  objects?: object[] | ((ctx: K8sObjectsContext) => object[] | Promise<object[]>);
+  /**
+   * Image fields of custom resources that are not named `image` (those are substituted already),
+   * e.g. `{ kind: 'Workflow', path: 'spec.steps[].container' }`.
+   */
+  imageFields?: K8sImageField[];
   /** Namespace for objects that name none. Default: the kube context's namespace, else `default`. */
   namespace?: string;
+}
+
+export interface K8sHelmConfig {
+  /** A chart directory relative to the Devfile (`charts/web`), or a chart reference helm resolves (`oci://…`, `repo/name`). */
+  chart: string;
+  /** Release name. Default: the service's name. */
+  release?: string;
+  /** `--namespace` of the release. Default: `k8s.namespace`, else the kube context's namespace. */
+  namespace?: string;
+  /** Values files (`-f`), relative to the Devfile. */
+  values?: string[];
+  /** `--set key=value` pairs. */
+  set?: Record<string, string>;
+}
+
+/** What `k8s.objects` is called with. */
+export interface K8sObjectsContext {
+  service: string;
+  /** The namespace objects that name none are applied to. */
+  namespace: string;
+  /** The environment selected with `--env`. */
+  mode: string;
+  /** Pushed references of the images devloop built, by service name (`images.web`). */
+  images: Record<string, string>;
+}
+
+export interface K8sImageField {
+  kind: string;
+  /** Only objects of this exact apiVersion (`example.com/v1`). Default: any. */
+  apiVersion?: string;
+  /** Dotted path to a string field; `[]` walks every element of an array: `spec.workers[].image`, `spec.images[]`. */
+  path: string;
 }
 
 export interface KubernetesConfig {
@@ -242,6 +294,18 @@ export interface KubernetesConfig {
    * devloop may deploy to and delete from, e.g. `['gke_proj_zone_name']`. Others are refused.
    */
   allowContexts?: string[];
+  /**
+   * The local ingress: the Ingress and HTTPRoute objects devloop applies, served on 127.0.0.1 by
+   * host and path (`http://shop.localhost:8080/`), through port-forwards to the Services' pods.
+   */
+  ingress?: KubernetesIngressConfig;
+}
+
+export interface KubernetesIngressConfig {
+  /** Default: 8080; a free port (with a warning) when it is taken. */
+  port?: number;
+  /** Default: true. */
+  enabled?: boolean;
 }
 
 export interface ClusterConfig {

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { isWithin } from '../watch/paths.js';
+import { k8sWatchPaths } from './k8s-watch-paths.js';
 import type { DevfileConfig } from '../devfile/types.js';
 
 export interface ServiceWatchTarget {
@@ -27,6 +28,8 @@ export function watchTargets(devfile: DevfileConfig, root: string, devfileFiles:
       const yaml = path.resolve(root, svc.cloudRun.service);
       if (!paths.some((p) => isWithin(yaml, p))) paths.push(yaml);
     }
+    // So do its Kubernetes manifests, kustomization (with its bases) and Helm chart.
+    if (svc.k8s) for (const p of k8sWatchPaths(svc.k8s, root)) if (!paths.some((q) => isWithin(p, q))) paths.push(p);
     const ignorePaths = [...devfileFiles];
     if (build?.type === 'esbuild' && build.outfile) ignorePaths.push(path.resolve(root, build.outfile));
     if (build?.type === 'command') for (const o of build.outputs ?? []) ignorePaths.push(path.resolve(root, build.cwd ?? '.', o));

@@ -1,10 +1,13 @@
 /**
  * Server-side apply (field manager `devloop`, never forced), pruning and deletion. An error names
- * the object, the manifest line it came from and what was applied before it, so nothing is
- * half-applied without saying so.
+ * the object, the manifest line it came from, what was applied before it and what was not, so
+ * nothing is half-applied without saying so; failures.ts turns the API server's answer (unreachable,
+ * 401, no such kind, invalid field, conflict) into the message and the fix.
  */
 import type { KubernetesObjectApi } from '@kubernetes/client-node';
 import { DevloopError } from '../../core/errors.js';
+import { appliedSoFar, applyFailure } from './failures.js';
+import { locatedSource } from './locate.js';
 import { LABEL_MANAGED_BY, LABEL_SERVICE, applyRank, refOf, type K8sObject, type LoadedObject } from './manifests.js';
 
 export const FIELD_MANAGER = 'devloop';
@@ -36,27 +39,41 @@ export function apiError(err: unknown): { code?: number; message: string } {
 export async function applyAll(api: KubernetesObjectApi, objects: LoadedObject[], service: string, signal: AbortSignal): Promise<K8sObject[]> {
   const { PatchStrategy } = await import('@kubernetes/client-node');
   const applied: K8sObject[] = [];
-  for (const { object, source } of objects) {
+  for (const [i, { object, source }] of objects.entries()) {
     signal.throwIfAborted();
+    const patch = () => api.patch(object, undefined, undefined, FIELD_MANAGER, false, PatchStrategy.ServerSideApply);
     try {
-      applied.push(await api.patch(object, undefined, undefined, FIELD_MANAGER, false, PatchStrategy.ServerSideApply));
+      applied.push(await patch().catch((err) => definedHere(applied, object) ? untilKindServed(patch, err, signal) : Promise.reject(err)));
     } catch (err) {
-      const { code, message } = apiError(err);
-      const before = applied.length ? ` (applied before it: ${applied.map(refOf).join(', ')})` : ' (nothing was applied)';
-      if (code === 409) {
-        const manager = /conflicts? with "([^"]+)"/.exec(message)?.[1] ?? 'another field manager';
-        throw new DevloopError(`${refOf(object)} (${source}) is also managed by "${manager}": ${message}${before}`, {
-          code: 'K8S_APPLY_CONFLICT', service,
-          hint: `remove the conflicting fields from the manifest, or let devloop own the object: delete it ("kubectl delete ${object.kind.toLowerCase()} ${object.metadata.name}${object.metadata.namespace ? ` -n ${object.metadata.namespace}` : ''}") and deploy again`,
-        });
-      }
-      throw new DevloopError(`cannot apply ${refOf(object)} (${source}): ${message}${before}`, {
-        code: code === 404 ? 'K8S_APPLY_NOT_FOUND' : 'K8S_APPLY_FAILED', service,
-        hint: code === 404 ? 'the namespace or the resource type does not exist on this cluster: create the namespace, or install the CRD first' : 'fix the manifest at that line, or check the API server is reachable',
-      });
+      signal.throwIfAborted();
+      // The manifest line of the field the server names, when it names one (locate.ts).
+      const f = applyFailure(err, object, locatedSource(err, objects[i]).source);
+      throw new DevloopError(f.message + appliedSoFar(applied.map(refOf), objects.slice(i + 1).map((o) => refOf(o.object))), { code: f.code, service, hint: f.hint, cause: err });
     }
   }
   return applied;
+}
+
+/** A CRD applied earlier in this same apply: its kind is served a moment later, once the CRD is Established. */
+function definedHere(applied: K8sObject[], object: K8sObject): boolean {
+  const group = object.apiVersion.split('/')[0];
+  return applied.some((o) => {
+    const spec = (o as { spec?: { group?: string; names?: { kind?: string } } }).spec;
+    return o.kind === 'CustomResourceDefinition' && spec?.group === group && spec?.names?.kind === object.kind;
+  });
+}
+
+const CRD_WAIT_MS = 15_000;
+
+async function untilKindServed<T>(patch: () => Promise<T>, first: unknown, signal: AbortSignal): Promise<T> {
+  const until = Date.now() + CRD_WAIT_MS;
+  let last = first;
+  while (Date.now() < until && applyFailure(last, { apiVersion: '', kind: '', metadata: { name: '' } }, '').code === 'K8S_NO_SUCH_KIND') {
+    await new Promise((r) => setTimeout(r, 300));
+    signal.throwIfAborted();
+    try { return await patch(); } catch (err) { last = err; }
+  }
+  throw last;
 }
 
 /**

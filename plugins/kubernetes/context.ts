@@ -38,8 +38,29 @@ export interface ClusterTarget {
   local: boolean;
 }
 
-/** Loads the kubeconfig (KUBECONFIG, else ~/.kube/config), picks the context and checks it may be used. */
-export async function resolveTarget(devfile: DevfileConfig, service: string): Promise<ClusterTarget> {
+/**
+ * The context asked for, and where the ask came from (for messages): `--context` (the CLI puts it in
+ * DEVLOOP_KUBE_CONTEXT, so the engine's plugins see it too), then the Devfile, then none (the
+ * kubeconfig's current context).
+ */
+export function wantedContext(devfile: Pick<DevfileConfig, 'kubernetes' | 'cluster'>, env: NodeJS.ProcessEnv = process.env): { name?: string; source: string } {
+  const flag = env.DEVLOOP_KUBE_CONTEXT?.trim();
+  if (flag) return { name: flag, source: `--context "${flag}"` };
+  if (devfile.kubernetes?.context) return { name: devfile.kubernetes.context, source: `kubernetes.context "${devfile.kubernetes.context}"` };
+  if (devfile.cluster?.kubeContext) return { name: devfile.cluster.kubeContext, source: `cluster.kubeContext "${devfile.cluster.kubeContext}"` };
+  return { source: 'the kubeconfig\'s current-context' };
+}
+
+/** Where the kubeconfig is read from, for messages. */
+export const kubeconfigPath = () => process.env.KUBECONFIG ?? '~/.kube/config';
+
+/** What a target is before the allow-list is checked: `devloop render` and `doctor` need it without refusing. */
+export interface PickedContext extends ClusterTarget {
+  allowed: boolean;
+}
+
+/** Loads the kubeconfig (KUBECONFIG, else ~/.kube/config) and picks the context, without checking it may be used. */
+export async function pickContext(devfile: DevfileConfig, service?: string): Promise<PickedContext> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   try {
@@ -49,26 +70,34 @@ export async function resolveTarget(devfile: DevfileConfig, service: string): Pr
       code: 'K8S_KUBECONFIG', service, hint: 'set KUBECONFIG to a valid kubeconfig file',
     });
   }
-  const wanted = devfile.kubernetes?.context ?? devfile.cluster?.kubeContext;
-  const context = wanted ?? kc.getCurrentContext();
+  const wanted = wantedContext(devfile);
+  const context = wanted.name ?? kc.getCurrentContext();
   const ctxObj = context ? kc.getContextObject(context) : null;
   if (!context || !ctxObj) {
-    const source = wanted ? `kubernetes.context "${wanted}"` : 'the kubeconfig\'s current-context';
-    const where = process.env.KUBECONFIG ?? '~/.kube/config';
-    throw new DevloopError(`${source} names no context in ${existsSync(where) ? where : `${where} (missing)`}`, {
+    const where = kubeconfigPath();
+    throw new DevloopError(`${wanted.source} names no context in ${existsSync(where) ? where : `${where} (missing)`}`, {
       code: 'K8S_NO_CONTEXT', service,
-      hint: `known contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}; set kubernetes.context in Devfile.ts or run "kubectl config use-context NAME"`,
+      hint: `known contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'}; ${wanted.source.startsWith('--context') ? 'pass one of them to --context' : 'set kubernetes.context in Devfile.ts, pass --context NAME, or run "kubectl config use-context NAME"'}`,
     });
   }
   kc.setCurrentContext(context);
   const server = kc.getCluster(ctxObj.cluster)?.server ?? '';
   const local = isLocalContext(context, server);
-  const allowed = devfile.kubernetes?.allowContexts ?? [];
-  if (!local && !allowed.includes(context)) {
-    throw new DevloopError(`refusing to deploy ${service} to kube context "${context}" (${server || 'no server'}): it is not a local cluster`, {
-      code: 'K8S_CONTEXT_NOT_ALLOWED', service,
-      hint: `if that cluster is really meant for devloop, add it to Devfile.ts: kubernetes: { allowContexts: ['${context}'] }; otherwise switch to a local context (kind-*, k3d-*, minikube, docker-desktop)`,
-    });
-  }
-  return { kc, context, server, namespace: ctxObj.namespace || 'default', local };
+  const allowed = local || (devfile.kubernetes?.allowContexts ?? []).includes(context);
+  return { kc, context, server, namespace: ctxObj.namespace || 'default', local, allowed };
+}
+
+/** The refusal of a context that is neither local nor in `kubernetes.allowContexts`. */
+export function notAllowedError(target: Pick<ClusterTarget, 'context' | 'server'>, service: string | undefined, doing = `deploy ${service}`): DevloopError {
+  return new DevloopError(`refusing to ${doing} to kube context "${target.context}" (${target.server || 'no server'}): it is not a local cluster`, {
+    code: 'K8S_CONTEXT_NOT_ALLOWED', service,
+    hint: `if that cluster is really meant for devloop, add it to Devfile.ts: kubernetes: { allowContexts: ['${target.context}'] }; otherwise switch to a local context (kind-*, k3d-*, minikube, docker-desktop) with --context or kubernetes.context`,
+  });
+}
+
+/** Loads the kubeconfig, picks the context and checks it may be used. */
+export async function resolveTarget(devfile: DevfileConfig, service: string): Promise<ClusterTarget> {
+  const { allowed, ...target } = await pickContext(devfile, service);
+  if (!allowed) throw notAllowedError(target, service);
+  return target;
 }

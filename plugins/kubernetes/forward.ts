@@ -41,9 +41,22 @@ export class PortForwarder {
   private server?: net.Server;
   private target?: ForwardTarget;
   private sockets = new Set<net.Socket>();
+  /** Why a connection was closed unanswered, by the client's local port: what the ingress puts in its 502. */
+  private failures = new Map<number, string>();
   port = 0;
+  /** The pod the last connection reached, and why the last one failed when it did: the TUI shows them. */
+  private lastPod?: string;
+  private lastError?: string;
 
   constructor(private kc: KubeConfig, private core: CoreV1Api, private logger: Logger) {}
+
+  /** In words, for the details view: `127.0.0.1:41234 -> pod web-7d9f-x2:8080, 2 open connections`. */
+  get state(): string {
+    if (!this.server || !this.target) return 'closed';
+    const to = this.lastPod ? `pod ${this.lastPod}` : `${this.target.from} (no connection yet)`;
+    const open = `${this.sockets.size} open connection${this.sockets.size === 1 ? '' : 's'}`;
+    return `127.0.0.1:${this.port} -> ${to}, ${open}${this.lastError ? `; last failure: ${this.lastError}` : ''}`;
+  }
 
   get url(): string { return `http://127.0.0.1:${this.port}`; }
 
@@ -72,17 +85,36 @@ export class PortForwarder {
     const t = this.target!;
     try {
       const pod = await this.readyPod(t);
-      if (!pod) { this.logger.warn(`port-forward: no Ready pod matches ${t.from} yet`); socket.destroy(); return; }
+      if (!pod) { this.fail(socket, `no Ready pod matches ${t.from} (namespace ${t.namespace}, selector ${Object.entries(t.selector).map(([k, v]) => `${k}=${v}`).join(',')}) yet`); return; }
       const port = typeof t.port === 'number' ? t.port : resolveNamedPort(pod, t.port);
-      if (!port) { this.logger.warn(`port-forward: pod ${pod.metadata?.name} has no container port named "${t.port}"`); socket.destroy(); return; }
+      if (!port) { this.fail(socket, `pod ${pod.metadata?.name} has no container port named "${t.port}"`); return; }
       const ws = await pf.portForward(t.namespace, pod.metadata!.name!, [port], socket, null, socket);
+      this.lastPod = `${pod.metadata!.name}:${port}`;
+      this.lastError = undefined;
       const conn = typeof ws === 'function' ? ws() : ws;
       socket.once('close', () => conn?.close());
       conn?.once('close', () => socket.end());
     } catch (err) {
-      this.logger.warn(`port-forward to ${t.from} failed: ${err instanceof Error ? err.message : String(err)}`);
-      socket.destroy();
+      this.fail(socket, `port-forward to ${t.from} failed: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  private fail(socket: net.Socket, reason: string): void {
+    this.lastError = reason;
+    this.logger.warn(reason.startsWith('port-forward') ? reason : `port-forward: ${reason}`);
+    const from = socket.remotePort;
+    if (from) {
+      this.failures.set(from, reason);
+      setTimeout(() => this.failures.delete(from), 10_000).unref();
+    }
+    socket.destroy();
+  }
+
+  /** Why the connection from this local port was closed without an answer, if it was. */
+  failureFor(localPort: number): string | undefined {
+    const reason = this.failures.get(localPort);
+    this.failures.delete(localPort);
+    return reason;
   }
 
   private async readyPod(t: ForwardTarget): Promise<V1Pod | undefined> {

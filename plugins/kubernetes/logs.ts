@@ -9,6 +9,7 @@
  * (a cut stream, a previous log, the next deployment taking over) drops what is not newer. A poll
  * rather than a watch: one list per second per service, and no watch reconnect logic.
  */
+import { RESTART_MARKER } from '../docker/supervisor.js';
 import { Writable } from 'node:stream';
 import type { CoreV1Api, KubeConfig, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../../core/engine/contexts.js';
@@ -158,6 +159,8 @@ export class PodLogs {
       if (mark && ts <= mark) return;
       this.marks.set(key, ts);
       if (this.life.signal.aborted) return;
+      // The restart supervisor's marker (restart.ts waits for it): not the service's output.
+      if (text.trim() === RESTART_MARKER) return;
       const f = formatLogLine(text);
       for (const line of f.lines) this.logger.output(`${prefix}${line}`, f.stream ?? 'stdout');
     });

@@ -10,23 +10,35 @@ import type { Engine } from '../../core/engine/engine.js';
 import { applyAll, deleteOwned, prune, toRef, type AppliedRef } from './apply.js';
 import { resolveTarget } from './context.js';
 import { PortForwarder, forwardTarget } from './forward.js';
-import { LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_SERVICE, LABEL_SESSION, LABEL_SESSION_START, loadManifests, prepare, type K8sObject } from './manifests.js';
+import { LABEL_MANAGED_BY, LABEL_PROJECT, LABEL_SERVICE, LABEL_SESSION, LABEL_SESSION_START, prepare, type K8sObject } from './manifests.js';
+import { hasSource, loadSources } from './sources.js';
 import { LABEL_SESSION as DOCKER_SESSION, LABEL_SESSION_START as DOCKER_SESSION_START, projectId, sessionAlive, sessionLabels } from '../docker/names.js';
 import { waitReady } from './readiness.js';
+import { readinessExtras, type ReadinessExtras } from './repush.js';
 import { PodLogs, podSelectors } from './logs.js';
+import { ServiceEvents } from './events.js';
+import { DEFAULT_INGRESS_PORT, IngressServer } from './ingress.js';
 
 
-interface Clients { kc: KubeConfig; api: KubernetesObjectApi; core: CoreV1Api }
+export interface Clients { kc: KubeConfig; api: KubernetesObjectApi; core: CoreV1Api }
 
 export class KubeDeployment implements Deployment {
   readonly runtime = 'kubernetes';
   private stopped?: Promise<void>;
+  /** The image devloop built for the service, as the manifests name it now (live update picks the pod's container by it). */
+  image?: string;
+  /** The local ingress's URLs for the Services this deployment applied, and what drops its routes. */
+  ingress?: { endpoints: { name: string; url: string }[]; release(): void };
+  /** Re-push, Autopilot settings and notes for the rollout wait (repush.ts). */
+  readiness?: ReadinessExtras;
+  /** The cluster's events about what the service applied, and the port-forward's state, for the details view. */
+  events?: ServiceEvents;
 
   constructor(
     readonly service: string,
-    private clients: Clients,
+    readonly clients: Clients,
     readonly applied: AppliedRef[],
-    private objects: K8sObject[],
+    readonly objects: K8sObject[],
     private forwarder: PortForwarder | undefined,
     private logs: PodLogs | undefined,
     private logger: Logger,
@@ -35,11 +47,17 @@ export class KubeDeployment implements Deployment {
   ) {}
 
   get endpoints() {
-    return this.forwarder?.port ? [{ name: this.service, url: this.forwarder.url }] : [];
+    return [...(this.forwarder?.port ? [{ name: this.service, url: this.forwarder.url }] : []), ...(this.ingress?.endpoints ?? [])];
+  }
+
+  /** The port-forward's state in words (events.ts publishes it). */
+  get forwardState(): string | undefined {
+    return this.forwarder?.state;
   }
 
   /** Hands the port-forward to the next deployment of the service (same local port). */
   takeForwarder(): PortForwarder | undefined {
+    this.events?.stop();
     const f = this.forwarder;
     this.forwarder = undefined;
     return f;
@@ -54,12 +72,14 @@ export class KubeDeployment implements Deployment {
   }
 
   ready(signal: AbortSignal): Promise<void> {
-    return waitReady({ api: this.clients.api, core: this.clients.core, service: this.service, objects: this.objects, signal, onWaiting: this.onWaiting });
+    return waitReady({ api: this.clients.api, core: this.clients.core, service: this.service, objects: this.objects, signal, onWaiting: this.onWaiting, ...this.readiness });
   }
 
   stop(reason: string): Promise<void> {
     return this.stopped ??= (async () => {
+      this.events?.stop();
       this.logs?.stop();
+      this.ingress?.release();
       await this.forwarder?.close();
       const deleted = await deleteOwned(this.clients.api, this.applied, this.service);
       if (deleted.length) this.logger.info(`deleted ${deleted.join(', ')} (${reason})`);
@@ -86,16 +106,19 @@ export class KubernetesRuntime {
     const { service } = ctx;
     const target = await resolveTarget(ctx.devfile, service);
     const namespace = ctx.config.k8s?.namespace ?? target.namespace;
-    const patterns = ctx.config.k8s?.manifests;
-    if (!patterns || (Array.isArray(patterns) && patterns.length === 0)) {
+    const k8s = ctx.config.k8s;
+    if (!k8s || !hasSource(k8s)) {
       const { DevloopError } = await import('../../core/errors.js');
-      throw new DevloopError(`services.${service}.k8s.manifests is required for runtime "kubernetes"`, {
-        code: 'K8S_NO_MANIFESTS', service, hint: `add k8s: { manifests: 'k8s/*.yaml' } to services.${service} in Devfile.ts`,
+      throw new DevloopError(`services.${service}.k8s needs manifests, kustomize, helm or objects for runtime "kubernetes"`, {
+        code: 'K8S_NO_MANIFESTS', service, hint: `add k8s: { manifests: 'k8s/*.yaml' } (or kustomize: 'k8s/overlays/dev') to services.${service} in Devfile.ts`,
       });
     }
     const clients = await this.clientsFor(target.kc, target.context);
-    const loaded = await loadManifests(ctx.root, Array.isArray(patterns) ? patterns : [patterns], service);
-    const objects = prepare(loaded, service, namespace, this.images(ctx), sessionOf(ctx.root, service));
+    const images = this.images(ctx);
+    const loaded = await loadSources(k8s, { root: ctx.root, service, namespace, mode: ctx.mode, images, signal: ctx.signal });
+    const objects = prepare(loaded, service, namespace, images, sessionOf(ctx.root, service), k8s.imageFields);
+    // A liveUpdate `restart` restarts the process in the pod in place: under a supervisor (restart.ts).
+    if (ctx.config.liveUpdate?.some((s) => 'restart' in s)) await (await import('./restart.js')).superviseForRestart(ctx, objects);
     ctx.signal.throwIfAborted();
 
     const started = Date.now();
@@ -122,9 +145,15 @@ export class KubernetesRuntime {
     const logs = new PodLogs(clients.kc, clients.core, podSelectors(applied), ctx.logger, previous?.takeLogMarks());
     logs.start(ctx.signal);
     const onWaiting = (message: string) => ctx.dispatch({ type: 'service/waiting', service, waiting: message });
-    return new KubeDeployment(service, clients, refs, applied, forwarder, logs, ctx.logger, onWaiting, {
+    const deployment = new KubeDeployment(service, clients, refs, applied, forwarder, logs, ctx.logger, onWaiting, {
       context: target.context, namespace, objects: applied.map((o) => `${o.kind}/${o.metadata.name}`),
     });
+    deployment.image = ctx.build.image ? ctx.image : undefined;
+    deployment.readiness = readinessExtras(this.engine, ctx);
+    deployment.ingress = await this.routeIngress(ctx, clients, applied);
+    deployment.events = new ServiceEvents(clients.core, service, refs, ctx.dispatch, () => ({ context: target.context, namespace, portForward: deployment.forwardState ?? 'none (no Service or container port to forward)' }));
+    deployment.events.start();
+    return deployment;
   }
 
   /** Images by the name a manifest uses for them: the service's name, mapped to what devloop built and pushed. */
@@ -139,19 +168,20 @@ export class KubernetesRuntime {
 
   /**
    * Objects an earlier session applied and never deleted (devloop crashed or was killed): found by
-   * the project and service labels, for the kinds the service's manifests hold now, deleted when
+   * the project and service labels, for the kinds the service's sources hold now, deleted when
    * their session is gone. Quiet when the cluster is not reachable or the context not allowed:
    * the deploy says why with its own error.
    */
   async cleanup(ctx: BaseContext): Promise<void> {
     for (const [service, config] of Object.entries(ctx.devfile.services)) {
       const runtime = config.runtime ?? ctx.devfile.environments?.[ctx.mode]?.runtime;
-      const patterns = config.k8s?.manifests;
-      if (runtime !== 'kubernetes' || !patterns) continue;
+      const k8s = config.k8s;
+      if (runtime !== 'kubernetes' || !k8s || !hasSource(k8s)) continue;
       try {
         const target = await resolveTarget(ctx.devfile, service);
         const clients = await this.clientsFor(target.kc, target.context);
-        const loaded = prepare(await loadManifests(ctx.root, Array.isArray(patterns) ? patterns : [patterns], service), service, config.k8s?.namespace ?? target.namespace, new Map());
+        const namespace = k8s.namespace ?? target.namespace;
+        const loaded = prepare(await loadSources(k8s, { root: ctx.root, service, namespace, mode: ctx.mode, images: new Map() }), service, namespace, new Map());
         const kinds = new Map(loaded.map(({ object: o }) => [`${o.apiVersion}|${o.kind}|${o.metadata.namespace ?? ''}`, o]));
         const selector = `${LABEL_MANAGED_BY}=devloop,${LABEL_SERVICE}=${service},${LABEL_PROJECT}=${projectId(ctx.root)}`;
         const stale: AppliedRef[] = [];
@@ -171,7 +201,22 @@ export class KubernetesRuntime {
     }
   }
 
+  private ingressServer?: IngressServer;
+
+  /** The local ingress, one per engine: started by the first Ingress or HTTPRoute applied, its routes replaced at each deploy of the service. */
+  private async routeIngress(ctx: DeployContext, clients: Clients, applied: K8sObject[]): Promise<KubeDeployment['ingress']> {
+    const config = ctx.devfile.kubernetes?.ingress;
+    if (config?.enabled === false) return undefined;
+    if (!this.ingressServer && !applied.some((o) => o.kind === 'Ingress' || o.kind === 'HTTPRoute')) return undefined;
+    const server = this.ingressServer ??= new IngressServer(clients.kc, clients.core, this.engine.logger(), config?.port ?? DEFAULT_INGRESS_PORT);
+    const routes = await server.update(ctx.service, applied, ctx.logger, clients);
+    const services = new Set(applied.filter((o) => o.kind === 'Service').map((o) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`));
+    return { endpoints: server.endpointsFor(services), release: () => server.remove(ctx.service, routes) };
+  }
+
   async shutdown(): Promise<void> {
+    await this.ingressServer?.close();
+    this.ingressServer = undefined;
     this.clients.clear();
   }
 }

@@ -13,6 +13,7 @@ import { DevloopError } from '../../core/errors.js';
 import type { DockerDaemon } from '../docker/client.js';
 import { runtimeOf } from '../docker/runtime-of.js';
 import { detectRegistry, type RegistryLocation } from './detect.js';
+import { kindClusterOf, kindLoad, whichKind } from './kind.js';
 
 interface DockerSide {
   dockerPlugin: string;
@@ -29,7 +30,7 @@ function dockerSide(): () => Promise<DockerSide> {
 export const REGISTRY_PLUGIN = 'devloop:registry';
 
 export interface RegistryPluginOptions {
-  /** Registry `host:port` to push to; default: detected (DEVLOOP_REGISTRY, then 127.0.0.1:5001). */
+  /** Registry `host:port` to push to; default: detected (DEVLOOP_REGISTRY, then for a Kubernetes service its cluster's KEP-1755 ConfigMap, then 127.0.0.1:5001). */
   registry?: string;
   /** Push even when the runtime shares the build daemon (to test what a cluster would pull). */
   forcePush?: boolean;
@@ -47,7 +48,9 @@ export function registryPlugin(options: RegistryPluginOptions = {}): DevloopPlug
       const localRuntimes = options.localRuntimes ?? ['docker', 'cloud-run'];
       const imageless = options.imagelessRuntimes ?? ['process'];
       const toldSkip = new Set<string>();
-      let found: RegistryLocation | undefined = options.registry ? { host: options.registry, source: 'option' } : undefined;
+      // By kube context ('' for images no cluster pulls): each cluster may advertise its own registry.
+      const found = new Map<string, RegistryLocation>();
+      const fixed: RegistryLocation | undefined = options.registry ? { host: options.registry, source: 'option' } : undefined;
 
       engine.hooks.shouldPush.tapPromise(REGISTRY_PLUGIN, async (ctx) => {
         // Only what devloop built: a stock `image:` is pulled by the runtime from where it lives.
@@ -74,27 +77,47 @@ export function registryPlugin(options: RegistryPluginOptions = {}): DevloopPlug
         if (!ctx.build.image) return;
         const { dockerPlugin, daemon, pushImage } = await docker();
         if (ctx.build.builtBy !== dockerPlugin) return;
-        found ??= await detectRegistry();
-        if (!found) {
+        // A cluster's context is resolved (and refused when not allowed) before anything is pushed for it.
+        const kubeContext = !fixed && (await runtimeOf(engine, ctx)) === 'kubernetes'
+          ? (await (await import('../kubernetes/context.js')).resolveTarget(ctx.devfile, ctx.service)).context
+          : undefined;
+        // kind's nodes do not see this machine's 127.0.0.1: without an advertised registry, `kind load` beats the local probe.
+        const kind = kubeContext ? kindClusterOf(kubeContext) : undefined;
+        const kindLoads = !!kind && !!(await whichKind());
+        let location = fixed ?? found.get(kubeContext ?? '');
+        if (!location) {
+          location = await detectRegistry({ kubeContext, ...(kindLoads ? { candidates: [] } : {}) });
+          if (location) found.set(kubeContext ?? '', location);
+        }
+        if (!location && kind && kindLoads) {
+          // kind without a registry: the image goes onto its nodes, and the manifests use the tag as built.
+          const started = Date.now();
+          await kindLoad(ctx.build.image, kind, ctx.signal);
+          ctx.pushedRef = ctx.build.image;
+          ctx.logger.info(`loaded ${ctx.build.image} into kind cluster "${kind}" in ${Date.now() - started} ms (kind load docker-image: no registry advertised)`);
+          return;
+        }
+        if (!location) {
           throw new DevloopError(`${ctx.service} must be pushed for its runtime, and no registry was found`, {
             code: 'REGISTRY_NOT_FOUND',
             service: ctx.service,
-            hint: 'set DEVLOOP_REGISTRY=host:port, or start a local one on 127.0.0.1:5001 ("devloop doctor" prints a command that does; or startLocalRegistry() from devloop:registry)',
+            hint: `${kubeContext ? `the cluster of context "${kubeContext}" advertises none (no kube-public/local-registry-hosting ConfigMap); ` : ''}set DEVLOOP_REGISTRY=host:port, or start a local one on 127.0.0.1:5001 ("devloop doctor" prints a command that does; or startLocalRegistry() from devloop:registry)`,
           });
         }
         await daemon.connect();
         const started = Date.now();
-        const result = await pushImage(daemon.docker, ctx.build.image, found.host, { signal: ctx.signal, logger: ctx.logger, service: ctx.service });
-        ctx.registry = found.host;
+        const result = await pushImage(daemon.docker, ctx.build.image, location.host, { signal: ctx.signal, logger: ctx.logger, service: ctx.service });
+        ctx.registry = location.host;
         ctx.pushedRef = result.ref;
-        ctx.logger.info(`pushed ${result.ref} in ${Date.now() - started} ms (registry from ${found.source})`);
+        const source = location.context ? `${location.source} of context ${location.context}` : location.source;
+        ctx.logger.info(`pushed ${result.ref} in ${Date.now() - started} ms (registry from ${source})`);
       });
     },
   };
 }
 
 export default registryPlugin;
-export { DEFAULT_LOCAL_REGISTRY, detectRegistry, registryAnswers, registryFromClusterConfigMap, type RegistryLocation } from './detect.js';
+export { DEFAULT_LOCAL_REGISTRY, detectRegistry, readLocalRegistryHosting, registryAnswers, registryFromClusterConfigMap, type LocalRegistryHosting, type RegistryLocation } from './detect.js';
 // pushImage is not re-exported: it would load dockerode with the plugin (import it from ./push.js).
 export type { PushResult } from './push.js';
 export { startLocalRegistry, type LocalRegistry, type LocalRegistryOptions } from './serve.js';
