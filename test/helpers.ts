@@ -21,7 +21,8 @@ export function runCli(args: string[], options: { cwd: string; env?: Record<stri
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; });
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`devloop ${args.join(' ')} timed out\nstdout:\n${stdout}\nstderr:\n${stderr}`)); }, options.timeoutMs ?? 60_000);
-    child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    // 'close', not 'exit': under load the last output can arrive after the exit is reported.
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
     child.stdin.end(options.input ?? '');
   });
 }

@@ -18,7 +18,7 @@ import { codeFrame } from './frame.js';
 import { locateThrow } from './stack.js';
 import { tempBundlePath } from './temp.js';
 import { formatMs } from '../time.js';
-import { devfileTimeoutMs, evaluateInWorker } from './evaluate.js';
+import { devfileTimeoutMs, evaluateInWorker, prewarmWorker } from './evaluate.js';
 import type { DevfileConfig, DevfileContext } from './types.js';
 
 export { findDevfile } from './find.js';
@@ -52,6 +52,7 @@ export interface LoadedDevfile {
 
 export async function loadDevfile(options: LoadDevfileOptions): Promise<LoadedDevfile> {
   const started = performance.now();
+  prewarmWorker();
   const cwd = path.resolve(options.cwd);
   const file = await findDevfile(cwd, options.file);
   const shown = path.relative(cwd, file) || path.basename(file);
