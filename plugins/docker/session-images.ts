@@ -11,7 +11,7 @@
 import type Docker from 'dockerode';
 import type { Logger } from '../../core/engine/contexts.js';
 import { bounded, statusOf } from './client.js';
-import { isDevloopTag, LABEL_PROJECT, LABEL_SERVICE, projectId } from './names.js';
+import { isDevloopTag, LABEL_IMAGE, LABEL_PROJECT, LABEL_SERVICE, projectId } from './names.js';
 
 export class SessionImages {
   /** By service, in the order built (or reused), each once. */
@@ -56,7 +56,9 @@ export class SessionImages {
         try {
           const info = await docker.getImage(ref).inspect(bounded() as object);
           const labels = info.Config?.Labels ?? {};
-          if (labels[LABEL_PROJECT] !== project || labels[LABEL_SERVICE] !== service) continue;
+          // The pair: images an earlier devloop built.
+          const ours = labels[LABEL_IMAGE] === `${project}/${service}` || (labels[LABEL_PROJECT] === project && labels[LABEL_SERVICE] === service);
+          if (!ours) continue;
           await docker.getImage(ref).remove({ noprune: false, ...bounded() } as object);
           removed.push(ref);
         } catch (err) {
@@ -73,5 +75,5 @@ export class SessionImages {
 
 /** The labels every image devloop builds carries: what tells its images from the user's. */
 export function imageLabels(root: string, service: string): Record<string, string> {
-  return { [LABEL_PROJECT]: projectId(root), [LABEL_SERVICE]: service };
+  return { [LABEL_IMAGE]: `${projectId(root)}/${service}` };
 }

@@ -16,7 +16,15 @@ import { DevloopError } from '../../core/errors.js';
 import { applyFailure, customResourceStatus, isCustomResource, oomMessage, probeFailure, serviceStatus, type AutopilotSettings, type EndpointSliceLike } from './failures.js';
 import { refOf, type K8sObject } from './manifests.js';
 
+/**
+ * A rollout on a dev cluster is mostly done within seconds: polled every 150 ms for its first 15 s
+ * (a handful of GETs per poll), then every 500 ms. A rollout that looks done is looked at once more
+ * 300 ms later, to catch a container that counts as available the moment it starts, then crashes.
+ */
+const FAST_POLL_MS = 150;
+const FAST_FOR_MS = 15_000;
 const POLL_MS = 500;
+const CONFIRM_MS = 300;
 const LOG_LINES = 20;
 const LOG_TRIES = 10;
 
@@ -153,8 +161,9 @@ export async function waitReady(opts: ReadinessOptions): Promise<void> {
     const message = waiting.join('; ');
     if (message && message !== last) opts.onWaiting(message);
     last = message;
+    const pause = waiting.length === 0 ? CONFIRM_MS : Date.now() - started < FAST_FOR_MS ? FAST_POLL_MS : POLL_MS;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(done, POLL_MS);
+      const t = setTimeout(done, pause);
       function done() { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); }
       signal.addEventListener('abort', done, { once: true });
     });
