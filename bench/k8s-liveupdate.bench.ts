@@ -22,7 +22,6 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,6 +31,7 @@ import { Engine } from '../core/engine/engine.js';
 import { dockerPlugin } from '../plugins/docker/index.js';
 import { kubernetesPlugin } from '../plugins/kubernetes/index.js';
 import { registryPlugin } from '../plugins/registry/index.js';
+import { httpGet } from '../test/helpers.js';
 import { median, percentile, type BenchResult } from './types.js';
 
 const fixture = path.resolve(new URL('../test/fixtures/k8s-liveupdate', import.meta.url).pathname);
@@ -43,23 +43,10 @@ const REBUILDS = 3;
 const DEADLINE_MS = 60_000;
 const run$ = promisify(execFile);
 
-function get(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: 5_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { body += c; });
-      res.on('end', () => resolve(body));
-    });
-    req.once('timeout', () => req.destroy(new Error('timeout')));
-    req.once('error', reject);
-  });
-}
-
 /** Ms from `t0` until `url` answers with `token`, polling serially. */
 async function servedAfter(url: string, token: string, t0: number): Promise<number> {
   while (performance.now() - t0 < DEADLINE_MS) {
-    const body = await get(url).catch(() => '');
+    const body = await httpGet(url, { timeoutMs: 5_000 }).then((r) => r.body, () => '');
     if (body.includes(token)) return performance.now() - t0;
     await new Promise((r) => setTimeout(r, 5));
   }

@@ -9,39 +9,14 @@
 // test/k8s-deploy.test.ts is; DEVLOOP_K8S_REQUIRE=1 (or an explicit KUBECONFIG) makes that a failure.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { detectRegistry, readLocalRegistryHosting, registryFromClusterConfigMap } from '../plugins/registry/detect.js';
-import { copyFixture, docker, ensureDockerInfra, runCli, startCli, within } from './helpers.js';
-import { kubeconfig, kubectl, missing, required } from './k8s-helpers.js';
-
-/** A namespace for one test and the folders and images it made, all removed afterwards. */
-function scratch() {
-  const ns = `devloop-cli-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
-  const dirs: string[] = [];
-  return {
-    ns,
-    env: { KUBECONFIG: kubeconfig, DEVLOOP_TEST_NS: ns },
-    create() { kubectl('create', 'namespace', ns); },
-    fixture(name: string) { const d = copyFixture(name); dirs.push(d); return d; },
-    tmp() { const d = mkdtempSync(path.join(os.tmpdir(), 'devloop-k8s-cli-')); dirs.push(d); return d; },
-    cleanup() {
-      try { kubectl('delete', 'namespace', ns, '--ignore-not-found', '--wait=false'); } catch { /* best effort */ }
-      for (const d of dirs) {
-        const tag = path.basename(d).toLowerCase();
-        try {
-          const images = docker('images', '--format', '{{.Repository}}:{{.Tag}}').split('\n').filter((i) => i.includes(`devloop-${tag}-`));
-          if (images.length) docker('rmi', '-f', ...images);
-        } catch { /* in use elsewhere */ }
-        rmSync(d, { recursive: true, force: true });
-      }
-    },
-  };
-}
+import { ensureDockerInfra, runCli, startCli, within } from './helpers.js';
+import { kubeconfig, kubectl, missing, required, scratch } from './k8s-helpers.js';
 
 /** The admin kubeconfig with one more context, `name`, on `server` (a token that means nothing). */
 function kubeconfigWith(dir: string, name: string, server: string, currentContext = 'devloop-local'): string {
@@ -75,7 +50,7 @@ describe('Kubernetes CLI against the local test cluster', { skip: missing && !re
   after(() => { if (savedKubeconfig === undefined) delete process.env.KUBECONFIG; else process.env.KUBECONFIG = savedKubeconfig; });
 
   describe('KEP-1755 registry lookup', () => {
-    const s = scratch();
+    const s = scratch('devloop-cli');
     after(() => s.cleanup());
 
     it('finds the host the cluster advertises in kube-public/local-registry-hosting', async () => {
@@ -107,7 +82,7 @@ describe('Kubernetes CLI against the local test cluster', { skip: missing && !re
   });
 
   describe('with a running session: render, deploy --diff', () => {
-    const s = scratch();
+    const s = scratch('devloop-cli');
     after(() => s.cleanup());
 
     it('pushes where the cluster says, renders the built image, and diffs a manifest edit without applying it', async () => {
@@ -155,7 +130,7 @@ describe('Kubernetes CLI against the local test cluster', { skip: missing && !re
   });
 
   describe('deploy --diff without a session', () => {
-    const s = scratch();
+    const s = scratch('devloop-cli');
     before(() => s.create());
     after(() => s.cleanup());
 
@@ -212,7 +187,7 @@ describe('Kubernetes CLI against the local test cluster', { skip: missing && !re
   });
 
   describe('doctor', () => {
-    const s = scratch();
+    const s = scratch('devloop-cli');
     before(() => s.create());
     after(() => s.cleanup());
 

@@ -14,8 +14,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { copyFixture, docker, ensureDockerInfra, runCli, startCli, until, within, httpGet } from './helpers.js';
-import { kubeconfig, kubectl, kubectlPath, missing, required } from './k8s-helpers.js';
+import { copyFixture, ensureDockerInfra, runCli, startCli, until, within, httpGet } from './helpers.js';
+import { kubeconfig, kubectl, kubectlPath, missing, required, scratch } from './k8s-helpers.js';
 
 
 /** True when the object exists in the namespace. */
@@ -27,28 +27,6 @@ function exists(ns: string, what: string): boolean {
 /** The body at `url`, or undefined while it does not answer 200 (a pod being replaced). */
 const bodyAt = (url: string) => httpGet(url).then((r) => (r.status === 200 ? r.body.trim() : undefined), () => undefined);
 
-/** A namespace for one test, and the folders and images it made, all removed afterwards. */
-function scratch() {
-  const ns = `devloop-t-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
-  const dirs: string[] = [];
-  return {
-    ns,
-    env: { KUBECONFIG: kubeconfig, DEVLOOP_TEST_NS: ns },
-    create() { kubectl('create', 'namespace', ns); },
-    fixture(name: string) { const d = copyFixture(name); dirs.push(d); return d; },
-    cleanup() {
-      try { kubectl('delete', 'namespace', ns, '--ignore-not-found', '--wait=false'); } catch { /* best effort */ }
-      for (const d of dirs) {
-        // Images are named after the project folder (devloop-<folder>-<service>), pushed tags included.
-        const tag = path.basename(d).toLowerCase();
-        const images = docker('images', '--format', '{{.Repository}}:{{.Tag}}').split('\n').filter((i) => i.includes(`devloop-${tag}-`));
-        if (images.length) try { docker('rmi', '-f', ...images); } catch { /* in use elsewhere */ }
-        rmSync(d, { recursive: true, force: true });
-      }
-    },
-  };
-}
-
 describe('devloop:kubernetes against the local test cluster', { skip: missing && !required ? missing : false, timeout: 240_000 }, () => {
   before(() => {
     if (missing) throw new Error(missing);
@@ -56,7 +34,7 @@ describe('devloop:kubernetes against the local test cluster', { skip: missing &&
   });
 
   describe('up: deploy, port-forward, edit, prune, shutdown', () => {
-    const s = scratch();
+    const s = scratch('devloop-t');
     after(() => s.cleanup());
 
     it('applies the built image, answers through the port-forward, rolls out an edit, prunes a removed object and deletes its objects on exit', async () => {
@@ -112,7 +90,7 @@ describe('devloop:kubernetes against the local test cluster', { skip: missing &&
   });
 
   describe('down after a crash', () => {
-    const s = scratch();
+    const s = scratch('devloop-t');
     after(() => s.cleanup());
 
     it('deletes what a killed devloop applied, and only that', async () => {
@@ -136,7 +114,7 @@ describe('devloop:kubernetes against the local test cluster', { skip: missing &&
   });
 
   describe('ci: failures named with their reason', () => {
-    const s = scratch();
+    const s = scratch('devloop-t');
     before(() => s.create());
     after(() => s.cleanup());
 

@@ -3,8 +3,10 @@
  * a missing cluster fails or skips the suite, and kubectl.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { copyFixture, docker } from './helpers.js';
 
 export const stateDir = process.env.DEVLOOP_K8S_STATE ?? '/tmp/devloop-k8s';
 export const kubeconfig = process.env.KUBECONFIG ?? path.join(stateDir, 'admin.kubeconfig');
@@ -31,4 +33,29 @@ export function kubectlWithin(timeoutMs: number, ...args: string[]): string {
 
 export function kubectl(...args: string[]): string {
   return kubectlWithin(60_000, ...args);
+}
+
+/** A namespace for one test, and the folders and images it made, all removed by `cleanup()`. */
+export function scratch(prefix = 'devloop-t') {
+  const ns = `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
+  const dirs: string[] = [];
+  return {
+    ns,
+    env: { KUBECONFIG: kubeconfig, DEVLOOP_TEST_NS: ns },
+    create() { kubectl('create', 'namespace', ns); },
+    fixture(name: string) { const d = copyFixture(name); dirs.push(d); return d; },
+    tmp() { const d = mkdtempSync(path.join(os.tmpdir(), `${prefix}-`)); dirs.push(d); return d; },
+    cleanup() {
+      try { kubectl('delete', 'namespace', ns, '--ignore-not-found', '--wait=false'); } catch { /* best effort */ }
+      for (const d of dirs) {
+        // Images are named after the project folder (devloop-<folder>-<service>), pushed tags included.
+        const tag = path.basename(d).toLowerCase();
+        try {
+          const images = docker('images', '--format', '{{.Repository}}:{{.Tag}}').split('\n').filter((i) => i.includes(`devloop-${tag}-`));
+          if (images.length) docker('rmi', '-f', ...images);
+        } catch { /* in use elsewhere */ }
+        rmSync(d, { recursive: true, force: true });
+      }
+    },
+  };
 }
