@@ -9,10 +9,11 @@ import { DevloopError } from '../../core/errors.js';
 import { findSession, request, sessionState } from '../../core/session/client.js';
 import type { EngineState } from '../../core/store/state.js';
 import { findFreePort } from '../../plugins/shared/ports.js';
-import { EXIT, load, type GlobalOptions } from '../shared.js';
+import { EXIT, loadOrSession, type GlobalOptions } from '../shared.js';
 
 export async function debug(opts: GlobalOptions, service: string, requestedPort: number | undefined, timeoutMs = 60_000): Promise<number> {
-  const loaded = await load(opts, 'debug');
+  // The running session knows its services: the Devfile is not evaluated (about 0.4 s) for this.
+  const loaded = await loadOrSession(opts, 'debug');
   if (!loaded.config.services[service]) {
     throw new DevloopError(`no service named "${service}" in ${loaded.file}`, { code: 'UNKNOWN_SERVICE', exitCode: 2, hint: `services are: ${Object.keys(loaded.config.services).join(', ')}` });
   }
@@ -56,13 +57,13 @@ export async function startInspector(control: DebugControl, service: string, req
   for (;;) {
     const s = (await control.state()).services[service];
     if (s?.phase === 'failed') return { ok: false, message: `${service}: failed to restart with the inspector: ${s.error?.message}` };
-    if (s?.phase === 'healthy' && s.endpoints.some((e) => e.name === 'inspector')) {
+    if (s?.phase === 'healthy' && s.endpoints.some((e) => e.name === 'inspector' && (e.url === `http://127.0.0.1:${port}` || e.url.startsWith(`http://127.0.0.1:${port}/`)))) {
       const targets = await fetch(`http://127.0.0.1:${port}/json/list`).then((r) => r.json() as Promise<{ webSocketDebuggerUrl?: string; devtoolsFrontendUrl?: string }[]>).catch(() => []);
       const ws = targets[0]?.webSocketDebuggerUrl;
       if (ws) return { ok: true, port, ws };
     }
     if (Date.now() > deadline) return { ok: false, message: `${service}: the inspector did not answer on 127.0.0.1:${port} within ${timeoutMs} ms` };
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
