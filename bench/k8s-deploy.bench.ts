@@ -84,7 +84,10 @@ async function rebuildRollout(): Promise<BenchResult[]> {
       kubectlWithin(180_000, '-n', base, 'rollout', 'status', 'deployment/web', '--timeout=170s');
       script.push(performance.now() - t0);
     }
-    const note = `${EDITS} edits each, alternating; the script stops at rollout status, devloop at the new page answering`;
+    // Where devloop's time went: its own per-update figures (the summary line's steps).
+    const updates = up.events.filter((e) => e.type === 'update/finished' && e.service === 'web' && e.update.outcome === 'done').slice(1).map((e) => e.update as { steps: { name: string; ms: number }[] });
+    const step = (name: string) => median(updates.map((u) => u.steps.find((st) => st.name === name)?.ms ?? 0));
+    const note = `${EDITS} edits each, alternating; the script stops at rollout status, devloop at the new page answering; devloop's steps (median of ${updates.length}): build ${step('build').toFixed(0)} ms, push ${step('push').toFixed(0)} ms, deploy ${step('deploy').toFixed(0)} ms, rollout to healthy ${step('healthy').toFixed(0)} ms`;
     return [{ name: 'edit -> new image rolled out (Kubernetes), median', value: median(devloop), unit: 'ms', baseline: { name: 'docker build+push, kubectl set image + rollout status', value: median(script) }, note }];
   } finally {
     up.child.kill('SIGINT');
