@@ -14,7 +14,7 @@ import { collectBuildInputs, contextEntries } from './context.js';
 import { buildOrReuse } from './image-build.js';
 import { imageRepository, imageTag, projectName } from './names.js';
 import { pruneOldTags } from './prune.js';
-import { imageLabels, type SessionImages } from './session-images.js';
+import type { SessionImages } from './session-images.js';
 
 export const DOCKER_PLUGIN = 'devloop:docker';
 
@@ -79,7 +79,6 @@ export async function buildDockerService(ctx: BuildContext, daemon: DockerDaemon
     signal: ctx.signal,
     logger: ctx.logger,
     lastGoodRunning: lastGood,
-    labels: imageLabels(ctx.root, ctx.service),
   });
   if (outcome.cached) {
     ctx.logger.info(`image ${ref} already exists for these inputs (${inputs.files.length} context entries hashed in ${formatMs(Date.now() - started)}); not rebuilding`);

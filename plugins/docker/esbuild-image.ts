@@ -18,7 +18,7 @@ import { buildOrReuse } from './image-build.js';
 import { baseImageIds } from './base-images.js';
 import { imageRepository, imageTag, projectName } from './names.js';
 import { runtimeOf } from './runtime-of.js';
-import { imageLabels, type SessionImages } from './session-images.js';
+import type { SessionImages } from './session-images.js';
 import type { TarEntry } from './tar.js';
 
 export function tapEsbuildImage(engine: Engine, daemon: DockerDaemon, images?: SessionImages): void {
@@ -89,7 +89,6 @@ async function wrapBundle(ctx: BuildContext, daemon: DockerDaemon, warned: Set<s
     dockerfileText,
     generated: true,
     lastGoodRunning: lastGood,
-    labels: imageLabels(ctx.root, ctx.service),
     signal: ctx.signal,
     logger: ctx.logger,
   });

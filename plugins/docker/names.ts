@@ -10,12 +10,6 @@ import { processStartTime } from '../shared/procfs.js';
 export const LABEL_PROJECT = 'dev.devloop.project';
 export const LABEL_ROOT = 'dev.devloop.root';
 export const LABEL_SERVICE = 'dev.devloop.service';
-/**
- * On the images devloop builds: `<project id>/<service>`. One label, not the project and service
- * pair: the classic builder turns each build label into a LABEL step with its own intermediate
- * container (some 0.3 s each on a small machine, on every rebuild).
- */
-export const LABEL_IMAGE = 'dev.devloop.image';
 export const LABEL_SESSION = 'dev.devloop.session';
 /** The session process's start time: a recycled pid must not pass for the session that labelled the container. */
 export const LABEL_SESSION_START = 'dev.devloop.session-start';

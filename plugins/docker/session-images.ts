@@ -5,13 +5,15 @@
  * build); the session's other images go. While the session runs, builder.ts keeps the newest few
  * per service (`keepImages`, default 3) as Tilt does.
  *
- * Only images devloop built are touched: each carries the project and service labels (names.ts),
- * checked again before removal, and a tag that is not devloop's content tag is never removed.
+ * Only images devloop built are touched: the `devloop-<hash>` content tags this session recorded
+ * (an image an older devloop labelled for another project or service is left alone); a tag that
+ * is not devloop's content tag is never removed, and removing a tag leaves the user's own tags
+ * of the same image in place.
  */
 import type Docker from 'dockerode';
 import type { Logger } from '../../core/engine/contexts.js';
 import { bounded, statusOf } from './client.js';
-import { isDevloopTag, LABEL_IMAGE, LABEL_PROJECT, LABEL_SERVICE, projectId } from './names.js';
+import { isDevloopTag, LABEL_PROJECT, LABEL_SERVICE, projectId } from './names.js';
 
 export class SessionImages {
   /** By service, in the order built (or reused), each once. */
@@ -56,9 +58,10 @@ export class SessionImages {
         try {
           const info = await docker.getImage(ref).inspect(bounded() as object);
           const labels = info.Config?.Labels ?? {};
-          // The pair: images an earlier devloop built.
-          const ours = labels[LABEL_IMAGE] === `${project}/${service}` || (labels[LABEL_PROJECT] === project && labels[LABEL_SERVICE] === service);
-          if (!ours) continue;
+          // Images carry no devloop label (the classic builder would spend an intermediate container,
+          // some 0.3 s, per label on every build): the `devloop-<hash>` tag this session recorded is
+          // what marks them. Those an older devloop labelled for another project or service stay.
+          if (labels[LABEL_PROJECT] !== undefined && (labels[LABEL_PROJECT] !== project || labels[LABEL_SERVICE] !== service)) continue;
           await docker.getImage(ref).remove({ noprune: false, ...bounded() } as object);
           removed.push(ref);
         } catch (err) {
@@ -71,9 +74,4 @@ export class SessionImages {
     if (removed.length) logger.info(`removed ${removed.length} image${removed.length === 1 ? '' : 's'} this session built; kept the last good one of each service (${[...this.built.keys()].map((s) => `${s}: ${this.kept(s) ?? 'none'}`).join(', ')})`);
     return removed;
   }
-}
-
-/** The labels every image devloop builds carries: what tells its images from the user's. */
-export function imageLabels(root: string, service: string): Record<string, string> {
-  return { [LABEL_IMAGE]: `${projectId(root)}/${service}` };
 }
