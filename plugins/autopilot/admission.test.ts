@@ -354,12 +354,13 @@ describe('admission: GPUs', () => {
     assert.deepEqual(r.podRequests, { cpuMilli: 4000, memoryBytes: 16 * 1024 ** 3, ephemeralBytes: 10 * 1024 ** 2, gpus: 1 });
   });
 
-  it('the Accelerator class is implied from 1.29.4-gke.1427000, explicit from 1.28.9, absent before', () => {
+  it('the Accelerator class is implied from 1.29.4-gke.1427000, explicit from 1.28.9-gke.1069000, absent before', () => {
     const cls = (gkeVersion: string, explicit: boolean) => admit(gpuPod('nvidia-l4', 1, { cpu: '4', memory: '16Gi' }, explicit ? { nodeSelector: { 'cloud.google.com/gke-accelerator': 'nvidia-l4', 'cloud.google.com/compute-class': 'Accelerator' } } : {}), { gkeVersion }).placement;
     assert.equal(cls('1.29.4-gke.1427000', false)?.computeClass, 'Accelerator');
     assert.equal(cls('1.29.4-gke.1426999', false)?.computeClass, 'general-purpose');
     assert.equal(cls('1.29.4-gke.1426999', false)?.billing, 'pod');
-    assert.equal(cls('1.28.9-gke.1000', true)?.computeClass, 'Accelerator');
+    assert.equal(cls('1.28.9-gke.1069000', true)?.computeClass, 'Accelerator');
+    assert.equal(cls('1.28.9-gke.1068999', true)?.computeClass, 'general-purpose');
     assert.equal(cls('1.28.8-gke.1000', true)?.computeClass, 'general-purpose');
   });
 });

@@ -50,8 +50,11 @@ const bytes = (q: string): number => toBytes(parseQuantity(q));
 export const BURSTING_MIN_VERSION = '1.30.2-gke.1394000';
 /** From here a GPU selector alone implies the Accelerator class. [ref] */
 export const ACCELERATOR_IMPLIED_VERSION = '1.29.4-gke.1427000';
-/** From here to ACCELERATOR_IMPLIED_VERSION, the Accelerator class must be named explicitly. [ref] */
-export const ACCELERATOR_CLASS_MIN_VERSION = '1.28.9';
+/**
+ * From here to ACCELERATOR_IMPLIED_VERSION, the Accelerator class must be named explicitly.
+ * [docs-gpu-2026]: the Accelerator compute class needs "1.28.9-gke.1069000 and later".
+ */
+export const ACCELERATOR_CLASS_MIN_VERSION = '1.28.9-gke.1069000';
 /**
  * The mutator's warning text changed: clusters at or above this version print the
  * `defaulted unspecified 'cpu' resource ... (see ...).` form with a trailing period, older ones
