@@ -357,6 +357,11 @@ export interface SimulationConfig {
     region?: string;
     /** `realistic` (~80-120 s node provisioning) or `fast`. */
     provisioning?: 'realistic' | 'fast';
+    /**
+     * Seconds a node the in-cluster provisioner made stays empty before it is removed (GKE's
+     * scale-down). Default: 600 with `realistic`, 10 with `fast` (PROVISIONING in autopilot/data.ts).
+     */
+    consolidationDelayS?: number;
   };
 }
 

@@ -41,7 +41,21 @@ export function autopilotPlugin(options: AutopilotPluginOptions = {}): DevloopPl
   return {
     name: PLUGIN_NAME,
     apply(engine) {
-      engine.hooks.beforeDeploy.tapPromise(PLUGIN_NAME, async (ctx) => { admitService(ctx, options); });
+      // GKE's admission inside the cluster for Kubernetes services (webhook/), loaded with the first one.
+      let webhooks: Promise<import('./webhook/index.js').AutopilotWebhooks> | undefined;
+      const inCluster = () => (webhooks ??= import('./webhook/index.js').then((m) => new m.AutopilotWebhooks(engine.logger())));
+      engine.hooks.beforeDeploy.tapPromise(PLUGIN_NAME, async (ctx) => {
+        admitService(ctx, options);
+        const sim = ctx.devfile.simulation?.autopilot ?? {};
+        if (ctx.runtime === 'kubernetes' && (options.enabled ?? sim.enabled)) {
+          await (await inCluster()).beforeDeploy(ctx, { gkeVersion: options.gkeVersion ?? sim.gkeVersion, bursting: options.bursting ?? sim.bursting, region: options.region ?? sim.region });
+        }
+      });
+      // A webhook configuration a killed devloop left (failurePolicy Fail) blocks creates until removed.
+      engine.hooks.cleanup.tapPromise(PLUGIN_NAME, async (ctx) => {
+        if (Object.values(ctx.devfile.services).some((s) => (s.runtime ?? ctx.devfile.environments?.[ctx.mode]?.runtime) === 'kubernetes')) await (await inCluster()).cleanup(ctx);
+      });
+      engine.hooks.shutdown.tapPromise(PLUGIN_NAME, async () => { if (webhooks) await (await webhooks).shutdown(); });
     },
   };
 }

@@ -119,6 +119,11 @@ export interface ReadinessOptions {
   autopilot?: AutopilotSettings;
   /** Default CR_GRACE_MS. */
   customResourceGraceMs?: number;
+  /**
+   * Autopilot's node provisioner runs (autopilot/provisioner.ts): what an Unschedulable pod waits
+   * for while a node is on its way, undefined when none will come (then it fails as without one).
+   */
+  awaitingNode?(pod: { metadata?: { uid?: string; namespace?: string; name?: string } }): string | undefined;
 }
 
 /** What one waitReady remembers between polls. */
@@ -273,6 +278,8 @@ async function podTrouble(opts: ReadinessOptions, owner: Obj, selector: Record<s
     }
     const sched = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     if (pod.status?.phase === 'Pending' && sched?.status === 'False' && sched.reason === 'Unschedulable') {
+      const awaiting = opts.awaitingNode?.(pod);
+      if (awaiting) { note ??= `pod ${podName}: ${awaiting}`; continue; }
       const message = await lastEvent(opts.core, ns, podName, ['FailedScheduling']) ?? sched.message ?? 'no message';
       throw new DevloopError(`${owned}: pod ${podName} cannot be scheduled: ${message}`, {
         code: 'K8S_UNSCHEDULABLE', service: opts.service,

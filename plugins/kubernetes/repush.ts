@@ -8,7 +8,7 @@ import type { DeployContext, PushContext } from '../../core/engine/contexts.js';
 import type { Engine } from '../../core/engine/engine.js';
 import type { ReadinessOptions } from './readiness.js';
 
-export type ReadinessExtras = Pick<ReadinessOptions, 'repush' | 'autopilot' | 'onNote'>;
+export type ReadinessExtras = Pick<ReadinessOptions, 'repush' | 'autopilot' | 'onNote' | 'awaitingNode'>;
 
 export function readinessExtras(engine: Engine, ctx: DeployContext): ReadinessExtras {
   const sim = ctx.devfile.simulation?.autopilot;

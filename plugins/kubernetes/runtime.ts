@@ -114,6 +114,7 @@ export class KubernetesRuntime {
       });
     }
     const clients = await this.clientsFor(target.kc, target.context);
+    await this.provisionFor(ctx, target.context, clients, namespace);
     const images = this.images(ctx);
     const loaded = await loadSources(k8s, { root: ctx.root, service, namespace, mode: ctx.mode, images, signal: ctx.signal });
     const objects = prepare(loaded, service, namespace, images, sessionOf(ctx.root, service), k8s.imageFields);
@@ -150,6 +151,8 @@ export class KubernetesRuntime {
     });
     deployment.image = ctx.build.image ? ctx.image : undefined;
     deployment.readiness = readinessExtras(this.engine, ctx);
+    const provisioner = await this.provisioners.get(target.context);
+    if (provisioner) deployment.readiness.awaitingNode = (pod) => provisioner.awaitingNode(pod);
     deployment.ingress = await this.routeIngress(ctx, clients, applied);
     deployment.events = new ServiceEvents(clients.core, service, refs, ctx.dispatch, () => ({ context: target.context, namespace, portForward: deployment.forwardState ?? 'none (no Service or container port to forward)' }));
     deployment.events.start();
@@ -214,7 +217,41 @@ export class KubernetesRuntime {
     return { endpoints: server.endpointsFor(services), release: () => server.remove(ctx.service, routes) };
   }
 
+  private provisioners = new Map<string, Promise<import('../autopilot/provisioner.js').Provisioner>>();
+
+  /**
+   * Autopilot's node auto-provisioning in the cluster (autopilot/provisioner.ts), one controller per
+   * context, for projects that simulate Autopilot: pods nothing can hold get kwok nodes shaped as GKE
+   * would make them. A failure to start it is a warning: the deploy itself does not need it.
+   */
+  private async provisionFor(ctx: DeployContext, context: string, clients: Clients, namespace: string): Promise<void> {
+    const sim = ctx.devfile.simulation?.autopilot;
+    if (!sim?.enabled || sim.nodeAutoProvisioning === false) return;
+    let p = this.provisioners.get(context);
+    if (!p) {
+      const session = sessionOf(ctx.root, ctx.service);
+      p = import('../autopilot/provisioner.js').then((m) => new m.Provisioner({
+        api: clients.core as unknown as import('../autopilot/provisioner.js').ProvisionerApi,
+        logger: this.engine.logger(),
+        provisioning: sim.provisioning ?? 'realistic',
+        consolidationDelayS: sim.consolidationDelayS,
+        cluster: { gkeVersion: sim.gkeVersion, bursting: sim.bursting, region: sim.region },
+        session: { [LABEL_SESSION]: session[LABEL_SESSION], ...(session[LABEL_SESSION_START] ? { [LABEL_SESSION_START]: session[LABEL_SESSION_START] } : {}) },
+        sessionAlive: (labels) => sessionAlive({ [DOCKER_SESSION]: labels[LABEL_SESSION] ?? '', ...(labels[LABEL_SESSION_START] ? { [DOCKER_SESSION_START]: labels[LABEL_SESSION_START] } : {}) }),
+      }));
+      this.provisioners.set(context, p);
+    }
+    try {
+      await (await p).watch(namespace);
+    } catch (err) {
+      ctx.logger.warn(`autopilot node provisioning in ${context} did not start: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   async shutdown(): Promise<void> {
+    // The nodes it made go before the clients do.
+    await Promise.all([...this.provisioners.values()].map(async (p) => (await p).stop()));
+    this.provisioners.clear();
     await this.ingressServer?.close();
     this.ingressServer = undefined;
     this.clients.clear();

@@ -10,6 +10,7 @@ K8S_VERSION=${DEVLOOP_K8S_VERSION:-v1.34.4}
 ETCD_VERSION=${DEVLOOP_ETCD_VERSION:-v3.6.16}
 COREDNS_VERSION=${DEVLOOP_COREDNS_VERSION:-v1.14.7}
 KWOK_VERSION=${DEVLOOP_KWOK_VERSION:-v0.8.0}
+GATEWAY_API_VERSION=${DEVLOOP_GATEWAY_API_VERSION-v1.2.1}   # standard-channel CRDs; set and empty: none
 K8S_CACHE=${DEVLOOP_K8S_CACHE:-/var/cache/devloop-k8s}
 # one directory per version set: changing a version never mixes binaries
 K8S_BIN=$K8S_CACHE/bin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-coredns-$COREDNS_VERSION-kwok-$KWOK_VERSION
@@ -47,3 +48,37 @@ T0=${T0:-$(date +%s.%N)}
 say() { printf '[k8s %6.1fs] %s\n' "$(awk -v a="$(date +%s.%N)" -v b="$T0" 'BEGIN{print a-b}')" "$*" >&2; }
 KC() { "$K8S_BIN/kubectl" --kubeconfig "$ST/admin.kubeconfig" "$@"; }
 CTR() { ctr --address "$SOCK" -n k8s.io "$@"; }
+
+# gateway_api_crds: the Gateway API standard-channel CRDs (GatewayClass, Gateway, HTTPRoute,
+# GRPCRoute, ReferenceGrant) at $GATEWAY_API_VERSION, so that tests apply real HTTPRoutes. They
+# come from the module source (sigs.k8s.io/gateway-api on the Go module proxy), like everything
+# else here. One kubectl call when they are in already: k8s-up.sh runs this on a reused cluster
+# too. Optional: without go or the proxy it says why and the cluster comes up without them.
+gateway_api_crds() {
+  [ -n "$GATEWAY_API_VERSION" ] || return 0
+  local have dir out s
+  # the bundle-version annotation tells an install of another version apart, in the same call
+  have=$(KC get crd httproutes.gateway.networking.k8s.io --ignore-not-found --request-timeout=10s \
+    -o 'jsonpath={.metadata.annotations.gateway\.networking\.k8s\.io/bundle-version}' 2>/dev/null) || have=""
+  [ "$have" = "$GATEWAY_API_VERSION" ] && return 0
+  s=$(date +%s.%N)
+  say "Gateway API $GATEWAY_API_VERSION standard CRDs (sigs.k8s.io/gateway-api from the Go module proxy)${have:+, replacing $have}"
+  if ! command -v go >/dev/null; then
+    warn "skipping the Gateway API CRDs: go is not on PATH (install Go, then run bash test/infra/k8s-up.sh again); HTTPRoute tests will fail"
+    return 0
+  fi
+  mkdir -p "$K8S_CACHE/src"
+  # the module cache is read-only and shared with k8s-build.sh; a dead proxy must not hang the bring-up
+  if ! out=$(cd "$K8S_CACHE/src" && GOFLAGS=-buildvcs=false timeout 120 go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" 2>&1) \
+     || ! dir=$(printf '%s\n' "$out" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p') || [ ! -d "$dir/config/crd/standard" ]; then
+    warn "skipping the Gateway API CRDs: go mod download sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION failed (GOPROXY=$(go env GOPROXY)): $(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*"Error": "\(.*\)",*$/\1/p;/^go: /p' | head -n1); HTTPRoute tests will fail until bash test/infra/k8s-up.sh installs them"
+    return 0
+  fi
+  # server-side and forced: this cluster is ours, and the pinned version owns the CRDs' fields
+  if ! out=$(KC apply --server-side --force-conflicts --field-manager devloop-k8s-up -f "$dir/config/crd/standard/" 2>&1) \
+     || ! out=$(KC wait --for=condition=Established --timeout=60s -f "$dir/config/crd/standard/" 2>&1); then
+    warn "the Gateway API CRDs from $dir/config/crd/standard did not install: $out"
+    return 0
+  fi
+  say "  Gateway API CRDs Established in $(awk -v a="$(date +%s.%N)" -v b="$s" 'BEGIN{printf "%.1f", a-b}')s"
+}

@@ -3,7 +3,9 @@
 #   control plane: etcd + kube-apiserver + kube-controller-manager + kube-scheduler on 127.0.0.1
 #   one real node: kubelet + kube-proxy + Debian's containerd/runc/CNI plugins inside the network
 #                  namespace dlk-NAME (no default route), joined to the host by a veth pair
-#   CoreDNS (cluster.local only), optional kwok fake nodes (--kwok N)
+#   CoreDNS (cluster.local only); the kwok controller (always, for nodes annotated
+#   kwok.x-k8s.io/node=fake: devloop's Autopilot provisioner makes some) and N fake nodes (--kwok N)
+#   the Gateway API standard CRDs (DEVLOOP_GATEWAY_API_VERSION, v1.2.1), also on a reused cluster
 #   images: pushed to the registry at 127.0.0.1:5001 (test/infra/up.sh) run on the real node;
 #           the cluster publishes it in kube-public/local-registry-hosting (KEP-1755)
 # Idempotent: a healthy cluster is reused (~1 s), anything else is torn down and rebuilt.
@@ -26,18 +28,73 @@ while [ $# -gt 0 ]; do
   esac
 done
 need_root
-WANT="$K8S_VERSION etcd=$ETCD_VERSION coredns=$COREDNS_VERSION kwok=$KWOK_NODES port=$PORT net=$NET ns=$NS registry=$REGISTRY"
+# The kwok node count is not part of WANT: kwok_up below adds or removes fake nodes on a running cluster.
+WANT="$K8S_VERSION etcd=$ETCD_VERSION coredns=$COREDNS_VERSION port=$PORT net=$NET ns=$NS registry=$REGISTRY"
+
+start() { local n=$1; shift; setsid "$@" >"$LOGS/$n.log" 2>&1 </dev/null & echo $! >"$RUN/$n"; }
+# wait_for WHAT SECONDS CMD...
+wait_for() {
+  local what=$1 t=$2 i; shift 2
+  for ((i = 0; i < t * 5; i++)); do "$@" >/dev/null 2>&1 && { say "$what ready"; return 0; }; sleep 0.2; done
+  say "TIMEOUT after ${t}s waiting for $what; last log lines:"
+  tail -n 15 "$LOGS"/*.log >&2
+  die "$what did not come up: see the logs in $LOGS, then run bash test/infra/k8s-down.sh"
+}
+
+# The kwok controller always runs (devloop's Autopilot provisioner creates nodes for it to manage);
+# it manages only nodes annotated kwok.x-k8s.io/node=fake, never the real node. Idempotent: starts
+# kwok when it is not running, then makes the fake nodes kwok-node-0..N-1 and removes higher ones.
+kwok_up() {
+  if ! pid_alive "$RUN/kwok"; then
+    say "kwok $KWOK_VERSION controller (nodes annotated kwok.x-k8s.io/node=fake)"
+    start kwok "$K8S_BIN/kwok" --kubeconfig "$ST/kwok.kubeconfig" --config "$K8S_BIN/kwok-stages.yaml" \
+      --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+      --cidr "${POD_CIDR%.*.*}.255.0/24" --node-ip 127.0.0.1 --node-port "$KWOK_PORT" --server-address "127.0.0.1:$KWOK_PORT" \
+      --tls-cert-file "$P/kwok-serving.crt" --tls-private-key-file "$P/kwok-serving.key" --node-lease-duration-seconds 40
+    sleep 0.5
+    pid_alive "$RUN/kwok" || { tail -n 15 "$LOGS/kwok.log" >&2; die "kwok exited at start: see $LOGS/kwok.log"; }
+  fi
+  local n i
+  for n in $(KC get nodes -l type=kwok -o 'jsonpath={.items[*].metadata.name}'); do
+    i=${n#kwok-node-}
+    [[ "$i" =~ ^[0-9]+$ ]] && [ "$i" -ge "$KWOK_NODES" ] && KC delete node "$n" --wait=false >/dev/null
+  done
+  [ "$KWOK_NODES" -gt 0 ] || return 0
+  say "kwok: $KWOK_NODES fake node(s) kwok-node-0.. (taint kwok.x-k8s.io/node=fake:NoSchedule)"
+  for ((i = 0; i < KWOK_NODES; i++)); do
+    KC apply -f - >/dev/null <<EOF2
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
+  labels: {type: kwok, kubernetes.io/hostname: kwok-node-$i, kubernetes.io/os: linux, kubernetes.io/arch: amd64}
+spec:
+  taints:
+  - {key: kwok.x-k8s.io/node, value: fake, effect: NoSchedule}
+status:
+  allocatable: {cpu: "8", memory: 32Gi, pods: "110", ephemeral-storage: 100Gi}
+  capacity: {cpu: "8", memory: 32Gi, pods: "110", ephemeral-storage: 100Gi}
+  nodeInfo: {architecture: amd64, operatingSystem: linux, kubeletVersion: $K8S_VERSION, kubeProxyVersion: $K8S_VERSION, containerRuntimeVersion: "containerd://fake"}
+EOF2
+  done
+  wait_for "kwok nodes" 60 KC wait --for=condition=Ready node -l type=kwok --timeout=1s
+}
 
 # ------------------------------------------------------------------ 0. reuse a healthy cluster
 healthy() {
-  [ -f "$ST/.up" ] && [ "$(cat "$ST/.up")" = "$WANT" ] || return 1
+  # (a cluster from before kwok left WANT has " kwok=N" in .up: the same cluster)
+  [ -f "$ST/.up" ] && [ "$(sed 's/ kwok=[0-9]*//' "$ST/.up")" = "$WANT" ] || return 1
   local f
-  for f in "$RUN"/*; do [ -e "$f" ] || continue; pid_alive "$f" || return 1; done
+  # kwok is not checked here: kwok_up restarts it without touching the rest
+  for f in "$RUN"/*; do [ -e "$f" ] && [ "${f##*/}" != kwok ] || continue; pid_alive "$f" || return 1; done
   curl -sf --max-time 3 --cacert "$P/ca.crt" "https://127.0.0.1:$PORT/readyz" >/dev/null || return 1
   KC wait --for=condition=Ready "node/$NODE" --timeout=5s >/dev/null 2>&1
 }
 if healthy; then
   say "cluster already up and healthy ($ST)"
+  kwok_up
+  gateway_api_crds
   echo "export KUBECONFIG=$ST/admin.kubeconfig"
   exit 0
 fi
@@ -54,7 +111,7 @@ ip -4 route show | grep -v "dev $VETH_H" | grep -qE "^($NET\.|${POD_CIDR%%/*} |$
 # ------------------------------------------------------------------ 1. packages and binaries
 apt_install containerd runc containernetworking-plugins socat conntrack iptables iproute2 util-linux \
   openssl curl gcc libc6-dev
-bash "$HERE/k8s-build.sh" $( [ "$KWOK_NODES" -gt 0 ] && echo --kwok )
+bash "$HERE/k8s-build.sh" --kwok
 
 # images are made here as OCI archives and imported into containerd: nothing is ever pulled
 # oci_archive OUT REF ROOTFS ENTRYPOINT_JSON
@@ -154,15 +211,6 @@ kubeconfig kube-proxy kube-proxy "https://$HOST_IP:$PORT"
 
 # start NAME CMD...: a daemon in its own session (so k8s-down.sh can stop its whole group),
 # pid in $RUN/NAME, output in $LOGS/NAME.log
-start() { local n=$1; shift; setsid "$@" >"$LOGS/$n.log" 2>&1 </dev/null & echo $! >"$RUN/$n"; }
-# wait_for WHAT SECONDS CMD...
-wait_for() {
-  local what=$1 t=$2 i; shift 2
-  for ((i = 0; i < t * 5; i++)); do "$@" >/dev/null 2>&1 && { say "$what ready"; return 0; }; sleep 0.2; done
-  say "TIMEOUT after ${t}s waiting for $what; last log lines:"
-  tail -n 15 "$LOGS"/*.log >&2
-  die "$what did not come up: see the logs in $LOGS, then run bash test/infra/k8s-down.sh"
-}
 INNS() { nsenter --net="/run/netns/$NS" -- "$@"; }
 
 # ------------------------------------------------------------------ 3. control plane
@@ -417,34 +465,12 @@ spec:
   - {name: dns, port: 53, protocol: UDP}
   - {name: dns-tcp, port: 53, protocol: TCP}
 EOF2
+# while the CoreDNS pod starts
+gateway_api_crds
 wait_for CoreDNS 90 KC -n kube-system rollout status deploy/coredns --timeout=1s
 
-# ------------------------------------------------------------------ 6. kwok fake nodes (--kwok N)
-if [ "$KWOK_NODES" -gt 0 ]; then
-  say "kwok $KWOK_VERSION: $KWOK_NODES fake node(s) kwok-node-0.. (taint kwok.x-k8s.io/node=fake:NoSchedule)"
-  start kwok "$K8S_BIN/kwok" --kubeconfig "$ST/kwok.kubeconfig" --config "$K8S_BIN/kwok-stages.yaml" \
-    --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-    --cidr "${POD_CIDR%.*.*}.255.0/24" --node-ip 127.0.0.1 --node-port "$KWOK_PORT" --server-address "127.0.0.1:$KWOK_PORT" \
-    --tls-cert-file "$P/kwok-serving.crt" --tls-private-key-file "$P/kwok-serving.key" --node-lease-duration-seconds 40
-  for ((i = 0; i < KWOK_NODES; i++)); do
-    KC apply -f - >/dev/null <<EOF2
-apiVersion: v1
-kind: Node
-metadata:
-  name: kwok-node-$i
-  annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
-  labels: {type: kwok, kubernetes.io/hostname: kwok-node-$i, kubernetes.io/os: linux, kubernetes.io/arch: amd64}
-spec:
-  taints:
-  - {key: kwok.x-k8s.io/node, value: fake, effect: NoSchedule}
-status:
-  allocatable: {cpu: "8", memory: 32Gi, pods: "110", ephemeral-storage: 100Gi}
-  capacity: {cpu: "8", memory: 32Gi, pods: "110", ephemeral-storage: 100Gi}
-  nodeInfo: {architecture: amd64, operatingSystem: linux, kubeletVersion: $K8S_VERSION, kubeProxyVersion: $K8S_VERSION, containerRuntimeVersion: "containerd://fake"}
-EOF2
-  done
-  wait_for "kwok nodes" 60 KC wait --for=condition=Ready node -l type=kwok --timeout=1s
-fi
+# ------------------------------------------------------------------ 6. kwok controller, fake nodes (--kwok N)
+kwok_up
 
 echo "$WANT" > "$ST/.up"
 say "cluster up: context $CONTEXT, $(KC get nodes --no-headers 2>/dev/null | wc -l) node(s)"
