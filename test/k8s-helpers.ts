@@ -21,6 +21,15 @@ export function kubectlPath(): string {
   return candidates.find((c): c is string => !!c && existsSync(c)) ?? 'kubectl';
 }
 
+/** The helm k8s-up.sh builds and links next to kubectl (DEVLOOP_HELM first), or undefined with `helmMissing` saying how to get it. */
+export function helmPath(): string | undefined {
+  const candidates = [process.env.DEVLOOP_HELM, path.join(path.dirname(kubeconfig), 'bin', 'helm'), path.join(stateDir, 'bin', 'helm')];
+  return candidates.find((c): c is string => !!c && existsSync(c));
+}
+
+export const helmMissing = () => `no helm at ${process.env.DEVLOOP_HELM ? `DEVLOOP_HELM=${process.env.DEVLOOP_HELM} or ` : ''}${path.join(stateDir, 'bin', 'helm')}: `
+  + 'run bash test/infra/k8s-up.sh, which builds helm v4.3.2 into the cache and links it there (a failed build is in its warnings and in $DEVLOOP_K8S_CACHE/helm-v4.3.2.build.log)';
+
 /** Runs kubectl against the test cluster; its stdout, trimmed. A failure says the command and kubectl's stderr. */
 export function kubectlWithin(timeoutMs: number, ...args: string[]): string {
   try {

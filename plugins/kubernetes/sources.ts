@@ -75,6 +75,13 @@ export function findKubectl(env: NodeJS.ProcessEnv = process.env): string | unde
   return findOnPath('kubectl', env);
 }
 
+/** `DEVLOOP_HELM` when it names a file, else `helm` on PATH: the variable pins one helm (a test's, a CI's) over whatever PATH holds. */
+export function findHelm(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const explicit = env.DEVLOOP_HELM;
+  if (explicit && existsSync(explicit)) return explicit;
+  return findOnPath('helm', env);
+}
+
 /** The command that builds a kustomization: a kustomize binary when there is one (its own release cycle), else kubectl's. */
 export function kustomizeCommand(dir: string, env: NodeJS.ProcessEnv = process.env): { file: string; args: string[] } | undefined {
   const kustomize = findOnPath('kustomize', env);
@@ -118,17 +125,30 @@ export function helmArgs(helm: K8sHelmConfig, root: string, service: string, nam
   const chart = helm.chart.startsWith('.') || path.isAbsolute(helm.chart) || existsSync(local) ? local : helm.chart;
   const args = ['template', helm.release ?? service, chart, '--namespace', helm.namespace ?? namespace, '--include-crds'];
   for (const v of helm.values ?? []) args.push('-f', path.resolve(root, v));
-  for (const [k, v] of Object.entries(helm.set ?? {})) args.push('--set', `${k}=${v}`);
+  // helm splits --set on commas and reads backslashes as escapes: a value is one string, so escape both.
+  for (const [k, v] of Object.entries(helm.set ?? {})) args.push('--set', `${k}=${String(v).replace(/[\\,]/g, '\\$&')}`);
   return args;
+}
+
+/**
+ * Where a `# Source: <chart name>/templates/x.yaml` comment of `helm template` points in the
+ * project: the chart's name is swapped for its folder (`charts/web/templates/x.yaml`), so that a
+ * message names a file one can open. A remote chart keeps helm's text.
+ */
+export function helmSourceFile(comment: string, helm: K8sHelmConfig, root: string): string {
+  const local = path.resolve(root, helm.chart);
+  const slash = comment.indexOf('/');
+  if (slash <= 0 || !isDirectory(local)) return `${helm.chart}: ${comment}`;
+  return path.relative(root, path.join(local, comment.slice(slash + 1))) || comment;
 }
 
 async function renderHelm(helm: K8sHelmConfig, ctx: SourceContext): Promise<LoadedObject[]> {
   const field = `services.${ctx.service}.k8s.helm`;
-  const binary = findOnPath('helm', ctx.env);
+  const binary = findHelm(ctx.env);
   if (!binary) {
-    throw new DevloopError(`${field}: cannot render chart ${helm.chart}: helm is not on PATH`, {
+    throw new DevloopError(`${field}: cannot render chart ${helm.chart}: helm is not on PATH${(ctx.env ?? process.env).DEVLOOP_HELM ? ' and DEVLOOP_HELM names no file' : ''}`, {
       code: 'K8S_TOOL_MISSING', service: ctx.service,
-      hint: 'install helm 3 (https://helm.sh/docs/intro/install/) and make sure `helm version` works in this shell; or render the chart once (helm template … > k8s/rendered.yaml) and use k8s.manifests',
+      hint: 'install helm (https://helm.sh/docs/intro/install/; devloop is tested with v4.3.2) and make sure `helm version` works in this shell, or set DEVLOOP_HELM to a helm binary; or render the chart once (helm template … > k8s/rendered.yaml) and use k8s.manifests',
     });
   }
   for (const [i, v] of (helm.values ?? []).entries()) {
@@ -141,7 +161,7 @@ async function renderHelm(helm: K8sHelmConfig, ctx: SourceContext): Promise<Load
   const args = helmArgs(helm, ctx.root, ctx.service, ctx.namespace);
   const shown = `helm template ${args[1]} ${helm.chart}`;
   const text = await run(binary, args, ctx, field, shown, `fix the chart or its values (try: helm ${args.join(' ')})`);
-  const objects = parseObjects(text, ctx.service, (line, source) => (source ? `${helm.chart}: ${source}` : `${shown}, line ${line} of its output`));
+  const objects = parseObjects(text, ctx.service, (line, source) => (source ? helmSourceFile(source, helm, ctx.root) : `${shown}, line ${line} of its output`));
   // Most charts leave the namespace out, for `helm install --namespace` to fill in: do the same.
   if (helm.namespace) for (const { object } of objects) object.metadata.namespace ??= helm.namespace;
   return objects;

@@ -11,9 +11,11 @@ ETCD_VERSION=${DEVLOOP_ETCD_VERSION:-v3.6.16}
 COREDNS_VERSION=${DEVLOOP_COREDNS_VERSION:-v1.14.7}
 KWOK_VERSION=${DEVLOOP_KWOK_VERSION:-v0.8.0}
 GATEWAY_API_VERSION=${DEVLOOP_GATEWAY_API_VERSION-v1.2.1}   # standard-channel CRDs; set and empty: none
+HELM_VERSION=${DEVLOOP_HELM_VERSION-v4.3.2}                # helm.sh/helm/v4; set and empty: none
 K8S_CACHE=${DEVLOOP_K8S_CACHE:-/var/cache/devloop-k8s}
 # one directory per version set: changing a version never mixes binaries
 K8S_BIN=$K8S_CACHE/bin/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-coredns-$COREDNS_VERSION-kwok-$KWOK_VERSION
+HELM_BIN=$K8S_CACHE/bin/helm-$HELM_VERSION
 
 ST=${DEVLOOP_K8S_STATE:-/tmp/devloop-k8s}
 NAME=${DEVLOOP_K8S_NAME:-devloop}          # netns dlk-NAME, veths dlk-NAME-h / -n (<= 15 chars)
@@ -82,3 +84,52 @@ gateway_api_crds() {
   fi
   say "  Gateway API CRDs Established in $(awk -v a="$(date +%s.%N)" -v b="$s" 'BEGIN{printf "%.1f", a-b}')s"
 }
+
+# helm_bin: helm $HELM_VERSION for the Helm source tests (test/k8s-helm.test.ts), built once from
+# helm.sh/helm/v4 on the Go module proxy into $HELM_BIN and linked as $ST/bin/helm next to kubectl.
+# Optional like the CRDs above: a failed build warns and the cluster stays up; the Helm test then
+# fails naming this script. A cached binary costs one test -x and one ln.
+helm_bin() {
+  [ -n "$HELM_VERSION" ] || return 0
+  local s log=$K8S_CACHE/helm-$HELM_VERSION.build.log
+  mkdir -p "$ST/bin" "$K8S_CACHE"
+  if [ ! -x "$HELM_BIN/helm" ] || [ ! -f "$HELM_BIN/.helm.$HELM_VERSION" ]; then
+    if ! command -v go >/dev/null; then
+      warn "skipping helm $HELM_VERSION: go is not on PATH (install Go, then run bash test/infra/k8s-up.sh again); the Helm test will fail"
+      return 0
+    fi
+    s=$(date +%s)
+    say "go build helm $HELM_VERSION (helm.sh/helm/v4 from the Go module proxy; 3.5-7 min cold on 2 cores, log in $log)"
+    if ! _helm_build >"$log" 2>&1; then
+      rm -f "$ST/bin/helm"
+      warn "helm $HELM_VERSION did not build (GOPROXY=$(go env GOPROXY)): $(grep -v '^go: downloading' "$log" | tail -n 3 | tr '\n' ' ')- see $log, then run bash test/infra/k8s-up.sh again; the Helm test will fail"
+      return 0
+    fi
+    say "  helm built in $(( $(date +%s) - s ))s"
+  fi
+  ln -sf "$HELM_BIN/helm" "$ST/bin/helm"
+}
+
+_helm_build() (
+  set -euo pipefail
+  mkdir -p "$HELM_BIN" "$K8S_CACHE/src"
+  # the same lock as k8s-build.sh: one compile at a time per cache
+  exec 8>"$K8S_CACHE/.build.lock"; flock 8
+  [ -x "$HELM_BIN/helm" ] && [ -f "$HELM_BIN/.helm.$HELM_VERSION" ] && exit 0
+  local out dir src=$K8S_CACHE/src/helm-$HELM_VERSION
+  # a dead proxy must not hang the bring-up
+  if ! out=$(cd "$K8S_CACHE/src" && timeout 300 go mod download -json "helm.sh/helm/v4@$HELM_VERSION" 2>&1); then
+    echo "go mod download helm.sh/helm/v4@$HELM_VERSION failed: $(printf '%s\n' "$out" | sed -n 's/^[[:space:]]*"Error": "\(.*\)",*$/\1/p;/^go: /p' | head -n1)"; exit 1
+  fi
+  dir=$(printf '%s\n' "$out" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -f "$dir/cmd/helm/helm.go" ] || { echo "go mod download helm.sh/helm/v4@$HELM_VERSION gave no cmd/helm (dir '$dir')"; exit 1; }
+  # built as the main module, so that its own go.mod and go.sum pin every dependency; in a
+  # writable copy, as the module cache is read-only
+  rm -rf "$src"; cp -r "$dir" "$src"; chmod -R u+w "$src"
+  cd "$src"
+  # without -X, `helm version` says v4.3 (the source's default) instead of the release
+  GOFLAGS="-mod=readonly -buildvcs=false" GOCACHE=${DEVLOOP_K8S_GOCACHE:-$K8S_CACHE/gocache} CGO_ENABLED=0 \
+    nice -n 19 go build -trimpath -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" -o "$HELM_BIN/helm.tmp" ./cmd/helm
+  "$HELM_BIN/helm.tmp" version --short >/dev/null
+  mv "$HELM_BIN/helm.tmp" "$HELM_BIN/helm"; touch "$HELM_BIN/.helm.$HELM_VERSION"
+)

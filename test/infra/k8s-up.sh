@@ -6,6 +6,7 @@
 #   CoreDNS (cluster.local only); the kwok controller (always, for nodes annotated
 #   kwok.x-k8s.io/node=fake: devloop's Autopilot provisioner makes some) and N fake nodes (--kwok N)
 #   the Gateway API standard CRDs (DEVLOOP_GATEWAY_API_VERSION, v1.2.1), also on a reused cluster
+#   helm (DEVLOOP_HELM_VERSION, v4.3.2) built once into the cache, linked as $ST/bin/helm, also on a reused cluster
 #   images: pushed to the registry at 127.0.0.1:5001 (test/infra/up.sh) run on the real node;
 #           the cluster publishes it in kube-public/local-registry-hosting (KEP-1755)
 # Idempotent: a healthy cluster is reused (~1 s), anything else is torn down and rebuilt.
@@ -95,6 +96,7 @@ if healthy; then
   say "cluster already up and healthy ($ST)"
   kwok_up
   gateway_api_crds
+  helm_bin
   echo "export KUBECONFIG=$ST/admin.kubeconfig"
   exit 0
 fi
@@ -471,6 +473,9 @@ wait_for CoreDNS 90 KC -n kube-system rollout status deploy/coredns --timeout=1s
 
 # ------------------------------------------------------------------ 6. kwok controller, fake nodes (--kwok N)
 kwok_up
+
+# ------------------------------------------------------------------ 7. helm for the Helm source tests
+helm_bin
 
 echo "$WANT" > "$ST/.up"
 say "cluster up: context $CONTEXT, $(KC get nodes --no-headers 2>/dev/null | wc -l) node(s)"
