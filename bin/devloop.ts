@@ -137,7 +137,7 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .option('--registry', 'also remove the registry container', false)
     .action((o, cmd) => run(async () => (await import('./commands/cluster.js')).clusterDelete(globals(cmd), { name: o.name, registryPort: o.registryPort, registry: o.registry }), cmd));
 
-  const autopilot = program.command('autopilot').description('GKE Autopilot simulation: admission checks and node planning, no cluster needed');
+  const autopilot = program.command('autopilot').description('GKE Autopilot simulation: admission checks and node planning (no cluster needed), Spot preemption in a running session');
   const bursting = (o: { bursting?: boolean }) => (o.bursting === undefined ? undefined : o.bursting);
   autopilot.command('check')
     .description('run manifests through the Autopilot admission rules: mutations, warnings, Warden denials, cost (exit 1 if denied, 2 if an input is invalid; other YAML is skipped with a note)')
@@ -164,6 +164,11 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
       const g = globals(cmd);
       return (await import('./commands/autopilot.js')).autopilotSimulate({ output: g.output, cwd: g.cwd }, files, { bursting: bursting(o), gkeVersion: o.gkeVersion, region: o.region, provisioning: o.provisioning, scaleDownDelay: o.scaleDownDelay, until: o.until });
     }, cmd));
+
+  autopilot.command('preempt')
+    .description('preempt a Spot node the running session\'s Autopilot node provisioner made, as GKE does: its pods are evicted and rescheduled onto a new node (exit 1 if the node is not one)')
+    .argument('<node>', 'node name (kubectl get nodes -l cloud.google.com/gke-spot=true)')
+    .action((node: string, _o, cmd) => run(async () => (await import('./commands/autopilot-preempt.js')).autopilotPreempt(globals(cmd), node), cmd));
 
   const cloudrun = program.command('cloudrun').description('Cloud Run simulation: check and serve Knative Service YAML locally');
   cloudrun.command('validate')

@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
 import { PROVISIONED_LABEL, Provisioner, type ProvisionerApi } from '../plugins/autopilot/provisioner.js';
 import { sessionAlive } from '../plugins/docker/names.js';
-import { copyFixture, startCli, within } from './helpers.js';
+import { copyFixture, runCli, startCli, within } from './helpers.js';
 import { kubeconfig, kubectl, kubectlPath, missing, required, stateDir } from './k8s-helpers.js';
 
 const SESSION = 'devloop.dev/session';
@@ -119,6 +119,25 @@ describe('Autopilot node auto-provisioning in the local test cluster', { skip: m
     await poll(() => runningOn('spot', 1, (n) => (n === spotNode ? node : undefined)), 40_000, `the spot pod Running on ${spotNode}`);
   });
 
+  it('preempting the Spot node evicts its pod, the pod runs again on a new Spot node, and the old node goes', async () => {
+    assert.ok(spotNode, 'the test above made the Spot node');
+    await assert.rejects(prov.preempt(scaleOutNode), (err: Error) => err.message.includes(`node ${scaleOutNode} is not a Spot node`) && err.message.includes(`the Spot nodes it can preempt: ${spotNode}`));
+    await assert.rejects(prov.preempt('no-such-node'), /node no-such-node was not made by this session's Autopilot node provisioner; the Spot nodes it can preempt: /);
+    const [old] = await podsOf('spot');
+    const r = await prov.preempt(spotNode);
+    assert.deepEqual(r.pods, [`${ns}/${old.metadata!.name}`]);
+    const tainted = await core.readNode({ name: spotNode }).catch(() => undefined);
+    // Deleted after the 2 s grace (fast provisioning); if still there it carries GKE's termination taint.
+    if (tainted) assert.ok(tainted.spec?.taints?.some((t) => t.key === 'cloud.google.com/impending-node-termination'), JSON.stringify(tainted.spec?.taints));
+    const replacement = await poll(async () => {
+      const n = (await myNodes(',cloud.google.com/gke-spot=true')).find((x) => x.metadata!.name !== spotNode);
+      return n && (await runningOn('spot', 1, (name) => (name === n.metadata!.name ? n : undefined))) ? n : undefined;
+    }, 60_000, `the spot pod Running on a new Spot node (provisioner log: ${logs.join(' | ')})`);
+    await poll(async () => !(await myNodes()).some((n) => n.metadata!.name === spotNode), 20_000, `${spotNode} deleted after the grace period`);
+    assert.notEqual((await podsOf('spot'))[0].metadata!.uid, old.metadata!.uid, 'the ReplicaSet made a new pod');
+    spotNode = replacement.metadata!.name!;
+  });
+
   it('scaling the Deployment to 0 removes its node after the consolidation delay, and only that node', async () => {
     assert.ok(scaleOutNode && spotNode, 'the tests above made the nodes');
     kubectl('scale', '-n', ns, 'deployment/scale-out', '--replicas=0');
@@ -141,7 +160,7 @@ describe('Autopilot node auto-provisioning in the local test cluster', { skip: m
 // The wiring: `devloop up` with simulation.autopilot.enabled starts the provisioner with the
 // Kubernetes runtime, the rollout waits for the node instead of failing on Unschedulable, and the
 // exit removes the node. Needs `npm run build` (the CLI runs from dist/).
-describe('devloop up provisions a node for a Spot Deployment (fixture k8s-provision)', { skip: missing && !required ? missing : false, timeout: 120_000 }, () => {
+describe('devloop up provisions a node for a Spot Deployment (fixture k8s-provision)', { skip: missing && !required ? missing : false, timeout: 180_000 }, () => {
   const ns = `devloop-napcli-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
   let dir = '';
   before(() => {
@@ -160,7 +179,7 @@ describe('devloop up provisions a node for a Spot Deployment (fixture k8s-provis
     try {
       // Ready means rolled out: the rollout waited for the node instead of failing on Unschedulable.
       await up.waitFor((e) => e.type === 'service/health' && e.service === 'batch' && e.health === 'healthy', 90_000, 'batch healthy');
-      const podJson = JSON.parse(kubectl('get', 'pods', '-n', ns, '-l', 'app=batch', '-o', 'json')) as { items: { spec: { nodeName?: string }; status: { phase: string } }[] };
+      const podJson = JSON.parse(kubectl('get', 'pods', '-n', ns, '-l', 'app=batch', '-o', 'json')) as { items: { metadata: { name: string }; spec: { nodeName?: string }; status: { phase: string } }[] };
       assert.equal(podJson.items.length, 1);
       assert.equal(podJson.items[0].status.phase, 'Running');
       const nodeName = podJson.items[0].spec.nodeName!;
@@ -168,9 +187,36 @@ describe('devloop up provisions a node for a Spot Deployment (fixture k8s-provis
       assert.equal(node.metadata.labels[PROVISIONED_LABEL], 'true', `the pod runs on ${nodeName}, a node devloop made`);
       assert.equal(node.metadata.labels['cloud.google.com/gke-spot'], 'true');
       assert.equal(node.metadata.labels[SESSION], String(up.child.pid), 'labelled with the session of this devloop');
+
+      // The details view: the node the pod is on, the Spot price and what admission settled on.
+      const extra = await up.waitFor((e) => e.type === 'service/extra' && e.service === 'batch' && e.plugin === 'devloop:autopilot' && e.data.nodes?.includes(nodeName), 30_000, 'devloop:autopilot extra naming the node');
+      assert.equal(extra.data.spot, true);
+      assert.ok(extra.data.usdPerHour > 0, JSON.stringify(extra.data));
+      // The webhook added the ephemeral-storage default; the reason comes from the admission engine.
+      assert.deepEqual(extra.data.admitted, ['c cpu=250m memory=512Mi ephemeral-storage=1Gi'], extra.data.details.join('\n'));
+      const adjusted = extra.data.details.filter((d: string) => d.startsWith('adjusted: '));
+      assert.deepEqual(adjusted.map((d: string) => d.replace(/: [^:]*$/, '')), ['adjusted: c requests.ephemeral-storage unset → 1Gi', 'adjusted: c limits.ephemeral-storage unset → 1Gi'], extra.data.details.join('\n'));
+      assert.ok(extra.data.details.some((d: string) => d.startsWith(`pod ${podJson.items[0].metadata.name} on ${nodeName} (`) && d.includes('Spot) · $')), extra.data.details.join('\n'));
+
+      const env = { KUBECONFIG: kubeconfig, DEVLOOP_TEST_NS: ns };
+      const bad = await runCli(['autopilot', 'preempt', 'no-such-node'], { cwd: dir, env, timeoutMs: 30_000 });
+      assert.equal(bad.code, 1, bad.stderr);
+      assert.match(bad.stderr, new RegExp(`node no-such-node was not made by this session's Autopilot node provisioner; the Spot nodes it can preempt: ${nodeName}`));
+      const ok = await runCli(['autopilot', 'preempt', nodeName], { cwd: dir, env, timeoutMs: 30_000 });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, new RegExp(`preempted Spot node ${nodeName}: evicted ${ns}/${podJson.items[0].metadata.name}`));
+      // The ReplicaSet's new pod gets a new Spot node from the provisioner; the preempted node goes.
+      const moved = await up.waitFor((e) => e.type === 'service/extra' && e.plugin === 'devloop:autopilot' && e.data.running === 1 && e.data.nodes?.length === 1 && e.data.nodes[0] !== nodeName, 60_000, 'the pod running on a new node');
+      const newNode = moved.data.nodes[0] as string;
+      const again = JSON.parse(kubectl('get', 'node', newNode, '-o', 'json')) as { metadata: { labels: Record<string, string> } };
+      assert.equal(again.metadata.labels['cloud.google.com/gke-spot'], 'true');
+      assert.equal(again.metadata.labels[PROVISIONED_LABEL], 'true');
+      await poll(() => kubectl('get', 'node', nodeName, '--ignore-not-found', '-o', 'name') === '', 30_000, `${nodeName} deleted after the grace period`);
+
       up.child.kill('SIGINT');
       assert.equal(await within(up.exited, 60_000, 'devloop up to exit'), 0, up.stderr());
       assert.equal(kubectl('get', 'node', nodeName, '--ignore-not-found', '-o', 'name'), '', `${nodeName} removed at exit`);
+      assert.equal(kubectl('get', 'node', newNode, '--ignore-not-found', '-o', 'name'), '', `${newNode} removed at exit`);
     } finally {
       up.child.kill('SIGKILL');
       await up.exited;

@@ -17,6 +17,12 @@ export interface SessionInfo {
   command: string;
 }
 
+/** What POST /autopilot/preempt needs of a deployment's node provisioner (plugins/autopilot/provisioner.ts). */
+interface Preempter {
+  readonly preemptible: string[];
+  preempt(node: string): Promise<{ node: string; pods: string[]; graceS: number }>;
+}
+
 export interface SessionServer {
   close(): Promise<void>;
 }
@@ -71,6 +77,23 @@ export async function startSessionServer(engine: Engine, options: SessionOptions
         try { payload = body ? JSON.parse(body) : undefined; } catch { return send(400, { error: 'the body is not JSON' }); }
         engine.dispatch({ type: 'plugin/custom', plugin, name, payload });
         send(202, { dispatched: name });
+      });
+      return;
+    }
+    // `devloop autopilot preempt NODE`: the Kubernetes runtime's node provisioner of any deployed
+    // service (one per context) preempts a Spot node it made; 404 names the nodes it could.
+    if (req.method === 'POST' && url.pathname === '/autopilot/preempt') {
+      const node = url.searchParams.get('node') ?? '';
+      if (!node) return send(400, { error: 'need ?node=NAME' });
+      const provisioners = new Set<Preempter>();
+      for (const name of engine.serviceNames()) {
+        const p = (engine.deployment(name) as { provisioner?: Preempter } | undefined)?.provisioner;
+        if (p && typeof p.preempt === 'function') provisioners.add(p);
+      }
+      if (!provisioners.size) return send(404, { error: 'no Autopilot node provisioner runs in this session (simulation.autopilot.enabled and a Kubernetes service are needed)', preemptible: [] });
+      const owner = [...provisioners].find((p) => p.preemptible.includes(node)) ?? [...provisioners][0];
+      owner.preempt(node).then((r) => send(200, r), (err: Error & { preemptible?: string[] }) => {
+        send(err.preemptible ? 404 : 500, { error: err.message, preemptible: [...provisioners].flatMap((p) => p.preemptible) });
       });
       return;
     }

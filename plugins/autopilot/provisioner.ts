@@ -13,7 +13,7 @@
  * earlier, emptiness) are exported for the unit tests; `Provisioner` is the I/O around them.
  */
 import { randomBytes } from 'node:crypto';
-import { GPU_RESOURCE, LABELS, PROVISIONING } from './data.js';
+import { GPU_RESOURCE, LABELS, PROVISIONING, SPOT_GRACE_SECONDS } from './data.js';
 import { parseQuantity, toBytes, toMilli } from './quantity.js';
 import { plan, type PlanNode, type PlanPod, type Taint } from './scheduler.js';
 import type { ClusterSettings } from './settings.js';
@@ -189,6 +189,18 @@ export interface ProvisionerApi {
   listNode(param: { labelSelector: string }): Promise<{ items: { metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> } }[] }>;
   createNode(param: { body: NodeObject }): Promise<unknown>;
   deleteNode(param: { name: string }): Promise<unknown>;
+  /** For Spot preemption (preempt()); optional so controllers that never preempt need not have them. */
+  readNode?(param: { name: string }): Promise<{ spec?: { taints?: Taint[] } }>;
+  replaceNode?(param: { name: string; body: unknown }): Promise<unknown>;
+  deleteNamespacedPod?(param: { name: string; namespace: string }): Promise<unknown>;
+}
+
+/** GKE's taint on a Spot VM about to be reclaimed: nothing new lands there during the grace period. */
+export const TERMINATION_TAINT: Taint = { key: 'cloud.google.com/impending-node-termination', effect: 'NoSchedule' };
+
+/** `devloop autopilot preempt NODE` named a node this controller may not preempt. */
+export class PreemptError extends Error {
+  constructor(message: string, readonly preemptible: string[]) { super(message); }
 }
 
 export interface ProvisionerOptions {
@@ -229,6 +241,10 @@ export class Provisioner {
   readonly scanMs: number;
   readonly consolidationMs: number;
   private region: string;
+  /** Spot nodes being preempted: deleted when the grace period ends (or at stop). */
+  private preempting = new Map<string, NodeJS.Timeout>();
+  /** Called after each scan and node change, for views that show where pods are (visibility.ts). */
+  readonly onChange = new Set<() => void>();
 
   constructor(private options: ProvisionerOptions) {
     for (const ns of options.namespaces ?? []) this.namespaces.add(ns);
@@ -261,7 +277,7 @@ export class Provisioner {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.ticking = this.tick().catch((err) => this.options.logger.warn(`autopilot provisioner: ${errText(err)}; trying again in ${this.scanMs / 1000}s`))
-        .finally(() => { this.ticking = undefined; this.schedule(this.scanMs); });
+        .finally(() => { this.ticking = undefined; this.changed(); this.schedule(this.scanMs); });
     }, ms);
     this.timer.unref?.();
   }
@@ -355,6 +371,60 @@ export class Provisioner {
       : `node ${claim.node} is up; waiting for the scheduler to bind the pod there`;
   }
 
+  private changed(): void {
+    for (const f of this.onChange) f();
+  }
+
+  /** For the details view: the node being booted for an Unschedulable pod, and seconds until it is up. */
+  plannedFor(pod: { metadata?: { uid?: string; namespace?: string; name?: string } }): { node: string; machineType: string; upInS: number } | undefined {
+    const claim = this.claimed.get(pod.metadata?.uid ?? `${pod.metadata?.namespace}/${pod.metadata?.name}`);
+    const boot = claim && this.booting.get(claim.node);
+    if (!claim || !boot) return undefined;
+    return { node: claim.node, machineType: boot.object.metadata.labels[LABELS.instanceType], upInS: Math.max(0, Math.ceil((boot.readyAt - Date.now()) / 1000)) };
+  }
+
+  /** The Spot nodes this controller made and may preempt. */
+  get preemptible(): string[] {
+    return [...this.made].filter(([, m]) => m.object.metadata.labels[LABELS.spot] === 'true').map(([n]) => n);
+  }
+
+  /**
+   * Preempts a Spot node it made, as GKE reclaims a Spot VM: the node gets the impending-termination
+   * taint, its pods are deleted (their controllers recreate them, the scan provisions a node for
+   * them as for any Unschedulable pod), and the node goes when the grace period ends (SPOT_GRACE_SECONDS,
+   * 2 s with fast provisioning). Resolves once the pods are deleted.
+   */
+  async preempt(name: string): Promise<{ node: string; pods: string[]; graceS: number }> {
+    const spot = this.preemptible;
+    const m = this.made.get(name);
+    if (!m || !spot.includes(name)) {
+      const which = spot.length ? `the Spot nodes it can preempt: ${spot.join(', ')}` : 'it has made no Spot node (a pod with nodeSelector cloud.google.com/gke-spot: "true" gets one)';
+      throw new PreemptError(`node ${name} ${m ? 'is not a Spot node' : 'was not made by this session\'s Autopilot node provisioner'}; ${which}`, spot);
+    }
+    const { readNode, replaceNode, deleteNamespacedPod } = this.options.api;
+    if (!readNode || !replaceNode || !deleteNamespacedPod) throw new Error('this provisioner\'s API client cannot patch nodes or delete pods');
+    // Out of `made` first: the scan must neither consolidate it nor give it the rescheduled pods.
+    this.made.delete(name);
+    const graceS = this.provisioning === 'fast' ? 2 : SPOT_GRACE_SECONDS;
+    const node = await readNode.call(this.options.api, { name }) as { spec?: { taints?: Taint[] } };
+    node.spec = { ...node.spec, taints: [...(node.spec?.taints ?? []).filter((t) => t.key !== TERMINATION_TAINT.key), { ...TERMINATION_TAINT }] };
+    await replaceNode.call(this.options.api, { name, body: node });
+    const pods = workloadPodsOn(name, (await this.options.api.listPodForAllNamespaces()).items);
+    const names: string[] = [];
+    for (const p of pods) {
+      const id = `${p.metadata?.namespace}/${p.metadata?.name}`;
+      try { await deleteNamespacedPod.call(this.options.api, { name: p.metadata!.name!, namespace: p.metadata!.namespace! }); names.push(id); } catch (err) {
+        if ((err as { code?: number }).code !== 404) this.options.logger.warn(`autopilot provisioner: evicting pod ${id} from preempted node ${name} failed: ${errText(err)}`);
+      }
+    }
+    this.options.logger.info(`autopilot provisioner: preempted Spot node ${name}: ${names.length ? `evicted ${names.join(', ')}` : 'no pods on it'}; the node goes in ${graceS}s`);
+    const timer = setTimeout(() => { this.preempting.delete(name); void this.deleteNode(name, 'Spot preemption'); }, graceS * 1000);
+    timer.unref?.();
+    this.preempting.set(name, timer);
+    this.changed();
+    return { node: name, pods: names, graceS };
+  }
+
   /** Nodes with PROVISIONED_LABEL whose session is gone: a devloop that crashed left them. */
   async removeStale(): Promise<string[]> {
     const list = await this.options.api.listNode({ labelSelector: `${PROVISIONED_LABEL}=true` });
@@ -394,7 +464,9 @@ export class Provisioner {
     this.booting.clear();
     await this.ticking;
     await Promise.all([...this.creating]);
-    const names = [...this.made.keys()];
+    for (const t of this.preempting.values()) clearTimeout(t);
+    const names = [...this.made.keys(), ...this.preempting.keys()];
+    this.preempting.clear();
     this.made.clear();
     await Promise.all(names.map((n) => this.deleteNode(n, 'devloop stopped')));
   }

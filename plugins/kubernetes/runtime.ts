@@ -33,6 +33,10 @@ export class KubeDeployment implements Deployment {
   readiness?: ReadinessExtras;
   /** The cluster's events about what the service applied, and the port-forward's state, for the details view. */
   events?: ServiceEvents;
+  /** Autopilot's per-pod view (admitted resources, node, cost) for the details view, when simulated. */
+  autopilotView?: { stop(): Promise<void> };
+  /** The context's Autopilot node provisioner, for `devloop autopilot preempt` (the session's POST /autopilot/preempt). */
+  provisioner?: import('../autopilot/provisioner.js').Provisioner;
 
   constructor(
     readonly service: string,
@@ -58,6 +62,7 @@ export class KubeDeployment implements Deployment {
   /** Hands the port-forward to the next deployment of the service (same local port). */
   takeForwarder(): PortForwarder | undefined {
     this.events?.stop();
+    void this.autopilotView?.stop();
     const f = this.forwarder;
     this.forwarder = undefined;
     return f;
@@ -78,6 +83,7 @@ export class KubeDeployment implements Deployment {
   stop(reason: string): Promise<void> {
     return this.stopped ??= (async () => {
       this.events?.stop();
+      await this.autopilotView?.stop();
       this.logs?.stop();
       this.ingress?.release();
       await this.forwarder?.close();
@@ -153,6 +159,8 @@ export class KubernetesRuntime {
     deployment.readiness = readinessExtras(this.engine, ctx);
     const provisioner = await this.provisioners.get(target.context);
     if (provisioner) deployment.readiness.awaitingNode = (pod) => provisioner.awaitingNode(pod);
+    deployment.provisioner = provisioner;
+    await this.autopilotViewFor(ctx, deployment, clients, applied);
     deployment.ingress = await this.routeIngress(ctx, clients, applied);
     deployment.events = new ServiceEvents(clients.core, service, refs, ctx.dispatch, () => ({ context: target.context, namespace, portForward: deployment.forwardState ?? 'none (no Service or container port to forward)' }));
     deployment.events.start();
@@ -215,6 +223,29 @@ export class KubernetesRuntime {
     const routes = await server.update(ctx.service, applied, ctx.logger, clients);
     const services = new Set(applied.filter((o) => o.kind === 'Service').map((o) => `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`));
     return { endpoints: server.endpointsFor(services), release: () => server.remove(ctx.service, routes) };
+  }
+
+  /** The `devloop:autopilot` details of the service's pods (autopilot/visibility.ts), refreshed until the deployment stops. */
+  private async autopilotViewFor(ctx: DeployContext, deployment: KubeDeployment, clients: Clients, applied: K8sObject[]): Promise<void> {
+    const sim = ctx.devfile.simulation?.autopilot;
+    if (!sim?.enabled) return;
+    const selectors = podSelectors(applied);
+    if (!selectors.length) return;
+    const { AutopilotView, VIEW_PLUGIN } = await import('../autopilot/visibility.js');
+    const { ANNOTATION_ADJUSTMENT } = await import('../autopilot/webhook/review.js');
+    const provisioner = deployment.provisioner;
+    const view = new AutopilotView({
+      api: clients.core as unknown as ConstructorParameters<typeof AutopilotView>[0]['api'],
+      service: ctx.service, selectors,
+      annotations: applied.map((o) => (o.metadata as { annotations?: Record<string, string> }).annotations?.[ANNOTATION_ADJUSTMENT]).filter((a): a is string => !!a),
+      settings: { gkeVersion: sim.gkeVersion, bursting: sim.bursting, region: sim.region },
+      planned: provisioner && ((pod) => provisioner.plannedFor(pod)),
+      dispatch: (data) => ctx.dispatch({ type: 'service/extra', service: ctx.service, plugin: VIEW_PLUGIN, data }),
+    });
+    const onChange = () => view.refresh();
+    provisioner?.onChange.add(onChange);
+    deployment.autopilotView = { stop: () => { provisioner?.onChange.delete(onChange); return view.stop(); } };
+    view.start();
   }
 
   private provisioners = new Map<string, Promise<import('../autopilot/provisioner.js').Provisioner>>();
