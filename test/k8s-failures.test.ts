@@ -11,12 +11,12 @@
 // test/k8s-deploy.test.ts is; DEVLOOP_K8S_REQUIRE=1 (or an explicit KUBECONFIG) makes that a failure.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { copyFixture, docker, ensureDockerInfra, runCli, startCli, within } from './helpers.js';
-import { kubeconfig, kubectl, kubectlPath, missing, required } from './k8s-helpers.js';
+import { copyFixture, ensureDockerInfra, runCli, startCli, within } from './helpers.js';
+import { kubeconfig, kubectl, kubectlPath, missing, removeFixtures, required } from './k8s-helpers.js';
 import { nextAutopilotSize } from '../plugins/kubernetes/failures.js';
 
 const id = `${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
@@ -47,12 +47,7 @@ describe('devloop:kubernetes failures and readiness against the local test clust
   after(() => {
     try { kubectl('delete', 'namespace', ns, '--ignore-not-found', '--wait=false'); } catch { /* best effort */ }
     try { kubectl('delete', 'crd', `widgets.${group}`, '--ignore-not-found', '--wait=false'); } catch { /* best effort */ }
-    for (const d of dirs) {
-      const tag = path.basename(d).toLowerCase();
-      const images = docker('images', '--format', '{{.Repository}}:{{.Tag}}').split('\n').filter((i) => i.includes(`devloop-${tag}-`));
-      if (images.length) try { docker('rmi', '-f', ...images); } catch { /* in use elsewhere */ }
-      rmSync(d, { recursive: true, force: true });
-    }
+    removeFixtures(dirs);
   });
 
   it('a container killed for memory fails ci with OOMKilled, its container and its limit', async () => {

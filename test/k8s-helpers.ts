@@ -56,15 +56,20 @@ export function scratch(prefix = 'devloop-t') {
     tmp() { const d = mkdtempSync(path.join(os.tmpdir(), `${prefix}-`)); dirs.push(d); return d; },
     cleanup() {
       try { kubectl('delete', 'namespace', ns, '--ignore-not-found', '--wait=false'); } catch { /* best effort */ }
-      for (const d of dirs) {
-        // Images are named after the project folder (devloop-<folder>-<service>), pushed tags included.
-        const tag = path.basename(d).toLowerCase();
-        try {
-          const images = docker('images', '--format', '{{.Repository}}:{{.Tag}}').split('\n').filter((i) => i.includes(`devloop-${tag}-`));
-          if (images.length) docker('rmi', '-f', ...images);
-        } catch { /* in use elsewhere */ }
-        rmSync(d, { recursive: true, force: true });
-      }
+      removeFixtures(dirs);
     },
   };
+}
+
+/** Removes fixture copies and the images devloop built from them. */
+export function removeFixtures(dirs: string[]): void {
+  for (const d of dirs) {
+    // Images are named after the project folder (devloop-<folder>-<service>), pushed tags included.
+    const tag = path.basename(d).toLowerCase();
+    try {
+      const images = docker('images', '--format', '{{.Repository}}:{{.Tag}}').split('\n').filter((i) => i.includes(`devloop-${tag}-`));
+      if (images.length) docker('rmi', '-f', ...images);
+    } catch { /* in use elsewhere */ }
+    rmSync(d, { recursive: true, force: true });
+  }
 }

@@ -14,8 +14,8 @@ import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { copyFixture, docker, ensureDockerInfra, runCli, startCli, until, within } from './helpers.js';
-import { kubeconfig, kubectl, kubectlPath, missing, required } from './k8s-helpers.js';
+import { copyFixture, ensureDockerInfra, runCli, startCli, until, within } from './helpers.js';
+import { kubeconfig, kubectl, kubectlPath, missing, removeFixtures, required } from './k8s-helpers.js';
 
 const exists = (ns: string, what: string) => kubectl('get', what, '-n', ns, '--ignore-not-found', '-o', 'name') !== '';
 const PUSHED = /^127\.0\.0\.1:5001\/devloop-.*-web@sha256:[0-9a-f]{64}$/;
@@ -35,12 +35,7 @@ function scratch() {
     cleanup() {
       try { kubectl('delete', 'namespace', ns, '--ignore-not-found', '--wait=false'); } catch { /* best effort */ }
       try { kubectl('delete', 'crd', `widgets.${group}`, '--ignore-not-found', '--wait=false'); } catch { /* best effort */ }
-      for (const d of dirs) {
-        const tag = path.basename(d).toLowerCase();
-        const images = docker('images', '--format', '{{.Repository}}:{{.Tag}}').split('\n').filter((i) => i.includes(`devloop-${tag}-`));
-        if (images.length) try { docker('rmi', '-f', ...images); } catch { /* in use elsewhere */ }
-        rmSync(d, { recursive: true, force: true });
-      }
+      removeFixtures(dirs);
     },
   };
 }
