@@ -52,9 +52,10 @@ describe('devloop:kubernetes against the local test cluster', { skip: missing &&
         const waited = up.events.filter((e) => e.type === 'service/waiting' && e.service === 'web').map((e) => e.waiting as string);
         assert.ok(waited.some((w) => /^deployment\/web: /.test(w)), `the wait said what it waited on: ${JSON.stringify(waited)}`);
         // The details view: the cluster's events about the service's objects and the port-forward's real state.
-        const extra = await up.waitFor((e) => e.type === 'service/extra' && e.service === 'web' && e.plugin === 'devloop:kubernetes'
-          && (e.data.details as string[]).some((l) => / Normal ScalingReplicaSet deployment\/web: /.test(l))
-          && /-> pod web-[a-z0-9]+-[a-z0-9]+:8080, /.test(e.data.portForward as string), 30_000, 'events and the port-forward state in the details');
+        // Two looks: the last six events move on while the port-forward makes its first connection.
+        const kube = (e: Record<string, any>) => e.type === 'service/extra' && e.service === 'web' && e.plugin === 'devloop:kubernetes';
+        const extra = await up.waitFor((e) => kube(e) && (e.data.details as string[]).some((l) => / Normal ScalingReplicaSet deployment\/web: /.test(l)), 30_000, 'the cluster\'s events in the details');
+        await up.waitFor((e) => kube(e) && /-> pod web-[a-z0-9]+-[a-z0-9]+:8080, /.test(e.data.portForward as string), 30_000, 'the port-forward\'s pod in the details');
         assert.equal(extra.data.namespace, s.ns);
         assert.ok((extra.data.details as string[]).every((l, i) => (i === 0 ? l === 'events:' : /^  \d\d:\d\d:\d\d (Normal|Warning) /.test(l))), JSON.stringify(extra.data.details));
 
