@@ -227,7 +227,8 @@ describe('Autopilot admission webhook in the local test cluster', { skip: missin
         // The server goes away under devloop (killed socket, crashed listener).
         webhook.httpsServer.closeAllConnections();
         webhook.httpsServer.close();
-        await within((async () => { while (configurations(s.ns).length) await new Promise((r) => setTimeout(r, 100)); })(), 30_000, 'the configurations to be removed');
+        // The configurations go first, then the warning: wait for both.
+        await within((async () => { while (configurations(s.ns).length || !warnings.some((w) => w.startsWith(REDUCED))) await new Promise((r) => setTimeout(r, 100)); })(), 30_000, 'the configurations to be removed and the warning');
         assert.deepEqual(warnings.filter((w) => w.startsWith(REDUCED)), [`${REDUCED}: the webhook server closed`]);
         const plain = await kubectlAsync(deployment('plain'), 'apply', '-n', s.ns, '-f', '-');
         assert.equal(plain.status, 0, plain.stderr);
