@@ -121,7 +121,7 @@ describe('devloop:kubernetes local ingress against the local test cluster', { sk
       const gone = await until(() => via('route.localhost', '/index.html').then((r) => (r.status === 404 ? r : undefined), () => undefined), 60_000, 'route.localhost gone from the ingress');
       assert.match(gone.body, /no Ingress or HTTPRoute rule matches host "route\.localhost"/);
       assert.ok(!gone.body.includes('route.localhost:') && gone.body.includes(`http://shop.localhost:${port}/ -> shop:80`), `the 404 lists the Ingress's routes, no longer the HTTPRoute's:\n${gone.body}`);
-      assert.ok(up.events.some((e) => e.type === 'log' && e.line?.service === 'web' && /^pruned .*httproute\/[^ ,]+\/side\b/.test(e.line.message)), 'the prune is logged');
+      await up.waitFor((e) => e.type === 'log' && e.line?.service === 'web' && /^pruned .*httproute\/[^ ,]+\/side\b/.test(e.line.message), 10_000, 'the prune logged');
       assert.equal(kubectl('get', 'httproutes', '-n', ns, '-o', 'name'), '', 'the HTTPRoute is deleted from the cluster');
       // Named once for the whole run, and nothing else: the defaults the API server filled in (weight,
       // group, kind, the header match's type) are read as the manifest meant them.
