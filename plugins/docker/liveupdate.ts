@@ -11,7 +11,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import type { ChangeContext } from '../../core/engine/contexts.js';
 import type { Engine } from '../../core/engine/engine.js';
-import { planLiveUpdate, type LiveUpdateCopy } from '../shared/liveupdate.js';
+import { PerServiceQueue, planLiveUpdate, type LiveUpdateCopy } from '../shared/liveupdate.js';
 import { formatMs } from '../shared/time.js';
 import { DOCKER_PLUGIN } from './builder.js';
 import { daemonErrors, type DockerDaemon } from './client.js';
@@ -28,18 +28,14 @@ interface ContainerFacts {
 
 export function tapLiveUpdate(engine: Engine, daemon: DockerDaemon, active: ActiveContainers): void {
   const facts = new Map<string, Promise<ContainerFacts>>();
-  const queues = new Map<string, Promise<unknown>>();
+  const queue = new PerServiceQueue();
   let updates = 0;
 
   engine.hooks.shouldRebuild.tapPromise(DOCKER_PLUGIN, daemonErrors(daemon, async (ctx) => {
     const steps = ctx.config.liveUpdate;
     const deployment = active.get(ctx.service);
     if (!steps?.length || !deployment || engine.deployment(ctx.service) !== deployment) return undefined;
-    // One update at a time per container: two overlapping syncs could restart it mid-copy.
-    const prev = queues.get(ctx.service) ?? Promise.resolve();
-    const run = prev.catch(() => {}).then(() => liveUpdate(ctx, deployment));
-    queues.set(ctx.service, run);
-    return run;
+    return queue.run(ctx.service, () => liveUpdate(ctx, deployment));
   }));
 
   async function liveUpdate(ctx: ChangeContext, deployment: ContainerDeployment): Promise<false | undefined> {

@@ -26,7 +26,7 @@ import type { ChangeContext } from '../../core/engine/contexts.js';
 import type { Engine } from '../../core/engine/engine.js';
 import { packEntries, type TarEntry } from '../docker/tar.js';
 import { LineSplitter, LineTail } from '../shared/lines.js';
-import { planLiveUpdate, type LiveUpdateCopy } from '../shared/liveupdate.js';
+import { PerServiceQueue, planLiveUpdate, type LiveUpdateCopy } from '../shared/liveupdate.js';
 import { formatMs } from '../shared/time.js';
 import { apiError } from './apply.js';
 import { podSelectors, shortPodName } from './logs.js';
@@ -182,18 +182,14 @@ export class KubeLiveUpdate {
   private readonly drift = new WeakMap<KubeDeployment, Drift>();
   /** Working directory by pod uid/container (relative sync targets are relative to it). */
   private readonly workdirs = new Map<string, Promise<string>>();
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queue = new PerServiceQueue();
   private updates = 0;
 
   constructor(private engine: Engine, private plugin: string) {}
 
   /** `shouldRebuild` for a Kubernetes deployment: false when applied in place, undefined to rebuild. */
   apply(ctx: ChangeContext, deployment: KubeDeployment): Promise<false | undefined> {
-    // One update at a time per service: a second sync must not race the first into the same files.
-    const prev = this.queues.get(ctx.service) ?? Promise.resolve();
-    const run = prev.catch(() => {}).then(() => this.update(ctx, deployment));
-    this.queues.set(ctx.service, run);
-    return run;
+    return this.queue.run(ctx.service, () => this.update(ctx, deployment));
   }
 
   private async update(ctx: ChangeContext, deployment: KubeDeployment): Promise<false | undefined> {
@@ -324,7 +320,7 @@ export class KubeLiveUpdate {
       let pods: V1Pod[];
       try {
         // Not while a live update is changing `updated`.
-        await this.queues.get(ctx.service)?.catch(() => {});
+        await this.queue.idle(ctx.service);
         pods = await this.pods(deployment);
       } catch {
         continue; // the API server is away for a moment: the next poll looks again

@@ -135,3 +135,22 @@ function normalize(p: string): string {
 function toArray<T>(v: T | T[]): T[] {
   return Array.isArray(v) ? v : [v];
 }
+
+/**
+ * Runs live updates one at a time per service: two overlapping syncs could restart a process
+ * mid-copy. A failed run does not block the next one.
+ */
+export class PerServiceQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(service: string, fn: () => Promise<T>): Promise<T> {
+    const next = (this.tails.get(service) ?? Promise.resolve()).catch(() => {}).then(fn);
+    this.tails.set(service, next);
+    return next;
+  }
+
+  /** Settles when the service's queued runs have (whatever their outcome). */
+  idle(service: string): Promise<void> {
+    return (this.tails.get(service) ?? Promise.resolve()).then(() => {}, () => {});
+  }
+}
