@@ -35,7 +35,19 @@ export async function resolve(spec, ctx, next) {
   return r;
 }\n`);
 const register = path.join(tmp, 'register.mjs');
-writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+// It also notes each Devfile sent to the Devfile worker (core/devfile/evaluate.ts): a Devfile that
+// needs nothing but devloop is evaluated on the main thread, and the worker's start (a second
+// Node, which loads devloop's engine again) is off the way to the first build.
+writeFileSync(register, `import { register } from 'node:module';
+import { appendFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+register(${JSON.stringify(pathToFileURL(hooks).href)});
+const post = Worker.prototype.postMessage;
+Worker.prototype.postMessage = function (m, ...rest) {
+  if (m && m.url && m.ctx && process.env.DEVLOOP_TEST_PACKAGES) appendFileSync(process.env.DEVLOOP_TEST_PACKAGES, 'devfile-worker-job\\n');
+  return post.call(this, m, ...rest);
+};
+`);
 
 let runs = 0;
 function packagesLoaded(args: string[], cwd: string): { code: number | null; packages: Set<string>; stderr: string } {
@@ -75,7 +87,7 @@ function freePort(): Promise<number> {
 }
 
 describe('up of a project with no service on Docker', { timeout: 120_000 }, () => {
-  it('loads no dockerode: not before its first build starts, nor by the time it stopped after the service was healthy', async () => {
+  it('loads no dockerode and starts no Devfile worker: not before its first build starts, nor by the time it stopped after the service was healthy', async () => {
     // hello-node: an esbuild bundle run as a process. The Docker plugin is applied all the same
     // (it is a default plugin): its cleanup, the disk-pressure watcher's question for Docker's
     // data folder and its shutdown run, with or without a daemon here.
@@ -112,8 +124,10 @@ describe('up of a project with no service on Docker', { timeout: 120_000 }, () =
       assert.ok(atFirstBuild, 'no build/started event');
       assert.ok(atFirstBuild.has('esbuild') && atFirstBuild.has('tapable'), `the hook saw ${[...atFirstBuild].join(', ')} by the first build: it is not measuring`);
       assert.ok(!atFirstBuild.has('dockerode'), `dockerode was loaded before the first build started (${[...atFirstBuild].join(', ')})`);
+      assert.ok(!atFirstBuild.has('devfile-worker-job'), 'the Devfile was evaluated in the worker thread, not on the main thread');
       const all = loaded();
       assert.ok(!all.has('dockerode'), `dockerode was loaded by up of a project with no service on Docker (${[...all].join(', ')})`);
+      assert.ok(!all.has('devfile-worker-job'), 'the Devfile was evaluated in the worker thread');
     } finally {
       rmSync(project, { recursive: true, force: true });
     }

@@ -20,16 +20,52 @@ export interface DevfileBundle {
 
 /** `outfile` only names the output (for source map paths); nothing is written. */
 export async function bundleDevfile(file: string, outfile: string, cwd: string): Promise<DevfileBundle> {
+  const { bundle } = await bundle_(file, outfile, cwd, 'esm');
+  return bundle;
+}
+
+/** A Devfile bundled as a CommonJS function body, for evaluating in a vm context (sandbox.ts). */
+export interface ScriptBundle extends DevfileBundle {
+  /** Every module it requires at run time: `file:` URLs of devloop's own modules, packages, builtins. */
+  externals: string[];
+  /**
+   * `import.meta` other than `import.meta.url` was used: a script has none, so esbuild made it
+   * an empty object, which would not be what the code meant.
+   */
+  importMeta: boolean;
+}
+
+/**
+ * The same bundle as CommonJS code that reads `import.meta.url` from `__devloop_import_meta_url`.
+ * Undefined when the Devfile cannot be a script: top-level await needs a module.
+ */
+export async function bundleDevfileScript(file: string, outfile: string, cwd: string): Promise<ScriptBundle | undefined> {
+  try {
+    const { bundle, externals, warnings } = await bundle_(file, outfile, cwd, 'cjs');
+    return { ...bundle, externals, importMeta: warnings.some((w) => w.id === 'empty-import-meta') };
+  } catch (err) {
+    if (err instanceof ConfigError && err.issues.some((i) => i.message.startsWith('Top-level await is currently not supported'))) return undefined;
+    throw err;
+  }
+}
+
+async function bundle_(file: string, outfile: string, cwd: string, format: 'esm' | 'cjs'): Promise<{ bundle: DevfileBundle; externals: string[]; warnings: Message[] }> {
   const dir = path.dirname(file);
   try {
     const result = await build({
       entryPoints: [file], outfile, absWorkingDir: dir, write: false,
-      bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external',
+      bundle: true, platform: 'node', format, target: 'node20', packages: 'external',
       metafile: true, sourcemap: 'inline', sourcesContent: false, logLevel: 'silent',
+      define: format === 'cjs' ? { 'import.meta.url': '__devloop_import_meta_url' } : undefined,
       plugins: [devloopItself],
     });
     const inputs = Object.keys(result.metafile.inputs).map((p) => path.resolve(dir, p));
-    return { code: result.outputFiles[0].text, dependencies: [file, ...inputs.filter((p) => p !== file).sort()] };
+    const externals = Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
+    return {
+      bundle: { code: result.outputFiles[0].text, dependencies: [file, ...inputs.filter((p) => p !== file).sort()] },
+      externals: [...new Set(externals)],
+      warnings: result.warnings,
+    };
   } catch (err) {
     const messages = (err as { errors?: Message[] }).errors;
     if (!Array.isArray(messages)) throw err;
@@ -58,6 +94,12 @@ const devloopItself: Plugin = {
 // built; two levels up is the folder holding both `core` and `plugins` in either case.
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const resolved = new Map<string, string | undefined>();
+const ROOT_URL = `${pathToFileURL(ROOT).href}/`;
+
+/** Whether a bundle's external import is one of devloop's own modules (devloopItself made it). */
+export function isDevloopModule(spec: string): boolean {
+  return spec.startsWith(ROOT_URL);
+}
 
 function devloopModule(subpath: string): string | undefined {
   if (!resolved.has(subpath)) {

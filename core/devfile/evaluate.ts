@@ -1,8 +1,9 @@
 /**
  * Runs a bundled Devfile under a time limit. A Devfile is user code: an endless loop saved into
- * it must not freeze the session that reloads it (nor `devloop down`, which may load it). Code on
- * the main thread cannot be interrupted, so the Devfile is evaluated in a worker thread, which can
- * be terminated when it runs past the limit.
+ * it must not freeze the session that reloads it (nor `devloop down`, which may load it). Most
+ * Devfiles are evaluated on the main thread in a vm context with the limit (sandbox.ts); the rest
+ * (top-level await, package imports, an error, a promise awaiting I/O) here, in a worker thread,
+ * which can be terminated when it runs past the limit.
  *
  * The worker's result is used as is when it is plain data (objects, arrays, strings, numbers,
  * dates, regexps). A config holding functions or class instances (an inline plugin object, a

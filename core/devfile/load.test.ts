@@ -287,3 +287,58 @@ test('an error thrown in the worker keeps its Devfile location', { timeout: 30_0
   assert.equal(err.issues[0].location?.line, 2);
   assert.match(err.issues[0].message, /Error: boom/);
 });
+
+// The test runner tracks promises for async hooks, so in this process loadDevfile always asks the
+// worker (sandbox.ts, promiseHooksActive); the path a CLI takes is seen from a plain process.
+test('in a plain process a Devfile is evaluated on this thread, and the worker only takes what the sandbox cannot', { timeout: 60_000 }, async (t) => {
+  const dir = await scratch(t);
+  const cases: Record<string, string> = {
+    plain: `import { defineDevfile } from 'devloop';\nexport default defineDevfile({ name: import.meta.url.startsWith('file:') ? 'url' : 'no-url', services: { api: { port: Number(process.env.LOAD_TEST_PORT) } } });\n`,
+    syncLoop: `while (true) {}\nexport default { services: {} };\n`,
+    asyncLoop: `export default async () => { for (;;) await null; };\n`,
+    inline: `class P { name = 'p'; apply() {} }\nexport default { plugins: [new P()], services: { api: { port: 1 } } };\n`,
+    throws: `const n: number = 1;\nif (n) throw new Error('boom');\nexport default { services: {} };\n`,
+    tla: `const port = await Promise.resolve(2);\nexport default { services: { api: { port } } };\n`,
+    pkg: `import { port } from 'load-test-pkg';\nexport default { services: { api: { port } } };\n`,
+  };
+  await mkdir(path.join(dir, 'node_modules', 'load-test-pkg'), { recursive: true });
+  await writeFile(path.join(dir, 'node_modules', 'load-test-pkg', 'package.json'), '{ "name": "load-test-pkg", "type": "module", "exports": "./index.js" }');
+  await writeFile(path.join(dir, 'node_modules', 'load-test-pkg', 'index.js'), 'export const port = 3;\n');
+  for (const [name, code] of Object.entries(cases)) {
+    await mkdir(path.join(dir, name));
+    await writeFile(path.join(dir, name, 'Devfile.ts'), code);
+  }
+  const script = `
+    import { Worker } from 'node:worker_threads';
+    // Jobs sent to the Devfile worker (one worker serves many loads; tsx has a worker of its own).
+    let workers = 0;
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (...a) { if (a[0]?.url && a[0]?.ctx) workers++; return post.apply(this, a); };
+    const { loadDevfile } = await import(${JSON.stringify(path.join(here, 'load.ts'))});
+    const out = {};
+    for (const name of ${JSON.stringify(Object.keys(cases))}) {
+      const before = workers;
+      try {
+        // The worker's own start (and tsx's, from source) counts against the limit: a short one only for the loops.
+        const { config } = await loadDevfile({ cwd: ${JSON.stringify(dir)} + '/' + name, timeoutMs: name.endsWith('Loop') ? 300 : 20_000 });
+        out[name] = { name: config.name, port: config.services.api?.port, apply: typeof config.plugins?.[0]?.apply };
+      } catch (err) {
+        out[name] = { code: err.code, line: err.issues?.[0]?.location?.line };
+      }
+      out[name].worker = workers > before;
+    }
+    // The event loop is still this process's: the loops were stopped, not left running.
+    await new Promise((r) => setTimeout(r, 10));
+    console.log(JSON.stringify(out));
+  `;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: path.resolve(here, '../..'), env: { ...process.env, LOAD_TEST_PORT: '4' }, timeout: 50_000 });
+  assert.deepEqual(JSON.parse(stdout), {
+    plain: { name: 'url', port: 4, apply: 'undefined', worker: false },
+    syncLoop: { code: 'DEVFILE_TIMEOUT', worker: false },
+    asyncLoop: { code: 'DEVFILE_TIMEOUT', worker: false },
+    inline: { port: 1, apply: 'function', worker: false },
+    throws: { code: 'DEVFILE_EVAL', line: 2, worker: true },
+    tla: { port: 2, apply: 'undefined', worker: true },
+    pkg: { port: 3, apply: 'undefined', worker: true },
+  });
+});

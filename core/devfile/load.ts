@@ -1,17 +1,21 @@
 /**
- * Loads a Devfile: find it, bundle it (bundle.ts), import the bundle from a temp .mjs beside the
- * Devfile (so its package imports resolve from the project), call it if it is a function, and
- * validate the result. Every failure is a ConfigError whose issues say FILE:LINE:COL.
+ * Loads a Devfile: find it, bundle it (bundle.ts), evaluate it under a time limit, call it if it
+ * is a function, and validate the result. Every failure is a ConfigError whose issues say
+ * FILE:LINE:COL.
+ *
+ * Evaluating: on this thread in a vm context (sandbox.ts) when the Devfile needs nothing but the
+ * language and devloop itself, as most do; else in a worker (evaluate.ts), which imports the
+ * bundle from a temp .mjs beside the Devfile (so its package imports resolve from the project).
  *
  * The schema (zod: some 100 modules, about 0.1 s to load) is imported once esbuild has been
- * asked to bundle, so it loads on this thread while esbuild and the worker do their part.
+ * asked to bundle, so it loads on this thread while esbuild does its part.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, DevloopError, type ConfigIssue } from '../errors.js';
-import { bundleDevfile } from './bundle.js';
+import { bundleDevfile, bundleDevfileScript, isDevloopModule, type ScriptBundle } from './bundle.js';
 import { cloudRunIssues } from './cloud-run.js';
 import { findDevfile } from './find.js';
 import { codeFrame } from './frame.js';
@@ -19,6 +23,7 @@ import { locateThrow } from './stack.js';
 import { tempBundlePath } from './temp.js';
 import { formatMs } from '../time.js';
 import { devfileTimeoutMs, evaluateInWorker, prewarmWorker } from './evaluate.js';
+import { evaluateInSandbox, evaluateInThisRealm, promiseHooksActive, sandboxObstacle } from './sandbox.js';
 import type { DevfileConfig, DevfileContext } from './types.js';
 
 export { findDevfile } from './find.js';
@@ -52,53 +57,56 @@ export interface LoadedDevfile {
 
 export async function loadDevfile(options: LoadDevfileOptions): Promise<LoadedDevfile> {
   const started = performance.now();
-  prewarmWorker();
   const cwd = path.resolve(options.cwd);
   const file = await findDevfile(cwd, options.file);
   const shown = path.relative(cwd, file) || path.basename(file);
   const dir = path.dirname(file);
   const tmp = tempBundlePath(file);
-  const bundling = bundleDevfile(file, tmp, cwd);
+  const ctx: DevfileContext = { mode: options.mode ?? 'local', env: options.env ?? process.env, command: options.command ?? 'up' };
+  const limit = options.timeoutMs ?? devfileTimeoutMs(ctx.env);
+  const scripting = bundleDevfileScript(file, tmp, cwd);
   const schema = import('./schema.js');
   // Not left unhandled when the bundle fails first; awaited below.
   schema.catch(() => undefined);
-  const bundle = await bundling;
-  const ctx: DevfileContext = { mode: options.mode ?? 'local', env: options.env ?? process.env, command: options.command ?? 'up' };
+  const script = await scripting;
 
   let value: unknown;
-  await writeFile(tmp, bundle.code);
-  try {
-    // The query defeats Node's module cache when the same name ever comes round again.
-    const url = `${pathToFileURL(tmp).href}?t=${Date.now()}`;
-    const limit = options.timeoutMs ?? devfileTimeoutMs(ctx.env);
-    const outcome = await evaluateInWorker(url, ctx, limit);
-    if (outcome.kind === 'timeout') {
-      throw new ConfigError([{ path: '', message: `${shown} did not finish evaluating within ${formatMs(outcome.ms)}, so it was stopped (an endless loop, or a promise that never settles?)` }], {
-        code: 'DEVFILE_TIMEOUT',
-        hint: `fix ${shown} and save it again; a running session keeps the last good config meanwhile (DEVLOOP_DEVFILE_TIMEOUT raises the limit)`,
-      });
+  let dependencies: string[];
+  const here = script && !script.importMeta && sandboxObstacle(script.externals, isDevloopModule) === undefined
+    ? await evaluateHere(script, { tmp, ctx, limit, shown, cwd })
+    : undefined;
+  if (script && here) {
+    value = here.value;
+    dependencies = script.dependencies;
+  } else {
+    // A Devfile the sandbox cannot run (top-level await, a package import, an error or a promise
+    // it cannot settle alone): the worker's answer is the one that counts.
+    prewarmWorker();
+    const bundle = await bundleDevfile(file, tmp, cwd);
+    dependencies = bundle.dependencies;
+    await writeFile(tmp, bundle.code);
+    try {
+      // The query defeats Node's module cache when the same name ever comes round again.
+      const url = `${pathToFileURL(tmp).href}?t=${Date.now()}`;
+      const outcome = await evaluateInWorker(url, ctx, limit);
+      if (outcome.kind === 'timeout') throw timeoutError(shown, outcome.ms);
+      if (outcome.kind === 'error') throw outcome.error;
+      if (outcome.kind === 'no-export') throw noExportError(shown);
+      if (outcome.kind === 'value') {
+        value = outcome.value;
+      } else {
+        // Functions or class instances in the config (inline plugins): the worker proved the Devfile
+        // finishes; the real objects come from evaluating it here.
+        const mod = (await import(url)) as Record<string, unknown>;
+        const exported = mod.default !== undefined ? mod.default : mod.devfile;
+        value = typeof exported === 'function' ? await (exported as (c: DevfileContext) => unknown)(ctx) : exported;
+      }
+    } catch (err) {
+      if (err instanceof DevloopError) throw err;
+      throw await evalError(err, { tmp, code: bundle.code, sources: bundle.dependencies, cwd, shown });
+    } finally {
+      await rm(tmp, { force: true });
     }
-    if (outcome.kind === 'error') throw outcome.error;
-    if (outcome.kind === 'no-export') {
-      throw new ConfigError([{ path: '', message: `${shown} has no default export` }], {
-        code: 'DEVFILE_NO_EXPORT',
-        hint: 'end the Devfile with "export default defineDevfile({ services: { ... } })"',
-      });
-    }
-    if (outcome.kind === 'value') {
-      value = outcome.value;
-    } else {
-      // Functions or class instances in the config (inline plugins): the worker proved the Devfile
-      // finishes; the real objects come from evaluating it here.
-      const mod = (await import(url)) as Record<string, unknown>;
-      const exported = mod.default !== undefined ? mod.default : mod.devfile;
-      value = typeof exported === 'function' ? await (exported as (c: DevfileContext) => unknown)(ctx) : exported;
-    }
-  } catch (err) {
-    if (err instanceof DevloopError) throw err;
-    throw await evalError(err, { tmp, code: bundle.code, sources: bundle.dependencies, cwd, shown });
-  } finally {
-    await rm(tmp, { force: true });
   }
 
   const result = (await schema).validateDevfile(value);
@@ -113,7 +121,53 @@ export async function loadDevfile(options: LoadDevfileOptions): Promise<LoadedDe
       hint: `fix the fields above in ${shown}; wrapped in defineDevfile(), the config is also checked by your editor`,
     });
   }
-  return { file, dir, config: result.config, dependencies: bundle.dependencies, loadMs: performance.now() - started };
+  return { file, dir, config: result.config, dependencies, loadMs: performance.now() - started };
+}
+
+function timeoutError(shown: string, ms: number): ConfigError {
+  return new ConfigError([{ path: '', message: `${shown} did not finish evaluating within ${formatMs(ms)}, so it was stopped (an endless loop, or a promise that never settles?)` }], {
+    code: 'DEVFILE_TIMEOUT',
+    hint: `fix ${shown} and save it again; a running session keeps the last good config meanwhile (DEVLOOP_DEVFILE_TIMEOUT raises the limit)`,
+  });
+}
+
+function noExportError(shown: string): ConfigError {
+  return new ConfigError([{ path: '', message: `${shown} has no default export` }], {
+    code: 'DEVFILE_NO_EXPORT',
+    hint: 'end the Devfile with "export default defineDevfile({ services: { ... } })"',
+  });
+}
+
+interface HereContext { tmp: string; ctx: DevfileContext; limit: number; shown: string; cwd: string }
+
+/**
+ * Evaluates the script bundle on this thread (sandbox.ts): the config, or undefined when only the
+ * worker can tell (or the sandbox cannot be used in this process: promiseHooksActive). devloop's own modules it imports are this thread's: the engine needs them
+ * loaded anyway, and the Devfile's values are then made of the very classes the engine checks.
+ */
+async function evaluateHere(script: ScriptBundle, { tmp, ctx, limit, shown, cwd }: HereContext): Promise<{ value: unknown } | undefined> {
+  let modules: Map<string, unknown>;
+  try {
+    modules = new Map(await Promise.all(script.externals.filter(isDevloopModule).map(async (spec) => [spec, await import(spec)] as const)));
+  } catch {
+    // The worker's import of it fails too, and reports that where the Devfile imports it.
+    return undefined;
+  }
+  if (await promiseHooksActive()) return undefined;
+  const url = pathToFileURL(tmp).href;
+  const outcome = evaluateInSandbox({ code: script.code, filename: tmp, url, ctx, timeoutMs: limit, modules });
+  if (outcome.kind === 'timeout') throw timeoutError(shown, outcome.ms);
+  if (outcome.kind === 'no-export') throw noExportError(shown);
+  if (outcome.kind === 'value') return { value: outcome.value };
+  if (outcome.kind === 'unsupported') return undefined;
+  // Functions or class instances in the config (inline plugins): the sandbox proved the Devfile
+  // finishes; the real objects come from evaluating it in this realm.
+  try {
+    return { value: await evaluateInThisRealm({ code: script.code, filename: tmp, url, ctx, modules }) };
+  } catch (err) {
+    if (err instanceof DevloopError) throw err;
+    throw await evalError(err, { tmp, code: script.code, sources: script.dependencies, cwd, shown });
+  }
 }
 
 interface EvalContext { tmp: string; code: string; sources: string[]; cwd: string; shown: string }
