@@ -533,6 +533,16 @@ export const PROVISIONING = {
   fast: { scanIntervalS: 1, nodeBootS: 2, gpuNodeBootS: 5, scaleDownDelayS: 10 },
 } as const;
 
+/**
+ * The cluster autoscaler removes a node whose requested CPU and memory (DaemonSet pods left out)
+ * are each below this share of allocatable for the scale-down delay, when its pods can all move
+ * to other nodes (scale-down-utilization-threshold, 0.5 upstream; GKE's value *verify*).
+ */
+export const SCALE_DOWN_UTILIZATION_THRESHOLD = 0.5;
+
+/** Autopilot does not evict extended-duration pods (safe-to-evict: "false") for scale-down for up to 7 days after they start. [ref] */
+export const EXTENDED_DURATION_S = 7 * 24 * 3600;
+
 /** Zones per region (node placement and topology spread). Unknown regions get `<region>-a/b/c`. */
 export const ZONES: Record<string, string[]> = {
   'us-central1': ['a', 'b', 'c', 'f'], 'us-east1': ['b', 'c', 'd'], 'us-east4': ['a', 'b', 'c'], 'us-west1': ['a', 'b', 'c'],

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { admit } from './admission.js';
-import { CLUSTER_FEE_HOUR, POD_PRICES } from './data.js';
+import { CLUSTER_FEE_HOUR, EXTENDED_DURATION_S, POD_PRICES } from './data.js';
 import { usd } from './estimate.js';
 import { plan, type PlanPod } from './scheduler.js';
 import type { PodSpec } from './types.js';
@@ -169,5 +169,152 @@ describe('scheduler', () => {
     const ms = performance.now() - t;
     assert.equal(p.placements.filter((x) => x.status === 'running').length, 10_000);
     assert.ok(ms < 5000, `${ms} ms`);
+  });
+});
+
+describe('scheduler: preferences', () => {
+  const zoneOf = (p: ReturnType<typeof plan>, pod: string) => nodeNamed(p, nodeOf(p, pod)).zone;
+  // Two ready nodes: pool-1-0001 in zone a holds two `fill` pods (the fuller one), pool-1-0002 in zone b one `other` pod.
+  const twoNodes = () => [
+    ...pods('fill', 2, { nodeSelector: { 'topology.kubernetes.io/zone': 'us-central1-a' } }),
+    ...pods('other', 1, { nodeSelector: { 'topology.kubernetes.io/zone': 'us-central1-b' } }),
+  ];
+  const late = { arriveAt: 300 };
+  const small = { cpu: '250m', memory: '512Mi' };
+
+  it('without preferences a later pod bin-packs onto the fuller node (the baseline the next tests differ from)', () => {
+    const p = plan([...twoNodes(), ...pods('web', 1, small, late)], { provisioning: 'fast' });
+    assert.equal(zoneOf(p, 'web'), 'us-central1-a');
+  });
+
+  it('preferred node affinity outweighs bin packing among ready nodes, and says so', () => {
+    const affinity = { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 80, preference: { matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In' as const, values: ['us-central1-b'] }] } }] } };
+    const p = plan([...twoNodes(), ...pods('web', 1, { ...small, affinity }, late)], { provisioning: 'fast' });
+    assert.equal(zoneOf(p, 'web'), 'us-central1-b');
+    const web = p.placements.find((x) => x.pod === 'web')!;
+    assert.equal(web.decision, 'existing-node');
+    assert.match(web.reason, /^placed on ready node gk3-devloop-pool-1-0002 \(e2-standard-2, general-purpose, on-demand, us-central1-b\) by preference: preferred node affinity weight 80 satisfied; best score among 2 feasible of 2 nodes$/);
+  });
+
+  it('a new node goes to the preferred zone when the region has it, else round robin', () => {
+    const pref = (zone: string) => ({ nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, preference: { matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In' as const, values: [zone] }] } }] } });
+    const p = plan(pods('web', 2, { affinity: pref('us-central1-c') }), { provisioning: 'fast' });
+    assert.deepEqual(p.nodes.map((n) => n.zone), ['us-central1-c']);
+    assert.match(p.placements[0].reason, /; zone us-central1-c by preference: preferred node affinity weight 50 satisfied$/);
+    const elsewhere = plan(pods('web', 1, { affinity: pref('europe-west1-b') }), { provisioning: 'fast' });
+    assert.equal(elsewhere.nodes[0].zone, 'us-central1-a');
+  });
+
+  it('preferred pod affinity draws a pod to the node of the pods it likes', () => {
+    const affinity = { podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'other' } } } }] } };
+    const p = plan([...twoNodes(), ...pods('web', 1, { ...small, affinity }, late)], { provisioning: 'fast' });
+    assert.equal(nodeOf(p, 'web'), nodeOf(p, 'other'));
+    assert.match(p.placements.find((x) => x.pod === 'web')!.reason, /by preference: preferred pod affinity weight 100 satisfied \(1 matching pod in kubernetes\.io\/hostname=gk3-devloop-pool-1-0002\)/);
+  });
+
+  it('preferred pod anti-affinity keeps a pod off the node of the pods it avoids', () => {
+    const affinity = { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 60, podAffinityTerm: { topologyKey: 'topology.kubernetes.io/zone', labelSelector: { matchLabels: { app: 'fill' } } } }] } };
+    const p = plan([...twoNodes(), ...pods('web', 1, { ...small, affinity }, late)], { provisioning: 'fast' });
+    assert.equal(zoneOf(p, 'web'), 'us-central1-b');
+    assert.match(p.placements.find((x) => x.pod === 'web')!.reason, /preferred pod anti-affinity weight 60 satisfied \(no matching pod in topology\.kubernetes\.io\/zone=us-central1-b\)/);
+  });
+
+  const soft = [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' as const, labelSelector: { matchLabels: { app: 'web' } } }];
+
+  it('soft topology spread prefers the ready node whose zone has the fewest matching pods', () => {
+    const p = plan([
+      ...pods('web-a', 2, { nodeSelector: { 'topology.kubernetes.io/zone': 'us-central1-a' } }, { labels: { app: 'web' } }),
+      ...pods('other', 1, { nodeSelector: { 'topology.kubernetes.io/zone': 'us-central1-b' } }),
+      ...pods('web', 1, { ...small, topologySpreadConstraints: soft }, late),
+    ], { provisioning: 'fast' });
+    assert.equal(zoneOf(p, 'web'), 'us-central1-b');
+    assert.match(p.placements.find((x) => x.pod === 'web')!.reason, /soft topology spread \(ScheduleAnyway\): lowest skew, 0 matching pods in topology\.kubernetes\.io\/zone=us-central1-b/);
+  });
+
+  it('soft topology spread puts a new node in a zone that lowers the skew', () => {
+    const p = plan([
+      ...pods('web-a', 2, { nodeSelector: { 'topology.kubernetes.io/zone': 'us-central1-a' } }, { labels: { app: 'web' } }),
+      ...pods('web', 1, { cpu: '1', memory: '2Gi', topologySpreadConstraints: soft }, late),
+    ], { provisioning: 'fast' });
+    assert.equal(p.nodes.length, 2, 'the web pod does not fit beside web-a');
+    assert.equal(zoneOf(p, 'web'), 'us-central1-b', 'round robin alone would pick us-central1-a, where the two matching pods are');
+    assert.match(p.placements.find((x) => x.pod === 'web')!.reason, /zone us-central1-b by preference: soft topology spread/);
+  });
+
+  it('workload separation from required node affinity (custom key, In, one value) labels and taints the node', () => {
+    const affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'group', operator: 'In' as const, values: ['tenant-a'] }] }] } } };
+    const p = plan([
+      ...pods('tenant', 1, { affinity, tolerations: [{ key: 'group', operator: 'Equal', value: 'tenant-a', effect: 'NoSchedule' }] }),
+      ...pods('other', 1),
+    ], { provisioning: 'fast' });
+    const n = nodeNamed(p, nodeOf(p, 'tenant'));
+    assert.equal(n.labels.group, 'tenant-a');
+    assert.deepEqual(n.taints, [{ key: 'group', value: 'tenant-a', effect: 'NoSchedule' }]);
+    assert.notEqual(nodeOf(p, 'other'), n.name);
+    assert.equal(p.placements.find((x) => x.pod === 'tenant')!.status, 'running');
+  });
+});
+
+describe('scheduler: consolidation of underused nodes', () => {
+  // pool-1-0001 holds a-0, a-1 and a2 (78% CPU); b arrives at t=300, does not fit, and gets pool-1-0002 (26% CPU).
+  // When a2 leaves at t=400, b fits on pool-1-0001.
+  const scene = (b: Partial<PlanPod> = {}) => [
+    ...pods('agent', 1, { cpu: '50m', memory: '100Mi' }, { daemonSet: true }),
+    ...pods('a', 2, { cpu: '500m', memory: '1Gi' }),
+    ...pods('a2', 1, { cpu: '500m', memory: '1Gi' }, { deleteAt: 400 }),
+    ...pods('b', 1, { cpu: '500m', memory: '1Gi' }, { arriveAt: 300, ...b }),
+  ];
+  const events = (p: ReturnType<typeof plan>, node: string) => p.timeline.filter((e) => e.node === node).map((e) => `${e.t} ${e.type}: ${e.detail}`);
+
+  it('drains an underused node once its pods fit elsewhere; DaemonSet pods neither count nor block', () => {
+    const p = plan(scene(), { provisioning: 'fast' });
+    const second = nodeNamed(p, 'gk3-devloop-pool-1-0002');
+    assert.deepEqual(second.pods, ['agent-0002', 'b']);
+    assert.equal(second.removedAt, 400);
+    const b = p.placements.find((x) => x.pod === 'b')!;
+    assert.deepEqual([b.node, b.boundAt, b.status], ['gk3-devloop-pool-1-0001', 400, 'running']);
+    assert.match(b.reason, /^moved from gk3-devloop-pool-1-0002 when it was scaled down \(underused: cpu 26%, memory 16% of allocatable for 98s\)/);
+    assert.deepEqual(events(p, second.name).slice(4), [
+      '312 no-scale-down: scale-down blocked: gk3-devloop-pool-1-0002 underused (cpu 26%, memory 16% of allocatable for 10s) but pod b fits on no other node (e.g. gk3-devloop-pool-1-0001: insufficient cpu (380m free, pod requests 500m))',
+      '400 pod-evicted: b evicted from gk3-devloop-pool-1-0002 (scale-down of an underused node); recreated on gk3-devloop-pool-1-0001',
+      '400 scale-down: gk3-devloop-pool-1-0002 removed: underused: cpu 26%, memory 16% of allocatable for 98s; moved 1 pod to gk3-devloop-pool-1-0001',
+    ]);
+    assert.equal(p.placements.find((x) => x.pod === 'agent-0002')!.status, 'deleted');
+    assert.equal(p.nodes.filter((n) => n.removedAt === undefined).length, 1);
+  });
+
+  it('an extended-duration pod (safe-to-evict=false) holds its node for 7 days after it started', () => {
+    const p = plan(scene({ annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' } }), { provisioning: 'fast' });
+    const second = nodeNamed(p, 'gk3-devloop-pool-1-0002');
+    assert.equal(second.removedAt, 302 + EXTENDED_DURATION_S, 'b was bound at t=302 when its node was ready');
+    const blocked = events(p, second.name).filter((e) => e.includes('no-scale-down'));
+    assert.deepEqual(blocked, [`312 no-scale-down: scale-down blocked: gk3-devloop-pool-1-0002 underused (cpu 26%, memory 16% of allocatable for 10s) but pod b is extended-duration (safe-to-evict=false) until t=${302 + EXTENDED_DURATION_S}s`], 'said once');
+    const held = plan(scene({ annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' } }), { provisioning: 'fast', until: 100_000 });
+    assert.equal(nodeNamed(held, 'gk3-devloop-pool-1-0002').removedAt, undefined);
+  });
+
+  it('a pod with no owner blocks scale-down', () => {
+    const p = plan(scene({ owner: undefined }), { provisioning: 'fast' });
+    assert.equal(nodeNamed(p, 'gk3-devloop-pool-1-0002').removedAt, undefined);
+    const blocked = p.timeline.filter((e) => e.type === 'no-scale-down');
+    assert.deepEqual(blocked.map((e) => `${e.t} ${e.node}`), ['312 gk3-devloop-pool-1-0002'], 'said once, though a2 leaving at t=400 made room');
+    assert.match(blocked[0].detail, /but pod b has no controller \(a bare pod is not recreated once evicted\)$/);
+  });
+
+  it('moves respect topology spread: spread replicas stay on their underused nodes', () => {
+    const spread = [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule' as const, labelSelector: { matchLabels: { app: 'web' } } }];
+    const p = plan(pods('web', 2, { cpu: '250m', memory: '512Mi', topologySpreadConstraints: spread }), { provisioning: 'fast' });
+    assert.equal(p.nodes.length, 2);
+    assert.deepEqual(p.nodes.map((n) => n.removedAt), [undefined, undefined]);
+    assert.ok(p.timeline.some((e) => e.type === 'no-scale-down' && /topology spread: skew would be 2 > maxSkew 1/.test(e.detail)), JSON.stringify(p.timeline));
+  });
+
+  it('nodes of pods that need their own (Performance, GPU) are not consolidated, however little they use', () => {
+    // GPU pods are raised to their node's size at admission; a Performance pod keeps its small request (25% here).
+    const p = plan(pods('perf', 2, { cpu: '1', memory: '4Gi', nodeSelector: { 'cloud.google.com/compute-class': 'Performance', 'cloud.google.com/machine-family': 'c3' } }), { provisioning: 'fast' });
+    assert.deepEqual(p.nodes.map((n) => [n.machineType, n.peak.cpuMilli / n.allocatable.cpuMilli < 0.5]), [['c3-standard-4', true], ['c3-standard-4', true]]);
+    assert.equal(p.nodes.length, 2);
+    assert.deepEqual(p.nodes.map((n) => n.removedAt), [undefined, undefined]);
+    assert.deepEqual(p.timeline.filter((e) => e.type === 'no-scale-down' || e.type === 'pod-evicted'), []);
   });
 });

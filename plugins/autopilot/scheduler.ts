@@ -12,16 +12,23 @@
  * - a node boots in `nodeBootS` (`gpuNodeBootS` for GPU nodes) and its nominated pods bind then;
  * - GPU and Performance pods get a node each; nodes carry Autopilot's taints, so Spot pods land
  *   only on Spot nodes and everything else stays off them;
- * - a node left empty for `scaleDownDelayS` is removed.
+ * - preferences score the feasible nodes like kube-scheduler's plugins (NodeAffinity,
+ *   InterPodAffinity, PodTopologySpread with ScheduleAnyway: weight 2 each, normalized to 0-100,
+ *   over NodeResourcesFit most-allocated, weight 1); a new node's zone follows them too;
+ * - a node left empty for `scaleDownDelayS` is removed;
+ * - a node under SCALE_DOWN_UTILIZATION_THRESHOLD of CPU and memory for `scaleDownDelayS` whose
+ *   pods can all move elsewhere is drained and removed (consolidate.ts decides; pods with no owner
+ *   and extended-duration pods block it).
  */
 import { admit, type PodRequests } from './admission.js';
-import { CLUSTER_FEE_HOUR, GKE_NODE_LABEL_PREFIXES, LABELS, MACHINES, MAX_PODS_PER_NODE, PROVISIONING, ZONES, type MachineShape } from './data.js';
+import { consolidationPlan, matchExpression as matchExpr, tolerates, type ConsolidationHooks, type ConsolidationNode, type ConsolidationPod } from './consolidate.js';
+import { CLUSTER_FEE_HOUR, EXTENDED_DURATION_S, GKE_NODE_LABEL_PREFIXES, LABELS, MACHINES, MAX_PODS_PER_NODE, PROVISIONING, SAFE_TO_EVICT, SCALE_DOWN_UTILIZATION_THRESHOLD, ZONES, type MachineShape } from './data.js';
 import { podHourly, usd } from './estimate.js';
 import { allocatable, familyFor, nodeBilledHourly, shapesFor, type Capacity } from './machines.js';
 import type { PodPlacement } from './placement.js';
 import { GiB } from './quantity.js';
 import type { ClusterSettings } from './settings.js';
-import type { LabelSelector, NodeSelectorRequirement, PodAffinityTerm, PodSpec, Toleration, TopologySpreadConstraint } from './types.js';
+import type { LabelSelector, NodeSelectorTerm, PodAffinityTerm, PodSpec, Toleration, TopologySpreadConstraint } from './types.js';
 
 export interface ProvisioningTimings {
   scanIntervalS: number;
@@ -51,6 +58,8 @@ export interface PlanPod {
   daemonSet?: boolean;
   /** Higher is scheduled first (spec.priority). */
   priority?: number;
+  /** The pod's annotations; `cluster-autoscaler.kubernetes.io/safe-to-evict: "false"` makes it extended-duration. */
+  annotations?: Record<string, string>;
 }
 
 export interface PlanSettings {
@@ -117,7 +126,8 @@ export interface PlacementRecord {
 
 export interface TimelineEvent {
   t: number;
-  type: 'scale-up' | 'node-ready' | 'pod-bound' | 'pod-deleted' | 'node-empty' | 'scale-down' | 'unschedulable';
+  /** `pod-evicted`: moved off a node being consolidated; `no-scale-down`: an underused node stays, and why. */
+  type: 'scale-up' | 'node-ready' | 'pod-bound' | 'pod-deleted' | 'pod-evicted' | 'node-empty' | 'scale-down' | 'no-scale-down' | 'unschedulable';
   node?: string;
   pod?: string;
   detail: string;
@@ -159,6 +169,11 @@ interface Shape {
   antiAffinity: { term: PodAffinityTerm; sel: string }[];
   affinity: { term: PodAffinityTerm; sel: string }[];
   spread: { c: TopologySpreadConstraint; sel: string }[];
+  /** Preferences (scores, not filters). */
+  nodePrefs: { weight: number; term: NodeSelectorTerm }[];
+  podPrefs: { weight: number; term: PodAffinityTerm; sel: string; anti: boolean }[];
+  softSpread: { c: TopologySpreadConstraint; sel: string }[];
+  scored: boolean;
   hourly: number;
   error?: string;
   given?: PodRequests;
@@ -192,9 +207,14 @@ interface NodeState {
   members: Set<PodState>;
   compat: Map<string, string>;
   ds: PodState[];
+  /** Since when its CPU and memory requests are under the scale-down threshold. */
+  underSince?: number;
+  /** The last reason given for keeping it while underused (said once). */
+  blockedCause?: string;
 }
 
 const NO_FIT = 5;
+const NO_TERMS: number[] = [];
 const SYSTEM_PREFIXES = GKE_NODE_LABEL_PREFIXES;
 
 export function resolveTimings(p: PlanSettings['provisioning']): ProvisioningTimings {
@@ -298,18 +318,38 @@ class Simulation {
       // Workload separation: Autopilot taints the node it makes for a custom selector the pod tolerates.
       if (tolerations.some((t) => t.key === k)) extraTaints.push({ key: k, value: String(v), effect: 'NoSchedule' });
     }
-    const zones = requiredZones(spec);
     const a = spec.affinity;
+    // GKE takes the same separation from required node affinity: one term, a custom key, In, one value.
+    const required = a?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    if (required.length === 1) {
+      for (const e of required[0].matchExpressions ?? []) {
+        if (e.operator !== 'In' || e.values?.length !== 1 || e.key in extraLabels || SYSTEM_PREFIXES.some((p) => e.key.startsWith(p))) continue;
+        extraLabels[e.key] = e.values[0];
+        if (tolerations.some((t) => t.key === e.key)) extraTaints.push({ key: e.key, value: e.values[0], effect: 'NoSchedule' });
+      }
+    }
+    const zones = requiredZones(spec);
     const antiAffinity = (a?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).map((term) => ({ term, sel: this.register(term.labelSelector, pod.namespace ?? 'default') }));
     const affinity = (a?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).map((term) => ({ term, sel: this.register(term.labelSelector, pod.namespace ?? 'default') }));
     const spread = (spec.topologySpreadConstraints ?? []).filter((c) => c.whenUnsatisfiable !== 'ScheduleAnyway')
       .map((c) => ({ c, sel: this.register(c.labelSelector, pod.namespace ?? 'default') }));
+    const softSpread = (spec.topologySpreadConstraints ?? []).filter((c) => c.whenUnsatisfiable === 'ScheduleAnyway')
+      .map((c) => ({ c, sel: this.register(c.labelSelector, pod.namespace ?? 'default') }));
+    // An empty preferred term is a no-op in Kubernetes.
+    const nodePrefs = (a?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [])
+      .filter((x) => x.weight > 0 && (x.preference?.matchExpressions?.length ?? 0) > 0).map((x) => ({ weight: x.weight, term: x.preference }));
+    const podPrefs = [
+      ...(a?.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((x) => ({ x, anti: false })),
+      ...(a?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? []).map((x) => ({ x, anti: true })),
+    ].filter(({ x }) => x.weight > 0 && x.podAffinityTerm?.topologyKey)
+      .map(({ x, anti }) => ({ weight: x.weight, term: x.podAffinityTerm, anti, sel: this.register(x.podAffinityTerm.labelSelector, pod.namespace ?? 'default') }));
     // Node-billed pods and GPU pods run one to a node. [ref]
     const exclusive = placement.billing === 'node' || (placement.gpu?.count ?? 0) > 0;
     const key = JSON.stringify([placement.computeClass, placement.machineFamily, placement.arch, placement.spot, placement.gpu?.type, placement.gpu?.count, extraLabels, extraTaints, zones,
-      spec.nodeSelector, a?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution, tolerations]);
+      spec.nodeSelector, a?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution, tolerations, ...(nodePrefs.length ? [nodePrefs] : [])]);
     const shape: Shape = {
       key, requests, placement, spec, tolerations, exclusive, extraLabels, extraTaints, zones, antiAffinity, affinity, spread,
+      nodePrefs, podPrefs, softSpread, scored: nodePrefs.length + podPrefs.length + softSpread.length > 0,
       hourly: placement.billing === 'pod' ? podHourly(requests, placement, this.region).usdPerHour : 0, error,
       given: pod.requests, givenPlacement: pod.placement,
     };
@@ -340,6 +380,9 @@ class Simulation {
     node.bound--;
     this.timeline.push({ t, type: 'pod-deleted', pod: state.pod.name, node: node.out.name, detail: `${state.pod.name} finished; ${node.bound} pods left on ${node.out.name}` });
     this.checkEmpty(node, t);
+    this.touch(node, t);
+    // Room freed here may let a blocked underused node go.
+    if (this.retryOnChange) this.scheduleConsolidation(t);
   }
 
   // ---- scheduling
@@ -352,9 +395,12 @@ class Simulation {
     const still: PodState[] = [];
     for (const p of this.pending) {
       if (p.nominated) { still.push(p); continue; }
-      const { node, filtered, count } = this.best(p, (n) => n.ready);
+      const { node, filtered, count, why } = this.best(p, (n) => n.ready);
       if (node) {
-        this.bind(p, node, t, 'existing-node', `bin-packed onto ready node ${node.out.name} (${node.out.machineType}, ${describeNode(node)}): best fit among ${this.feasibleNote(count, filtered)}`, filtered, count);
+        const where = `ready node ${node.out.name} (${node.out.machineType}, ${describeNode(node)})`;
+        this.bind(p, node, t, 'existing-node', why ? `placed on ${where} by preference: ${why}; best score among ${this.feasibleNote(count, filtered)}`
+          : `bin-packed onto ${where}: best fit among ${this.feasibleNote(count, filtered)}`, filtered, count);
+        this.touch(node, t);
       } else still.push(p);
     }
     this.pending = still;
@@ -368,9 +414,9 @@ class Simulation {
     const done = new Set<PodState>();
     for (const p of waiting) {
       if (done.has(p)) continue;
-      const { node, filtered, count } = this.best(p, (n) => !n.ready);
+      const { node, filtered, count, why } = this.best(p, (n) => !n.ready);
       if (node) {
-        this.nominate(p, node, 'upcoming-node', `nominated to node ${node.out.name} (${node.out.machineType}), booting, ready at t=${node.out.readyAt}s: no ready node fits (${this.feasibleNote(count, filtered, true)})`, filtered, count);
+        this.nominate(p, node, 'upcoming-node', `nominated to node ${node.out.name} (${node.out.machineType}), booting, ready at t=${node.out.readyAt}s: no ready node fits (${this.feasibleNote(count, filtered, true)})${why ? `; by preference: ${why}` : ''}`, filtered, count);
         continue;
       }
       const group = (byKey.get(p.shape.key) ?? []).filter((q) => !done.has(q) && !q.nominated);
@@ -386,8 +432,9 @@ class Simulation {
     }
   }
 
-  /** The feasible node with the least room left after placing `p` (most allocated). */
-  best(p: PodState, which: (n: NodeState) => boolean): { node?: NodeState; filtered: { node: string; reason: string }[]; count: number } {
+  /** The feasible node with the least room left after placing `p` (most allocated); with preferences, the best scored. */
+  best(p: PodState, which: (n: NodeState) => boolean): { node?: NodeState; filtered: { node: string; reason: string }[]; count: number; why?: string } {
+    if (p.shape.scored) return this.bestScored(p, which);
     const filtered: { node: string; reason: string }[] = [];
     let count = 0;
     let best: NodeState | undefined;
@@ -406,6 +453,59 @@ class Simulation {
       if (score < bestScore) { bestScore = score; best = n; }
     }
     return { node: best, filtered, count };
+  }
+
+  /**
+   * kube-scheduler's scoring, for pods with preferences: NodeResourcesFit (most allocated) weight 1,
+   * NodeAffinity, InterPodAffinity and PodTopologySpread weight 2 each, every plugin normalized to
+   * 0-100 over the feasible nodes. `why` names the preferences that set the winner apart.
+   */
+  bestScored(p: PodState, which: (n: NodeState) => boolean): { node?: NodeState; filtered: { node: string; reason: string }[]; count: number; why?: string } {
+    const filtered: { node: string; reason: string }[] = [];
+    let count = 0;
+    const feasible: NodeState[] = [];
+    const raws: Prefs[] = [];
+    const pack: number[] = [];
+    const r = p.shape.requests;
+    for (const n of this.nodes) {
+      if (n.removed || !which(n)) continue;
+      const why = this.fits(p, n);
+      if (why !== undefined) {
+        count++;
+        if (filtered.length < NO_FIT) filtered.push({ node: n.out.name, reason: typeof why === 'function' ? why() : why });
+        continue;
+      }
+      const a = n.out.allocatable;
+      feasible.push(n);
+      pack.push(100 * (1 - ((n.free.cpuMilli - r.cpuMilli) / a.cpuMilli + (n.free.memoryBytes - r.memoryBytes) / a.memoryBytes) / 2));
+      raws.push(this.prefs(p.shape, n.out.labels, (sel, key) => this.countIn(sel, key, n)));
+    }
+    if (!feasible.length) return { filtered, count };
+    const g = rangesOf(raws);
+    let best = 0;
+    let top = -Infinity;
+    for (let i = 0; i < feasible.length; i++) {
+      const score = prefScore(raws[i], g) + pack[i];
+      if (score > top) { top = score; best = i; }
+    }
+    const n = feasible[best];
+    return { node: n, filtered, count, why: explainPrefs(p.shape, raws, g, best, n.out.labels) };
+  }
+
+  /** Raw preference scores of `shape` for a node with `labels`; `count` gives matching pods in a topology domain. */
+  prefs(shape: Shape, labels: Record<string, string>, count: (sel: string, topologyKey: string) => number): Prefs {
+    let nodeAffinity = 0;
+    for (const { weight, term } of shape.nodePrefs) if ((term.matchExpressions ?? []).every((e) => matchExpr(e, labels))) nodeAffinity += weight;
+    let podAffinity = 0;
+    const podTerms: number[] = shape.podPrefs.length ? [] : NO_TERMS;
+    for (const { weight, term, sel, anti } of shape.podPrefs) {
+      const c = labels[term.topologyKey] === undefined ? 0 : count(sel, term.topologyKey);
+      podTerms.push(c);
+      podAffinity += (anti ? -1 : 1) * weight * c;
+    }
+    let spread = 0;
+    for (const { c, sel } of shape.softSpread) if (labels[c.topologyKey] !== undefined) spread += count(sel, c.topologyKey);
+    return { nodeAffinity, podAffinity, podTerms, spread };
   }
 
   /** undefined when `p` may go on `n`; else why not (lazily built for the cheap, frequent cases). */
@@ -458,7 +558,7 @@ class Simulation {
     const gpus = pl.gpu?.count ?? 0;
     const shapes = shapesFor(family, gpus);
     if (!shapes.length || !MACHINES[family]) return undefined;
-    const zone = this.pickZone(p);
+    const { zone, why: zoneWhy } = this.pickZone(p, family);
     const template = this.nodeTemplate(shape, family, zone);
     const overhead = this.daemonOverhead(template);
     // Size the node for the batch of same-shape pods waiting now, up to the largest machine.
@@ -483,7 +583,7 @@ class Simulation {
     const node = this.addNode(machine, family, template, zone, t, shape, batch, need);
     for (const d of this.daemonSets) this.placeDaemon(d, node);
     this.nominate(p, node, 'new-node',
-      `no ready or booting node fits (${note}); provisioned ${machine.name} (${describeNode(node)}) sized for ${batch} pending pod${batch === 1 ? '' : 's'} of this shape`, filtered, count);
+      `no ready or booting node fits (${note}); provisioned ${machine.name} (${describeNode(node)}) sized for ${batch} pending pod${batch === 1 ? '' : 's'} of this shape${zoneWhy ? `; zone ${zone} by preference: ${zoneWhy}` : ''}`, filtered, count);
     return node;
   }
 
@@ -560,9 +660,12 @@ class Simulation {
     }
     this.pending = this.pending.filter((p) => p.node === undefined);
     this.checkEmpty(node, t);
+    this.touch(node, t);
+    if (this.retryOnChange) this.scheduleConsolidation(t);
   }
 
-  pickZone(p: PodState): string {
+  /** The zone for a new node: hard zone spread first, else the preferences (round robin among equals), else round robin. */
+  pickZone(p: PodState, family: string): { zone: string; why?: string } {
     const allowed = p.shape.zones?.filter((z) => this.zones.includes(z)) ?? this.zones;
     const zoneSpread = p.shape.spread.find((s) => s.c.topologyKey === LABELS.zone);
     if (zoneSpread) {
@@ -572,11 +675,25 @@ class Simulation {
         const c = this.countZone(zoneSpread.sel, z);
         if (c < min) { min = c; best = z; }
       }
-      return best;
+      return { zone: best };
     }
     const cursor = this.zoneCursor.get(p.shape.key) ?? 0;
     this.zoneCursor.set(p.shape.key, cursor + 1);
-    return allowed[cursor % allowed.length] ?? this.zones[0];
+    if (p.shape.scored && allowed.length > 1) {
+      // A preferred zone outside the region matches no candidate here, so it is ignored.
+      const order = allowed.map((_, i) => allowed[(cursor + i) % allowed.length]);
+      const labels = order.map((z) => this.nodeTemplate(p.shape, family, z).labels);
+      const raws = labels.map((l) => this.prefs(p.shape, l, (sel, key) => (key === LABELS.zone ? this.countZone(sel, l[LABELS.zone]) : 0)));
+      const g = rangesOf(raws);
+      let best = 0;
+      let top = -Infinity;
+      for (let i = 0; i < order.length; i++) {
+        const score = prefScore(raws[i], g);
+        if (score > top) { top = score; best = i; }
+      }
+      return { zone: order[best], why: explainPrefs(p.shape, raws, g, best, labels[best]) };
+    }
+    return { zone: allowed[cursor % allowed.length] ?? this.zones[0] };
   }
 
   // ---- DaemonSets
@@ -676,6 +793,131 @@ class Simulation {
     });
   }
 
+  // ---- consolidation of underused nodes
+
+  consolidationAt = new Set<number>();
+  /** A node was kept for want of room (or a bare pod): look again when pods leave or nodes come. */
+  retryOnChange = false;
+
+  /** Starts or ends a node's underused period after its pods changed. */
+  touch(n: NodeState, t: number): void {
+    if (!n.ready || n.removed || n.exclusive) return;
+    const a = n.out.allocatable;
+    let cpu = a.cpuMilli - n.free.cpuMilli;
+    let mem = a.memoryBytes - n.free.memoryBytes;
+    for (const d of n.ds) if (d.node === n) { cpu -= d.shape.requests.cpuMilli; mem -= d.shape.requests.memoryBytes; }
+    const under = n.bound > n.dsBound && n.nominatedCount === 0 && cpu < SCALE_DOWN_UTILIZATION_THRESHOLD * a.cpuMilli && mem < SCALE_DOWN_UTILIZATION_THRESHOLD * a.memoryBytes;
+    if (!under) { n.underSince = undefined; n.blockedCause = undefined; return; }
+    if (n.underSince !== undefined) return;
+    n.underSince = t;
+    this.scheduleConsolidation(t + this.timings.scaleDownDelayS);
+  }
+
+  /** A consolidation pass at the first autoscaler scan at or after `at`. */
+  scheduleConsolidation(at: number): void {
+    const scan = this.timings.scanIntervalS;
+    const when = scan > 0 ? Math.ceil(at / scan) * scan : at;
+    if (this.consolidationAt.has(when)) return;
+    this.consolidationAt.add(when);
+    this.heap.push(when, 4, (now) => { this.consolidationAt.delete(when); this.consolidate(now); });
+  }
+
+  consolidate(t: number): void {
+    this.retryOnChange = false;
+    const live = this.nodes.filter((n) => n.ready && !n.removed);
+    const since = new Map<string, number>();
+    let due = false;
+    for (const n of live) {
+      if (n.underSince === undefined) continue;
+      since.set(n.out.name, n.underSince);
+      due ||= t - n.underSince >= this.timings.scaleDownDelayS;
+    }
+    if (!due) return;
+    const byNode = new Map(live.map((n) => [n.out.name, n]));
+    const nodes: ConsolidationNode[] = live.map((n) => {
+      const a = n.out.allocatable;
+      return {
+        name: n.out.name, allocatable: a, labels: n.out.labels, taints: n.out.taints, removable: !n.exclusive && n.nominatedCount === 0,
+        // A node with only DaemonSet pods goes as empty; a GPU / Performance node takes no one else.
+        destination: !n.exclusive && n.bound > n.dsBound,
+        requested: { cpuMilli: a.cpuMilli - n.free.cpuMilli, memoryBytes: a.memoryBytes - n.free.memoryBytes, pods: a.pods - n.free.pods },
+      };
+    });
+    const pods: ConsolidationPod[] = [];
+    const byPod = new Map<string, PodState>();
+    for (const name of since.keys()) {
+      const n = byNode.get(name)!;
+      for (const m of n.members) {
+        if (m.node !== n) continue;
+        byPod.set(m.record.pod, m);
+        const safe = m.pod.annotations?.[SAFE_TO_EVICT];
+        pods.push({
+          name: m.record.pod, node: name, requests: m.shape.requests, tolerations: m.shape.tolerations, nodeSelector: m.shape.spec.nodeSelector,
+          requiredNodeAffinity: m.shape.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms,
+          owner: m.pod.owner, daemonSet: m.pod.daemonSet, safeToEvict: safe === 'false' || safe === 'true' ? safe : undefined,
+          ownNode: m.shape.exclusive, boundAt: m.record.boundAt ?? t,
+        });
+      }
+    }
+    // The full filters (pod affinity, spread) run against the simulation's own counts, moved as the plan moves pods.
+    let undo: (() => void)[] = [];
+    const hooks: ConsolidationHooks = {
+      lift: (node, names) => {
+        undo = [];
+        const n = byNode.get(node)!;
+        for (const name of names) { const p = byPod.get(name)!; this.unreserve(n, p); undo.push(() => this.reserve(n, p)); }
+      },
+      fits: (pod, node) => {
+        const n = byNode.get(node)!;
+        if (n.exclusive) return 'node runs one pod (GPU / Performance nodes are not shared)';
+        const why = this.fits(byPod.get(pod)!, n);
+        return typeof why === 'function' ? why() : why;
+      },
+      place: (pod, node) => { const n = byNode.get(node)!; const p = byPod.get(pod)!; this.reserve(n, p); undo.push(() => this.unreserve(n, p)); },
+      abandon: () => { for (const f of undo.reverse()) f(); undo = []; },
+    };
+    const result = consolidationPlan(nodes, pods, {
+      now: t, utilizationThreshold: SCALE_DOWN_UTILIZATION_THRESHOLD, unneededSinceByNode: since,
+      delayS: this.timings.scaleDownDelayS, extendedDurationS: EXTENDED_DURATION_S, hooks,
+    });
+    const touched = new Set<NodeState>();
+    for (const d of result.drain) {
+      const from = byNode.get(d.node)!;
+      // The hooks already moved the requests; what is left is the pods' own move.
+      for (const m of d.moves) {
+        from.bound--;
+        this.timeline.push({ t, type: 'pod-evicted', pod: m.pod, node: from.out.name, detail: `${m.pod} evicted from ${from.out.name} (scale-down of an underused node); recreated on ${m.to}` });
+      }
+      for (const m of d.moves) {
+        const p = byPod.get(m.pod)!;
+        const to = byNode.get(m.to)!;
+        p.node = to;
+        to.bound++;
+        to.emptySince = undefined;
+        Object.assign(p.record, { node: to.out.name, decision: 'existing-node', boundAt: t, filtered: [], filteredCount: 0,
+          reason: `moved from ${from.out.name} when it was scaled down (${d.reason.split(';')[0]}); bin-packed onto ready node ${to.out.name} (${to.out.machineType}, ${describeNode(to)})` });
+        to.out.pods.push(p.record.pod);
+        this.timeline.push({ t, type: 'pod-bound', pod: p.record.pod, node: to.out.name, detail: `${p.record.pod} on ${to.out.name}` });
+        this.notePeak(to);
+        touched.add(to);
+      }
+      from.removed = true;
+      from.out.removedAt = t;
+      this.alive--;
+      for (const x of from.ds) if (x.node === from) x.record.status = 'deleted';
+      this.timeline.push({ t, type: 'scale-down', node: from.out.name, detail: `${from.out.name} removed: ${d.reason}` });
+    }
+    for (const n of touched) this.touch(n, t);
+    for (const b of result.blocked) {
+      const n = byNode.get(b.node)!;
+      if (b.retryAt !== undefined) this.scheduleConsolidation(b.retryAt);
+      else this.retryOnChange = true;
+      if (n.blockedCause === b.cause) continue;
+      n.blockedCause = b.cause;
+      this.timeline.push({ t, type: 'no-scale-down', node: b.node, detail: `scale-down blocked: ${b.node} ${b.reason}` });
+    }
+  }
+
   // ---- affinity and spread counting: per registered selector, pods per node and per zone
 
   counts = new Map<string, { byNode: Map<NodeState, number>; byZone: Map<string, number>; total: number }>();
@@ -772,25 +1014,6 @@ class Simulation {
 
 // ---------------------------------------------------------------------------------------------
 
-function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.operator === 'Exists') return t.key === undefined || t.key === '' || t.key === taint.key;
-  return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
-}
-
-function matchExpr(e: NodeSelectorRequirement, labels: Record<string, string>): boolean {
-  const v = labels[e.key];
-  switch (e.operator) {
-    case 'In': return v !== undefined && (e.values ?? []).includes(v);
-    case 'NotIn': return v === undefined || !(e.values ?? []).includes(v);
-    case 'Exists': return v !== undefined;
-    case 'DoesNotExist': return v === undefined;
-    case 'Gt': return v !== undefined && Number(v) > Number(e.values?.[0]);
-    case 'Lt': return v !== undefined && Number(v) < Number(e.values?.[0]);
-    default: return false;
-  }
-}
-
 export function selectorMatches(sel: LabelSelector, labels: Record<string, string>): boolean {
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
   for (const e of sel.matchExpressions ?? []) {
@@ -801,6 +1024,61 @@ export function selectorMatches(sel: LabelSelector, labels: Record<string, strin
     if (!ok) return false;
   }
   return true;
+}
+
+interface Prefs {
+  /** Sum of the weights of the preferred node affinity terms the node satisfies. */
+  nodeAffinity: number;
+  /** Sum of weight x matching pods in the term's domain, anti-affinity terms negative. */
+  podAffinity: number;
+  /** Matching pods per preferred pod (anti-)affinity term, in order. */
+  podTerms: number[];
+  /** Matching pods in the node's domain, summed over the ScheduleAnyway constraints (fewer is better). */
+  spread: number;
+}
+
+/** Lowest and highest of each raw score over the candidates. */
+interface Ranges { naMin: number; naMax: number; paMin: number; paMax: number; spMin: number; spMax: number }
+
+function rangesOf(raws: Prefs[]): Ranges {
+  const g = { naMin: Infinity, naMax: -Infinity, paMin: Infinity, paMax: -Infinity, spMin: Infinity, spMax: -Infinity };
+  for (const x of raws) {
+    if (x.nodeAffinity < g.naMin) g.naMin = x.nodeAffinity;
+    if (x.nodeAffinity > g.naMax) g.naMax = x.nodeAffinity;
+    if (x.podAffinity < g.paMin) g.paMin = x.podAffinity;
+    if (x.podAffinity > g.paMax) g.paMax = x.podAffinity;
+    if (x.spread < g.spMin) g.spMin = x.spread;
+    if (x.spread > g.spMax) g.spMax = x.spread;
+  }
+  return g;
+}
+
+/** Each plugin's score normalized to 0-100 over the candidates (as kube-scheduler's NormalizeScore), weight 2 each. */
+function prefScore(x: Prefs, g: Ranges): number {
+  return 2 * ((g.naMax > 0 ? (x.nodeAffinity * 100) / g.naMax : 0)
+    + (g.paMax > g.paMin ? ((x.podAffinity - g.paMin) * 100) / (g.paMax - g.paMin) : 0)
+    + (g.spMax > g.spMin ? ((g.spMax - x.spread) * 100) / (g.spMax - g.spMin) : 0));
+}
+
+/** The preferences in which candidate `i` is best and that differ among the candidates; undefined when none decided. */
+function explainPrefs(shape: Shape, raws: Prefs[], g: Ranges, i: number, labels: Record<string, string>): string | undefined {
+  const x = raws[i];
+  const parts: string[] = [];
+  const { naMin, naMax, paMin, paMax, spMin, spMax } = g;
+  if (naMax > naMin && x.nodeAffinity === naMax) parts.push(`preferred node affinity weight ${x.nodeAffinity} satisfied`);
+  if (paMax > paMin && x.podAffinity === paMax) {
+    shape.podPrefs.forEach(({ weight, term, anti }, j) => {
+      const c = x.podTerms[j];
+      const where = `${term.topologyKey}=${labels[term.topologyKey] ?? '(none)'}`;
+      if (!anti && c > 0) parts.push(`preferred pod affinity weight ${weight} satisfied (${c} matching pod${c === 1 ? '' : 's'} in ${where})`);
+      if (anti && c === 0 && raws.some((r) => r.podTerms[j] > 0)) parts.push(`preferred pod anti-affinity weight ${weight} satisfied (no matching pod in ${where})`);
+    });
+  }
+  if (spMax > spMin && x.spread === spMin) {
+    const keys = shape.softSpread.map(({ c }) => `${c.topologyKey}=${labels[c.topologyKey] ?? '(none)'}`).join(', ');
+    parts.push(`soft topology spread (ScheduleAnyway): lowest skew, ${x.spread} matching pod${x.spread === 1 ? '' : 's'} in ${keys}`);
+  }
+  return parts.length ? parts.join('; ') : undefined;
 }
 
 function requiredZones(spec: PodSpec): string[] | undefined {
