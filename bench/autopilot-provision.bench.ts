@@ -14,7 +14,7 @@ import { PROVISIONED_LABEL, Provisioner, type NodeObject, type ProvisionerApi } 
 import { kubeconfig, kubectl, kubectlPath } from '../test/k8s-helpers.js';
 import type { BenchResult } from './types.js';
 
-const PODS = Number(process.env.DEVLOOP_BENCH_PROVISION_PODS ?? 100);
+const PODS = Number(process.env.DEVLOOP_BENCH_PROVISION_PODS ?? 300);
 const SESSION = 'devloop.dev/session';
 
 function deployment(replicas: number): string {

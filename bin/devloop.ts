@@ -160,9 +160,16 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .addOption(new Option('--provisioning <mode>', 'node boot delay: realistic (~100 s) or fast').choices(['realistic', 'fast']))
     .option('--scale-down-delay <duration>', 'how long an empty node lives')
     .option('--until <duration>', 'stop the simulation at this time')
+    .option('--cluster', 'apply to the local cluster of the kube context instead: admission by devloop\'s webhook, nodes made as kwok nodes (no container runs); prints nodes and cost, then removes it all')
+    .option('--namespace <name>', 'with --cluster: namespace for objects without one (default: a new devloop-sim-XXXXXX, deleted at the end)')
+    .option('--watch', 'with --cluster: keep running after the pods settle, printing changes, until Ctrl-C')
+    .option('--timeout <duration>', 'with --cluster: how long the pods may take to settle (default 10m)')
     .action((files: string[], o, cmd) => run(async () => {
       const g = globals(cmd);
-      return (await import('./commands/autopilot.js')).autopilotSimulate({ output: g.output, cwd: g.cwd }, files, { bursting: bursting(o), gkeVersion: o.gkeVersion, region: o.region, provisioning: o.provisioning, scaleDownDelay: o.scaleDownDelay, until: o.until });
+      const flags = { bursting: bursting(o), gkeVersion: o.gkeVersion, region: o.region, provisioning: o.provisioning, scaleDownDelay: o.scaleDownDelay, until: o.until };
+      if (o.cluster) return (await import('./commands/autopilot-cluster.js')).autopilotSimulateCluster({ output: g.output, cwd: g.cwd }, files, { ...flags, namespace: o.namespace, watch: o.watch, timeout: o.timeout });
+      if (o.namespace || o.watch || o.timeout) { process.stderr.write('error: --namespace, --watch and --timeout need --cluster (add --cluster to run the simulation in the local cluster, or drop them)\n'); return 2; }
+      return (await import('./commands/autopilot.js')).autopilotSimulate({ output: g.output, cwd: g.cwd }, files, flags);
     }, cmd));
 
   autopilot.command('preempt')

@@ -113,7 +113,7 @@ export interface CheckReport {
 export const START_AFTER = 'autopilot.devloop.dev/start-after';
 export const RUN_FOR = 'autopilot.devloop.dev/run-for';
 
-class InputError extends Error {}
+export class InputError extends Error {}
 
 export async function autopilotCheck(opts: AutopilotCliOptions, files: string[], flags: AutopilotCheckFlags = {}): Promise<number> {
   const io = streams(opts);
@@ -224,7 +224,7 @@ export async function autopilotSimulate(opts: AutopilotCliOptions, files: string
 
 // ---------------------------------------------------------------------------------------------
 
-interface Loaded {
+export interface Loaded {
   objects: ManifestObject[];
   settings: ResolvedSettings;
   /** Inputs that were invalid: reported, not checked; exit 2. */
@@ -235,7 +235,7 @@ interface Loaded {
   notes: ManifestNote[];
 }
 
-async function load(opts: AutopilotCliOptions, files: string[], flags: AutopilotCheckFlags): Promise<Loaded> {
+export async function load(opts: AutopilotCliOptions, files: string[], flags: AutopilotCheckFlags): Promise<Loaded> {
   const settings = resolveSettings({ gkeVersion: flags.gkeVersion, bursting: flags.bursting, region: flags.region } satisfies ClusterSettings);
   let inputs = files;
   if (!inputs.length) {
@@ -247,7 +247,7 @@ async function load(opts: AutopilotCliOptions, files: string[], flags: Autopilot
 }
 
 /** Prints the notes, skips and errors (stderr) before the results; returns them for JSON. */
-function reportProblems(input: Loaded, io: ReturnType<typeof streams>) {
+export function reportProblems(input: Loaded, io: ReturnType<typeof streams>) {
   const where = (x: { file: string; line?: number; column?: number }) => (x.line === undefined ? x.file : `${x.file}:${x.line}:${x.column}`);
   const text = [
     ...input.skipped.map((s) => `note: ${where(s)}: ${s.reason}; skipped`),
@@ -280,6 +280,8 @@ function expand(obj: K8sObject, r: AdmissionResult, spec: PodSpec, labels: Recor
   const base = {
     namespace: namespaceOf(obj), labels, spec, requests: r.podRequests, placement: r.placement, owner: `${obj.kind} ${namespaceOf(obj)}/${nameOf(obj)}`,
     arriveAt: start, runForS: runFor, priority: typeof spec.priority === 'number' ? spec.priority : undefined,
+    // The pod's own annotations: safe-to-evict there makes it extended-duration for scale-down.
+    annotations: podTemplate(obj)?.metadata.annotations,
   };
   if (obj.kind === 'DaemonSet') return [{ ...base, name: nameOf(obj), daemonSet: true }];
   const n = podCount(obj);
@@ -310,11 +312,11 @@ function renderPlan(p: Plan, s: ResolvedSettings, denied: { kind: string; namesp
   for (const x of stuck) out.push(`  ${x.pod}: ${x.status.toUpperCase()}: ${x.reason}`);
   out.push('');
   out.push('Timeline:');
-  // Bindings at the same instant on the same node read as one line.
+  // Bindings (and evictions) at the same instant on the same node read as one line.
   const bound = new Map<string, string[]>();
   for (const e of p.timeline) {
-    if (e.type === 'pod-bound') {
-      const k = `${e.t}|${e.node}`;
+    if (e.type === 'pod-bound' || e.type === 'pod-evicted') {
+      const k = `${e.type}|${e.t}|${e.node}`;
       if (!bound.has(k)) { bound.set(k, []); out.push(`@@${k}`); }
       bound.get(k)!.push(e.pod!);
       continue;
@@ -323,9 +325,9 @@ function renderPlan(p: Plan, s: ResolvedSettings, denied: { kind: string; namesp
   }
   for (let i = 0; i < out.length; i++) {
     if (!out[i].startsWith('@@')) continue;
-    const [tt, node] = out[i].slice(2).split('|');
-    const list = bound.get(`${tt}|${node}`)!;
-    out[i] = `  t=${`${tt}s`.padEnd(7)} ${'pod-bound'.padEnd(13)} ${list.length} pod${list.length === 1 ? '' : 's'} on ${node}: ${list.join(', ')}`;
+    const [type, tt, node] = out[i].slice(2).split('|');
+    const list = bound.get(out[i].slice(2))!;
+    out[i] = `  t=${`${tt}s`.padEnd(7)} ${type.padEnd(13)} ${list.length} pod${list.length === 1 ? '' : 's'} ${type === 'pod-bound' ? 'on' : 'from'} ${node}: ${list.join(', ')}${type === 'pod-evicted' ? ' (scale-down of an underused node)' : ''}`;
   }
   out.push('');
   const c = p.costPerHour;
@@ -354,18 +356,18 @@ const pct = (a: number, b: number) => `${b ? Math.round((a / b) * 100) : 0}%`;
 const round = (n: number) => Math.round(n * 1000) / 1000;
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
-function seconds(text: string, what: string): number {
+export function seconds(text: string, what: string): number {
   try { return parseDuration(text, what) / 1000; } catch (err) { throw new InputError((err as Error).message); }
 }
 
-function streams(opts: AutopilotCliOptions) {
+export function streams(opts: AutopilotCliOptions) {
   return {
     out: opts.write ?? ((t: string) => { process.stdout.write(t); }),
     err: opts.writeError ?? ((t: string) => { process.stderr.write(t); }),
   };
 }
 
-function inputError(err: unknown, io: ReturnType<typeof streams>): number {
+export function inputError(err: unknown, io: ReturnType<typeof streams>): number {
   if (err instanceof ManifestError || err instanceof VersionError || err instanceof InputError) {
     io.err(`error: ${err.message}\n`);
     return EXIT.usage;

@@ -219,6 +219,7 @@ export const devfileSchema = z.strictObject({
       enabled: z.boolean().optional(), nodeAutoProvisioning: z.boolean().optional(), resourceOptimization: z.boolean().optional(),
       bursting: z.boolean().optional(), gkeVersion: z.string().optional(), region: z.string().optional(),
       provisioning: z.enum(['realistic', 'fast']).optional(), consolidationDelayS: z.number().nonnegative().optional(),
+      mode: z.enum(['run', 'simulate']).optional(), metricsPort: port.optional(),
     }).optional(),
   }).optional(),
   monitoring: z.strictObject({ prometheus: toggle.optional(), grafana: toggle.optional(), jaeger: toggle.optional() }).optional(),

@@ -362,6 +362,15 @@ export interface SimulationConfig {
      * scale-down). Default: 600 with `realistic`, 10 with `fast` (PROVISIONING in autopilot/data.ts).
      */
     consolidationDelayS?: number;
+    /**
+     * With a Kubernetes target (plugins/autopilot/modes.ts). `run` (default): pods run on the
+     * cluster's own node(s) with Autopilot's admitted resources; the nodes GKE would make are
+     * planned and shown beside them, not made. `simulate`: those nodes are made as kwok nodes and
+     * every pod runs there (no container runs), to watch nodes, costs and evictions at scale.
+     */
+    mode?: 'run' | 'simulate';
+    /** Port of the Autopilot Prometheus `/metrics` endpoint on 127.0.0.1. Default 9465 (the next free one if taken). */
+    metricsPort?: number;
   };
 }
 

@@ -48,7 +48,9 @@ export function autopilotPlugin(options: AutopilotPluginOptions = {}): DevloopPl
         admitService(ctx, options);
         const sim = ctx.devfile.simulation?.autopilot ?? {};
         if (ctx.runtime === 'kubernetes' && (options.enabled ?? sim.enabled)) {
-          await (await inCluster()).beforeDeploy(ctx, { gkeVersion: options.gkeVersion ?? sim.gkeVersion, bursting: options.bursting ?? sim.bursting, region: options.region ?? sim.region });
+          // Without node auto-provisioning there is no plan to run beside nor nodes to simulate: pods go as written.
+          const mode = sim.nodeAutoProvisioning === false ? undefined : sim.mode ?? 'run';
+          await (await inCluster()).beforeDeploy(ctx, { gkeVersion: options.gkeVersion ?? sim.gkeVersion, bursting: options.bursting ?? sim.bursting, region: options.region ?? sim.region }, mode);
         }
       });
       // A webhook configuration a killed devloop left (failurePolicy Fail) blocks creates until removed.

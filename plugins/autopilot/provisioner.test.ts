@@ -149,7 +149,10 @@ describe('Provisioner with an in-memory API (timers real, delays from PROVISIONI
     const { api } = fakeApi([spot, denied]);
     const prov = new Provisioner({ api, logger: quiet, provisioning: 'fast', namespaces: ['ns'] });
     assert.match(prov.awaitingNode(spot)!, /planning one/);
-    await prov.tick();
+    const t0 = Date.now();
+    await prov.tick(t0);
+    assert.match(prov.awaitingNode(spot)!, /planning one/, 'pods that just arrived are planned once arrivals settle');
+    await prov.tick(t0 + 1100);
     assert.match(prov.awaitingNode(spot)!, /^waiting for node gk3-devloop-nap-\d+-[0-9a-f]{8} \(e2-standard-\d+\), provisioning/);
     assert.equal(prov.awaitingNode(denied), undefined, 'denied at admission: no node will come');
     assert.equal(prov.awaitingNode({ metadata: { ...spot.metadata!, namespace: 'elsewhere' } }), undefined);

@@ -13,24 +13,33 @@
  * earlier, emptiness) are exported for the unit tests; `Provisioner` is the I/O around them.
  */
 import { randomBytes } from 'node:crypto';
-import { GPU_RESOURCE, LABELS, PROVISIONING, SPOT_GRACE_SECONDS } from './data.js';
+import { consolidationPlan, type ConsolidationNode, type ConsolidationPod } from './consolidate.js';
+import { CLUSTER_FEE_HOUR, EXTENDED_DURATION_S, GPU_RESOURCE, LABELS, PROVISIONING, SAFE_TO_EVICT, SCALE_DOWN_UTILIZATION_THRESHOLD, SPOT_GRACE_SECONDS } from './data.js';
+import { admit } from './admission.js';
+import { estimate } from './estimate.js';
+import type { AutopilotMetrics, AutopilotSnapshot, RemovalReason } from './metrics.js';
+import { gkeSpec, SIMULATED_NODE_LABEL } from './modes.js';
 import { parseQuantity, toBytes, toMilli } from './quantity.js';
 import { plan, type PlanNode, type PlanPod, type Taint } from './scheduler.js';
 import type { ClusterSettings } from './settings.js';
 import type { PodSpec, Toleration } from './types.js';
 
 /** Every node the provisioner makes carries it; stale-node cleanup selects on it. */
-export const PROVISIONED_LABEL = 'devloop.dev/autopilot-provisioned';
+export const PROVISIONED_LABEL = SIMULATED_NODE_LABEL;
 export const SESSION_LABEL = 'devloop.dev/session';
 export const SESSION_START_LABEL = 'devloop.dev/session-start';
 /** What kwok's `--manage-nodes-with-annotation-selector` in test/infra/k8s-up.sh selects on. */
 export const KWOK_ANNOTATION = 'kwok.x-k8s.io/node';
+/** Pods needing a node are planned once none has arrived for this long (ms)... */
+const SETTLE_QUIET_MS = 1000;
+/** ...or once the first of them has waited this long. */
+const SETTLE_MAX_MS = 3000;
 /** A simulated boot disk: the planner does not model ephemeral storage on nodes. */
 const EPHEMERAL_CAPACITY = '100Gi';
 
 /** The fields of a v1 Pod the provisioner reads (client-node's V1Pod has them under the same names). */
 export interface PodLike {
-  metadata?: { name?: string; namespace?: string; uid?: string; labels?: Record<string, string>; deletionTimestamp?: unknown; ownerReferences?: { kind?: string; name?: string }[] };
+  metadata?: { name?: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: unknown; ownerReferences?: { kind?: string; name?: string }[] };
   spec?: PodSpec & { nodeName?: string };
   status?: { phase?: string; conditions?: { type?: string; status?: string; reason?: string; message?: string }[] };
 }
@@ -162,8 +171,10 @@ export function planNodes(pods: PodLike[], settings: { region: string; provision
   { nodes: ProvisionDecision[]; unschedulable: { pod: string; reason: string }[] } {
   const input: PlanPod[] = pods.map((p) => ({
     name: `${p.metadata?.namespace ?? 'default'}/${p.metadata?.name}`, namespace: p.metadata?.namespace, labels: p.metadata?.labels,
-    // The planner admits the pod itself (structuredClone: admission must not touch the live object).
-    spec: structuredClone(stripUndefined(p.spec) as PodSpec),
+    annotations: p.metadata?.annotations, owner: p.metadata?.ownerReferences?.[0] ? `${p.metadata.ownerReferences[0].kind} ${p.metadata.ownerReferences[0].name}` : undefined,
+    // The planner admits the pod itself, as GKE would see it (gkeSpec copies: admission must not touch the live object).
+    // (its JSON copy also drops the `undefined` fields client-node's objects carry, which the planner's key hashing must not see).
+    spec: gkeSpec(p),
   }));
   const result = plan(input, { region: settings.region, provisioning: settings.provisioning, cluster: settings.cluster, clusterName: settings.clusterName });
   const nodes = result.nodes.map((node) => ({
@@ -172,11 +183,6 @@ export function planNodes(pods: PodLike[], settings: { region: string; provision
   }));
   const unschedulable = result.placements.filter((r) => r.status !== 'running').map((r) => ({ pod: r.pod, reason: r.reason }));
   return { nodes, unschedulable };
-}
-
-/** client-node's objects carry `undefined` fields; structuredClone keeps them and the planner's key hashing must not see them. */
-function stripUndefined(v: unknown): unknown {
-  return JSON.parse(JSON.stringify(v ?? {}));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,7 +199,12 @@ export interface ProvisionerApi {
   readNode?(param: { name: string }): Promise<{ spec?: { taints?: Taint[] } }>;
   replaceNode?(param: { name: string; body: unknown }): Promise<unknown>;
   deleteNamespacedPod?(param: { name: string; namespace: string }): Promise<unknown>;
+  /** For scale-down of underused nodes (honours PodDisruptionBudgets); deleteNamespacedPod otherwise. */
+  createNamespacedPodEviction?(param: { name: string; namespace: string; body: unknown }): Promise<unknown>;
 }
+
+/** The cluster autoscaler's taint on a node it is removing: nothing new lands there. */
+export const SCALE_DOWN_TAINT: Taint = { key: 'ToBeDeletedByClusterAutoscaler', effect: 'NoSchedule' };
 
 /** GKE's taint on a Spot VM about to be reclaimed: nothing new lands there during the grace period. */
 export const TERMINATION_TAINT: Taint = { key: 'cloud.google.com/impending-node-termination', effect: 'NoSchedule' };
@@ -217,9 +228,25 @@ export interface ProvisionerOptions {
   kubeletVersion?: string;
   /** Namespaces watched from the start (watch() adds more and starts the loop). */
   namespaces?: string[];
+  /**
+   * false (`run` mode, modes.ts): no node is made; each scan plans the watched pods onto the nodes
+   * GKE would make, for `plannedFor`. Default true (`simulate`): the plan becomes kwok nodes.
+   */
+  materialize?: boolean;
+  /** Prometheus series (metrics.ts): nodes, pending pods, cost, evictions. */
+  metrics?: AutopilotMetrics;
 }
 
-interface Made { object: NodeObject; emptySince?: number }
+/** Where GKE would run a pod, in `run` mode. */
+export interface PlannedPlacement {
+  node: string;
+  machineType: string;
+  computeClass: string;
+  spot: boolean;
+  zone: string;
+}
+
+interface Made { object: NodeObject; emptySince?: number; underusedSince?: number }
 
 export class Provisioner {
   private namespaces = new Set<string>();
@@ -245,6 +272,15 @@ export class Provisioner {
   private preempting = new Map<string, NodeJS.Timeout>();
   /** Called after each scan and node change, for views that show where pods are (visibility.ts). */
   readonly onChange = new Set<() => void>();
+  readonly materialize: boolean;
+  /** `run` mode: each watched pod's node in the latest plan, by uid. */
+  private planned = new Map<string, PlannedPlacement>();
+  /** When each pod needing a node was first seen (ms), so pods arriving together are planned together. */
+  private firstSeen = new Map<string, number>();
+  /** Why a node was kept from scale-down, said once per node and cause. */
+  private blockedSaid = new Set<string>();
+  /** $/h of one pod by what decides it (requests, placement), for the metrics. */
+  private podCost = new Map<string, number>();
 
   constructor(private options: ProvisionerOptions) {
     for (const ns of options.namespaces ?? []) this.namespaces.add(ns);
@@ -253,6 +289,7 @@ export class Provisioner {
     this.scanMs = timings.scanIntervalS * 1000;
     this.consolidationMs = (options.consolidationDelayS ?? timings.scaleDownDelayS) * 1000;
     this.region = options.cluster?.region ?? 'us-central1';
+    this.materialize = options.materialize ?? true;
   }
 
   /** Names of the nodes it made that exist now. */
@@ -286,14 +323,64 @@ export class Provisioner {
   async tick(now = Date.now()): Promise<void> {
     const pods = (await this.options.api.listPodForAllNamespaces()).items;
     if (this.stopped) return;
+    try {
+      if (!this.materialize) this.planOnly(pods);
+      else await this.scan(pods, now);
+    } finally {
+      if (this.options.metrics && !this.stopped) this.options.metrics.update(this.snapshot(pods));
+    }
+  }
+
+  /** The series of metrics.ts: this controller's nodes, the watched pods (where they are or why they wait) and their cost. */
+  snapshot(pods: PodLike[]): AutopilotSnapshot {
+    const shape = (o: NodeObject) => ({ computeClass: o.metadata.labels[LABELS.computeClass] ?? 'general-purpose', machineType: o.metadata.labels[LABELS.instanceType] ?? '', spot: o.metadata.labels[LABELS.spot] === 'true', zone: o.metadata.labels[LABELS.zone] ?? '' });
+    const nodes: AutopilotSnapshot['nodes'] = [
+      ...[...this.made].map(([name, m]) => ({ name, ...shape(m.object), state: 'ready' as const })),
+      ...[...this.booting].map(([name, b]) => ({ name, ...shape(b.object), state: 'booting' as const })),
+    ];
+    const out: AutopilotSnapshot['pods'] = [];
+    const cost = new Map<string, { namespace: string; pods: number; nodes: number }>();
+    for (const p of pods) {
+      const namespace = p.metadata?.namespace ?? '';
+      if (!this.namespaces.has(namespace) || p.metadata?.deletionTimestamp || p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
+      if (p.metadata?.ownerReferences?.some((o) => o.kind === 'DaemonSet')) continue;
+      const node = p.spec?.nodeName ? this.made.get(p.spec.nodeName)?.object : undefined;
+      const planned = this.placementOf(p);
+      const where = node ? shape(node) : planned ?? { computeClass: 'general-purpose', spot: false };
+      if (p.spec?.nodeName) {
+        out.push({ namespace, computeClass: where.computeClass, spot: where.spot, bound: true });
+        const c = cost.get(namespace) ?? cost.set(namespace, { namespace, pods: 0, nodes: 0 }).get(namespace)!;
+        c.pods += this.costOf(p);
+      } else {
+        const waiting = needsNode(p) ? (this.materialize && this.awaitingNode(p) ? 'awaiting-node' : 'unschedulable') : undefined;
+        out.push({ namespace, computeClass: where.computeClass, spot: where.spot, bound: false, ...(waiting ? { pendingReason: waiting } : {}) });
+      }
+    }
+    return { nodes, pods: out, cost: [...cost.values()], clusterFeeUsdPerHour: CLUSTER_FEE_HOUR };
+  }
+
+  private costOf(p: PodLike): number {
+    const spec = gkeSpec(p);
+    const key = JSON.stringify([spec.containers?.map((c) => c.resources), spec.initContainers?.map((c) => c.resources), spec.nodeSelector, spec.tolerations]);
+    let c = this.podCost.get(key);
+    if (c === undefined) {
+      try { c = estimate(admit({ apiVersion: 'v1', kind: 'Pod', metadata: { name: p.metadata?.name ?? 'pod', namespace: p.metadata?.namespace }, spec }, this.options.cluster ?? {}), 1, this.region)?.usdPerHour ?? 0; } catch { c = 0; }
+      this.podCost.set(key, c);
+    }
+    return c;
+  }
+
+  /** One `simulate` scan: scale down what stayed empty or underused, then provision for the pods nothing can hold. */
+  private async scan(pods: PodLike[], now: number): Promise<void> {
     for (const [name, m] of this.made) {
       if (workloadPodsOn(name, pods).length > 0 || [...this.claimed.values()].some((c) => c.node === name && c.until > now)) { m.emptySince = undefined; continue; }
       m.emptySince ??= now;
       if (now - m.emptySince >= this.consolidationMs) {
         this.made.delete(name);
-        await this.deleteNode(name, `empty for ${Math.round((now - m.emptySince) / 1000)}s (consolidation delay ${this.consolidationMs / 1000}s)`);
+        await this.deleteNode(name, `empty for ${Math.round((now - m.emptySince) / 1000)}s (consolidation delay ${this.consolidationMs / 1000}s)`, 'empty');
       }
     }
+    await this.consolidate(pods, now);
     const uidOf = (p: PodLike) => p.metadata?.uid ?? `${p.metadata?.namespace}/${p.metadata?.name}`;
     const unbound = new Set(pods.filter((p) => !p.spec?.nodeName).map(uidOf));
     // What a node has or is about to get: pods bound there plus pods claimed for it and not bound yet.
@@ -306,8 +393,11 @@ export class Provisioner {
       const claim = this.claimed.get(uid);
       if (claim && claim.until > now) continue;
       const mine = claim && this.made.get(claim.node);
-      const misses = claim ? (this.misses.get(uid) ?? 0) + 1 : 0;
-      if (claim) this.misses.set(uid, misses);
+      // A miss is a claim that ran out while its node still had room for the pod: the scheduler refuses
+      // it for what fitsNode does not check. When others took the room first, the pod is simply planned again.
+      const refused = !!claim && !!mine && fitsNode(p, mine.object, load(claim.node).filter((q) => q !== p && uidOf(q) !== uid));
+      const misses = (this.misses.get(uid) ?? 0) + (refused ? 1 : 0);
+      if (refused) this.misses.set(uid, misses);
       if (claim && ((mine && !fitsNode(p, mine.object, [])) || misses >= 3)) {
         // Even empty, the node made for it cannot take it (a toleration admission would add is missing), or the
         // scheduler keeps refusing it for what fitsNode does not check (affinity): say why once, do not loop.
@@ -322,7 +412,14 @@ export class Provisioner {
       wanting.push(p);
     }
     for (const [uid, c] of this.claimed) if (c.until <= now - 60_000) this.claimed.delete(uid);
+    const wantingIds = new Set(wanting.map(uidOf));
+    for (const uid of this.firstSeen.keys()) if (!wantingIds.has(uid)) this.firstSeen.delete(uid);
     if (!wanting.length) return;
+    // A rollout creates its pods over a second or two (the ReplicaSet's slow start): planning each
+    // scan's arrivals alone sizes a node per slice. Wait while pods keep arriving, up to SETTLE_MAX_MS.
+    for (const uid of wantingIds) if (!this.firstSeen.has(uid)) this.firstSeen.set(uid, now);
+    const seen = [...wantingIds].map((uid) => this.firstSeen.get(uid)!);
+    if (now - Math.max(...seen) < SETTLE_QUIET_MS && now - Math.min(...seen) < SETTLE_MAX_MS) return;
     const { nodes, unschedulable } = planNodes(wanting, { region: this.region, provisioning: this.provisioning, cluster: this.options.cluster });
     for (const u of unschedulable) {
       const pod = wanting.find((p) => `${p.metadata?.namespace}/${p.metadata?.name}` === u.pod);
@@ -345,7 +442,11 @@ export class Provisioner {
         this.booting.delete(name);
         if (this.stopped) return;
         const creating: Promise<void> = this.options.api.createNode({ body: object })
-          .then(() => { this.made.set(name, { object }); this.options.logger.info(`autopilot provisioner: node ${name} is up`); })
+          .then(() => {
+            this.made.set(name, { object });
+            this.options.metrics?.nodeProvisioned(object.metadata.labels[LABELS.computeClass] ?? 'general-purpose', object.metadata.labels[LABELS.spot] === 'true');
+            this.options.logger.info(`autopilot provisioner: node ${name} is up`);
+          })
           .catch((err) => this.options.logger.warn(`autopilot provisioner: creating node ${name} failed: ${errText(err)}`))
           .finally(() => this.creating.delete(creating));
         this.creating.add(creating);
@@ -356,11 +457,118 @@ export class Provisioner {
   }
 
   /**
+   * GKE's scale-down of underused nodes (consolidate.ts): a node it made whose pods request under
+   * half its CPU and memory for the consolidation delay, and whose pods all fit on its other nodes,
+   * is tainted ToBeDeletedByClusterAutoscaler, its pods are evicted (their controllers recreate
+   * them; the scheduler puts them where the plan found room) and the node is deleted. Pods without
+   * a controller, and extended-duration pods (safe-to-evict=false) for 7 days, keep their node.
+   */
+  private async consolidate(pods: PodLike[], now: number): Promise<void> {
+    const nodes: ConsolidationNode[] = [];
+    const cpods: ConsolidationPod[] = [];
+    const unneeded = new Map<string, number>();
+    for (const [name, m] of this.made) {
+      const alloc = m.object.status.allocatable;
+      const allocatable = { cpuMilli: toMilli(parseQuantity(alloc.cpu)), memoryBytes: toBytes(parseQuantity(alloc.memory)), pods: Number(alloc.pods) };
+      nodes.push({ name, allocatable, labels: m.object.metadata.labels, taints: m.object.spec.taints, removable: true });
+      const on = pods.filter((p) => p.spec?.nodeName === name && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed' && !p.metadata?.deletionTimestamp);
+      let cpu = 0; let mem = 0; let regular = 0;
+      for (const p of on) {
+        const r = podRequests(p.spec!);
+        const owner = p.metadata?.ownerReferences?.[0];
+        const daemonSet = owner?.kind === 'DaemonSet';
+        if (!daemonSet) { cpu += r.cpuMilli; mem += r.memoryBytes; regular++; }
+        const started = Date.parse(String((p.status as { startTime?: unknown } | undefined)?.startTime ?? '')) || now;
+        cpods.push({
+          name: `${p.metadata?.namespace}/${p.metadata?.name}`, node: name, requests: { cpuMilli: r.cpuMilli, memoryBytes: r.memoryBytes },
+          tolerations: p.spec?.tolerations, nodeSelector: p.spec?.nodeSelector,
+          requiredNodeAffinity: p.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms,
+          owner: owner ? `${owner.kind}/${owner.name}` : undefined, daemonSet,
+          safeToEvict: p.metadata?.annotations?.[SAFE_TO_EVICT] as 'true' | 'false' | undefined, ownNode: r.gpus > 0, boundAt: started / 1000,
+        });
+      }
+      const under = regular > 0 && cpu < allocatable.cpuMilli * SCALE_DOWN_UTILIZATION_THRESHOLD && mem < allocatable.memoryBytes * SCALE_DOWN_UTILIZATION_THRESHOLD;
+      if (!under) { m.underusedSince = undefined; continue; }
+      m.underusedSince ??= now;
+      unneeded.set(name, m.underusedSince / 1000);
+    }
+    if (!unneeded.size) return;
+    const result = consolidationPlan(nodes, cpods, {
+      now: now / 1000, utilizationThreshold: SCALE_DOWN_UTILIZATION_THRESHOLD, unneededSinceByNode: unneeded,
+      delayS: this.consolidationMs / 1000, extendedDurationS: EXTENDED_DURATION_S,
+    });
+    for (const b of result.blocked) {
+      const key = `${b.node}|${b.cause}`;
+      if (this.blockedSaid.has(key)) continue;
+      this.blockedSaid.add(key);
+      this.options.logger.info(`autopilot provisioner: node ${b.node} is underused but kept: ${b.reason}`);
+    }
+    const { readNode, replaceNode } = this.options.api;
+    for (const d of result.drain) {
+      if (this.stopped) return;
+      this.made.delete(d.node);
+      try {
+        if (readNode && replaceNode) {
+          const node = await readNode.call(this.options.api, { name: d.node }) as { spec?: { taints?: Taint[] } };
+          node.spec = { ...node.spec, taints: [...(node.spec?.taints ?? []), { ...SCALE_DOWN_TAINT, value: String(Math.floor(now / 1000)) }] };
+          await replaceNode.call(this.options.api, { name: d.node, body: node });
+        }
+      } catch (err) {
+        this.options.logger.warn(`autopilot provisioner: tainting node ${d.node} for scale-down failed: ${errText(err)}`);
+      }
+      const evicted: string[] = [];
+      for (const m of d.moves) {
+        const [namespace, name] = m.pod.split('/');
+        if (await this.evict(namespace, name, 'scale-down')) evicted.push(m.pod);
+      }
+      if (evicted.length) this.options.metrics?.eviction('consolidation', evicted.length);
+      await this.deleteNode(d.node, `${d.reason}${evicted.length ? `; evicted ${evicted.join(', ')}` : ''}`, 'underused');
+    }
+  }
+
+  /** The Eviction API (it honours PodDisruptionBudgets); a plain delete where the client has no eviction call. */
+  private async evict(namespace: string, name: string, why: string): Promise<boolean> {
+    const api = this.options.api;
+    try {
+      if (api.createNamespacedPodEviction) await api.createNamespacedPodEviction.call(api, { name, namespace, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } } });
+      else if (api.deleteNamespacedPod) await api.deleteNamespacedPod.call(api, { name, namespace });
+      else return false;
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404) this.options.logger.warn(`autopilot provisioner: evicting pod ${namespace}/${name} (${why}) failed: ${errText(err)}`);
+      return false;
+    }
+  }
+
+  /** `run` mode: plans every live pod of the watched namespaces as GKE would place it; makes nothing. */
+  private planOnly(pods: PodLike[]): void {
+    const live = pods.filter((p) => this.namespaces.has(p.metadata?.namespace ?? '') && !p.metadata?.deletionTimestamp
+      && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed' && !p.metadata?.ownerReferences?.some((o) => o.kind === 'DaemonSet'));
+    const byName = new Map(live.map((p) => [`${p.metadata?.namespace}/${p.metadata?.name}`, p]));
+    const planned = new Map<string, PlannedPlacement>();
+    if (live.length) {
+      const { nodes } = planNodes(live, { region: this.region, provisioning: this.provisioning, cluster: this.options.cluster });
+      for (const d of nodes) {
+        for (const pod of d.pods) {
+          const p = byName.get(pod);
+          if (p) planned.set(p.metadata?.uid ?? pod, { node: d.node.name, machineType: d.node.machineType, computeClass: d.node.computeClass, spot: d.node.spot, zone: d.node.zone });
+        }
+      }
+    }
+    this.planned = planned;
+  }
+
+  /** `run` mode: the node GKE would run the pod on, per the latest scan. */
+  placementOf(pod: { metadata?: { uid?: string; namespace?: string; name?: string } }): PlannedPlacement | undefined {
+    return this.planned.get(pod.metadata?.uid ?? `${pod.metadata?.namespace}/${pod.metadata?.name}`);
+  }
+
+  /**
    * For the rollout wait: what an Unschedulable pod is waiting for while this controller may still
    * give it a node; undefined when it will not (outside its namespaces, or reported as unplaceable).
    */
   awaitingNode(pod: { metadata?: { uid?: string; namespace?: string; name?: string } }): string | undefined {
-    if (this.stopped || !this.namespaces.has(pod.metadata?.namespace ?? '')) return undefined;
+    if (this.stopped || !this.materialize || !this.namespaces.has(pod.metadata?.namespace ?? '')) return undefined;
     const uid = pod.metadata?.uid ?? `${pod.metadata?.namespace}/${pod.metadata?.name}`;
     if (this.reported.has(uid)) return undefined;
     const claim = this.claimed.get(uid);
@@ -395,6 +603,7 @@ export class Provisioner {
    * 2 s with fast provisioning). Resolves once the pods are deleted.
    */
   async preempt(name: string): Promise<{ node: string; pods: string[]; graceS: number }> {
+    if (!this.materialize) throw new PreemptError(`node ${name} cannot be preempted: simulation.autopilot.mode is "run", where pods run on this cluster's own nodes and Autopilot's nodes are only planned; set mode: 'simulate' to have Spot nodes to preempt`, []);
     const spot = this.preemptible;
     const m = this.made.get(name);
     if (!m || !spot.includes(name)) {
@@ -418,7 +627,7 @@ export class Provisioner {
       }
     }
     this.options.logger.info(`autopilot provisioner: preempted Spot node ${name}: ${names.length ? `evicted ${names.join(', ')}` : 'no pods on it'}; the node goes in ${graceS}s`);
-    const timer = setTimeout(() => { this.preempting.delete(name); void this.deleteNode(name, 'Spot preemption'); }, graceS * 1000);
+    const timer = setTimeout(() => { this.preempting.delete(name); void this.deleteNode(name, 'Spot preemption', 'preempted'); }, graceS * 1000);
     timer.unref?.();
     this.preempting.set(name, timer);
     this.changed();
@@ -435,7 +644,7 @@ export class Provisioner {
       const labels = n.metadata?.labels ?? {};
       if (!name || n.metadata?.annotations?.[KWOK_ANNOTATION] !== 'fake' || this.made.has(name)) continue;
       if (this.isMine(labels) || alive(labels)) continue;
-      await this.deleteNode(name, 'left by a devloop session that is gone');
+      await this.deleteNode(name, 'left by a devloop session that is gone', 'stale');
       removed.push(name);
     }
     return removed;
@@ -446,9 +655,10 @@ export class Provisioner {
     return !!s && Object.keys(s).length > 0 && Object.entries(s).every(([k, v]) => labels[k] === v);
   }
 
-  private async deleteNode(name: string, why: string): Promise<void> {
+  private async deleteNode(name: string, why: string, reason: RemovalReason): Promise<void> {
     try {
       await this.options.api.deleteNode({ name });
+      this.options.metrics?.nodeRemoved(reason);
       this.options.logger.info(`autopilot provisioner: removed node ${name}: ${why}`);
     } catch (err) {
       if ((err as { code?: number }).code === 404) return;
@@ -468,7 +678,7 @@ export class Provisioner {
     const names = [...this.made.keys(), ...this.preempting.keys()];
     this.preempting.clear();
     this.made.clear();
-    await Promise.all(names.map((n) => this.deleteNode(n, 'devloop stopped')));
+    await Promise.all(names.map((n) => this.deleteNode(n, 'devloop stopped', 'shutdown')));
   }
 }
 

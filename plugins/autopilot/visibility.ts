@@ -10,7 +10,8 @@
 import { admit } from './admission.js';
 import { LABELS } from './data.js';
 import { estimate, usd } from './estimate.js';
-import type { PodLike } from './provisioner.js';
+import { gkeSpec } from './modes.js';
+import type { PlannedPlacement, PodLike } from './provisioner.js';
 import type { ClusterSettings } from './settings.js';
 import { ANNOTATION_ADJUSTMENT } from './webhook/review.js';
 
@@ -24,6 +25,8 @@ export interface PodView {
   /** `c cpu=250m memory=512Mi` per container, as admitted. */
   containers: string[];
   node?: NodeInfo;
+  /** `run` mode: the node GKE would run it on (planned, not made). */
+  gke?: PlannedPlacement;
   pending?: string;
   usdPerHour: number;
 }
@@ -38,8 +41,8 @@ export function adjustmentReasons(pod: LivePod, annotation: string | undefined, 
   let input: { containers?: ({ name: string } & Resources)[]; initContainers?: ({ name: string } & Resources)[] };
   try { input = (JSON.parse(annotation) as { input?: typeof input }).input ?? {}; } catch { return [`unreadable ${ANNOTATION_ADJUSTMENT} annotation`]; }
   // Admission run again over what was submitted gives the words; the annotation alone has only before/after.
-  const spec = JSON.parse(JSON.stringify(pod.spec ?? {})) as { containers?: { name: string; resources?: Resources }[]; initContainers?: { name: string; resources?: Resources }[]; nodeName?: string };
-  delete spec.nodeName;
+  // As GKE saw it: without `simulate` mode's node selector, with `run` mode's placement put back.
+  const spec = gkeSpec(pod) as unknown as { containers?: { name: string; resources?: Resources }[]; initContainers?: { name: string; resources?: Resources }[] };
   for (const key of ['containers', 'initContainers'] as const) {
     for (const c of spec[key] ?? []) {
       const i = input[key]?.find((x) => x.name === c.name);
@@ -51,7 +54,7 @@ export function adjustmentReasons(pod: LivePod, annotation: string | undefined, 
 }
 
 /** One pod: admitted requests, its node (or why it waits) and its $/h (0 until a node runs it: Autopilot bills running pods). */
-export function describePod(pod: LivePod, nodes: Map<string, NodeInfo>, pendingWhy: string | undefined, settings: ClusterSettings): PodView {
+export function describePod(pod: LivePod, nodes: Map<string, NodeInfo>, pendingWhy: string | undefined, settings: ClusterSettings, gke?: PlannedPlacement): PodView {
   const containers = (pod.spec?.containers ?? []).map((c) => {
     const r = (c.resources?.requests ?? {}) as Record<string, string>;
     return `${c.name} ${['cpu', 'memory', 'ephemeral-storage'].filter((k) => r[k]).map((k) => `${k}=${r[k]}`).join(' ') || 'no requests'}`;
@@ -61,24 +64,27 @@ export function describePod(pod: LivePod, nodes: Map<string, NodeInfo>, pendingW
   let usdPerHour = 0;
   if (node) {
     try {
-      const spec = JSON.parse(JSON.stringify(pod.spec)) as Record<string, unknown>;
-      delete spec.nodeName;
+      // Priced as GKE would bill it: `run` mode's relaxed placement (a Spot selector) put back.
+      const spec = gkeSpec(pod) as unknown as Record<string, unknown>;
       const est = estimate(admit({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.metadata?.name ?? 'pod', namespace: pod.metadata?.namespace }, spec }, settings), 1, settings.region ?? 'us-central1');
       usdPerHour = est?.usdPerHour ?? 0;
     } catch { /* a pod admission cannot read costs nothing here rather than breaking the view */ }
   }
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   const pending = node ? undefined : pendingWhy ?? (scheduled?.status === 'False' ? `${scheduled.reason ?? 'unschedulable'}: ${scheduled.message ?? 'no message'}` : 'not scheduled yet');
-  return { name: pod.metadata?.name ?? '?', containers, node, pending, usdPerHour };
+  return { name: pod.metadata?.name ?? '?', containers, node, ...(gke ? { gke } : {}), pending, usdPerHour };
 }
+
+const describeNode = (n: { computeClass?: string; machineType?: string; spot: boolean }) =>
+  [n.computeClass ?? 'general-purpose', n.machineType, n.spot ? 'Spot' : 'on-demand'].filter(Boolean).join(', ');
 
 /** service/extra data: scalars for the key=value line, `details` one line each. */
 export function autopilotExtra(pods: PodView[], reasons: string[]): Record<string, unknown> {
   const details: string[] = [];
   for (const p of pods) {
     const where = p.node
-      ? `on ${p.node.name} (${[p.node.computeClass ?? 'general-purpose', p.node.machineType, p.node.spot ? 'Spot' : 'on-demand'].filter(Boolean).join(', ')})`
-      : `pending: ${p.pending}`;
+      ? (p.gke ? `on ${p.node.name} · on GKE: ${p.gke.node} (${describeNode(p.gke)}, ${p.gke.zone}), planned` : `on ${p.node.name} (${describeNode(p.node)})`)
+      : `pending: ${p.pending}${p.gke ? ` · on GKE: ${p.gke.node} (${describeNode(p.gke)}), planned` : ''}`;
     details.push(`pod ${p.name} ${where}${p.node ? ` · $${p.usdPerHour.toFixed(4)}/h` : ''}`);
     for (const c of p.containers) details.push(`  admitted ${c}`);
   }
@@ -90,7 +96,8 @@ export function autopilotExtra(pods: PodView[], reasons: string[]): Record<strin
     pods: pods.length,
     running: pods.filter((p) => p.node).length,
     nodes: [...new Set(pods.flatMap((p) => (p.node ? [p.node.name] : [])))],
-    spot: pods.some((p) => p.node?.spot),
+    spot: pods.some((p) => (p.gke ?? p.node)?.spot),
+    ...(pods.some((p) => p.gke) ? { plannedNodes: [...new Set(pods.flatMap((p) => (p.gke ? [p.gke.node] : [])))] } : {}),
     usdPerHour: usd(pods.reduce((sum, p) => sum + p.usdPerHour, 0)),
     admitted: first ? first.containers : [],
     pending: pods.filter((p) => !p.node).map((p) => `${p.name}: ${p.pending}`),
@@ -121,6 +128,8 @@ export class AutopilotView {
     annotations: string[];
     settings: ClusterSettings;
     planned?: (pod: LivePod) => { node: string; machineType: string; upInS: number } | undefined;
+    /** `run` mode: where GKE would run the pod. */
+    gke?: (pod: LivePod) => PlannedPlacement | undefined;
     dispatch: (data: Record<string, unknown>) => void;
   }) {}
 
@@ -147,7 +156,7 @@ export class AutopilotView {
     }
     const views = pods.map((p) => {
       const plan = this.o.planned?.(p);
-      return describePod(p, nodes, plan && `node provisioning, up in ~${plan.upInS}s (${plan.node}, ${plan.machineType})`, this.o.settings);
+      return describePod(p, nodes, plan && `node provisioning, up in ~${plan.upInS}s (${plan.node}, ${plan.machineType})`, this.o.settings, this.o.gke?.(p));
     });
     const reasons = new Set<string>();
     const source = pods.find((p) => p.metadata?.annotations?.[ANNOTATION_ADJUSTMENT]);

@@ -240,6 +240,7 @@ export class KubernetesRuntime {
       annotations: applied.map((o) => (o.metadata as { annotations?: Record<string, string> }).annotations?.[ANNOTATION_ADJUSTMENT]).filter((a): a is string => !!a),
       settings: { gkeVersion: sim.gkeVersion, bursting: sim.bursting, region: sim.region },
       planned: provisioner && ((pod) => provisioner.plannedFor(pod)),
+      gke: provisioner && !provisioner.materialize ? (pod) => provisioner.placementOf(pod) : undefined,
       dispatch: (data) => ctx.dispatch({ type: 'service/extra', service: ctx.service, plugin: VIEW_PLUGIN, data }),
     });
     const onChange = () => view.refresh();
@@ -261,11 +262,13 @@ export class KubernetesRuntime {
     let p = this.provisioners.get(context);
     if (!p) {
       const session = sessionOf(ctx.root, ctx.service);
-      p = import('../autopilot/provisioner.js').then((m) => new m.Provisioner({
+      p = Promise.all([import('../autopilot/provisioner.js'), this.autopilotMetrics(sim.metricsPort)]).then(([m, metrics]) => new m.Provisioner({
+        metrics,
         api: clients.core as unknown as import('../autopilot/provisioner.js').ProvisionerApi,
         logger: this.engine.logger(),
         provisioning: sim.provisioning ?? 'realistic',
         consolidationDelayS: sim.consolidationDelayS,
+        materialize: sim.mode === 'simulate',
         cluster: { gkeVersion: sim.gkeVersion, bursting: sim.bursting, region: sim.region },
         session: { [LABEL_SESSION]: session[LABEL_SESSION], ...(session[LABEL_SESSION_START] ? { [LABEL_SESSION_START]: session[LABEL_SESSION_START] } : {}) },
         sessionAlive: (labels) => sessionAlive({ [DOCKER_SESSION]: labels[LABEL_SESSION] ?? '', ...(labels[LABEL_SESSION_START] ? { [DOCKER_SESSION_START]: labels[LABEL_SESSION_START] } : {}) }),
@@ -279,10 +282,43 @@ export class KubernetesRuntime {
     }
   }
 
+  private metricsEndpoint?: Promise<{ metrics: import('../autopilot/metrics.js').AutopilotMetrics; endpoint?: { close(): Promise<void> } }>;
+
+  /**
+   * The Autopilot simulation's Prometheus series (autopilot/metrics.ts), one endpoint per engine on
+   * 127.0.0.1: simulation.autopilot.metricsPort, else the next free port from 9465. A port that
+   * cannot be had is a warning; the provisioner keeps its series either way.
+   */
+  private async autopilotMetrics(asked: number | undefined): Promise<import('../autopilot/metrics.js').AutopilotMetrics> {
+    this.metricsEndpoint ??= (async () => {
+      const { AutopilotMetrics, serveAutopilotMetrics } = await import('../autopilot/metrics.js');
+      const { isPortFree, nextFreePort, portTakenError } = await import('../shared/ports.js');
+      const metrics = new AutopilotMetrics();
+      const log = this.engine.logger();
+      try {
+        if (asked !== undefined && !(await isPortFree(asked))) {
+          const taken = portTakenError(asked, 'simulation.autopilot.metricsPort', 'set simulation.autopilot.metricsPort to a free port, or remove it to take the next free one after 9465');
+          log.warn(`Autopilot metrics endpoint not started: ${taken.message}; ${taken.hint}`);
+          return { metrics };
+        }
+        const endpoint = await serveAutopilotMetrics(metrics, { port: asked ?? await nextFreePort(9465) });
+        log.info(`Autopilot simulation metrics at ${endpoint.url}`);
+        return { metrics, endpoint };
+      } catch (err) {
+        log.warn(`Autopilot metrics endpoint not started: ${err instanceof Error ? err.message : String(err)}`);
+        return { metrics };
+      }
+    })();
+    return (await this.metricsEndpoint).metrics;
+  }
+
   async shutdown(): Promise<void> {
     // The nodes it made go before the clients do.
     await Promise.all([...this.provisioners.values()].map(async (p) => (await p).stop()));
     this.provisioners.clear();
+    const served = await this.metricsEndpoint;
+    this.metricsEndpoint = undefined;
+    await served?.endpoint?.close();
     await this.ingressServer?.close();
     this.ingressServer = undefined;
     this.clients.clear();

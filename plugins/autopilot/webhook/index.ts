@@ -7,6 +7,7 @@
  */
 import type { BaseContext, DeployContext, Logger } from '../../../core/engine/contexts.js';
 import { LABEL_SESSION as DOCKER_SESSION, LABEL_SESSION_START as DOCKER_SESSION_START, sessionAlive, sessionLabels } from '../../docker/names.js';
+import type { AutopilotMode } from '../modes.js';
 import type { ClusterSettings } from '../settings.js';
 import { AutopilotWebhook, LABEL_SESSION, LABEL_SESSION_START, removeStale } from './server.js';
 
@@ -43,7 +44,7 @@ export class AutopilotWebhooks {
   }
 
   /** Before a Kubernetes deploy: the webhook for the service's cluster, registered for its namespace. Never throws. */
-  async beforeDeploy(ctx: DeployContext, settings: ClusterSettings): Promise<void> {
+  async beforeDeploy(ctx: DeployContext, settings: ClusterSettings, mode?: AutopilotMode): Promise<void> {
     const { resolveTarget } = await import('../../kubernetes/context.js');
     // A refused or unreadable context: the Kubernetes deploy itself says why, with its fix.
     const target = await resolveTarget(ctx.devfile, ctx.service).catch(() => undefined);
@@ -55,7 +56,7 @@ export class AutopilotWebhooks {
         webhook = (async () => {
           const removed = await removeStale(target.kc, aliveByLabels);
           if (removed.length) ctx.logger.info(`autopilot webhook: deleted ${removed.join(', ')}, left by an earlier devloop`);
-          const w = await AutopilotWebhook.start({ kc: target.kc, settings, logger: this.logger, session: sessionOf(ctx.root), onFallback: (r) => this.reduced(r) });
+          const w = await AutopilotWebhook.start({ kc: target.kc, settings, mode, logger: this.logger, session: sessionOf(ctx.root), onFallback: (r) => this.reduced(r) });
           this.logger.info(`autopilot webhook: serving GKE Autopilot admission on ${w.url} for kube context ${target.context}`);
           return w;
         })().catch((err) => { this.reduced(`the admission webhook could not start: ${err instanceof Error ? err.message : String(err)}`); return undefined; });

@@ -13,6 +13,7 @@ import type { ClusterSettings } from '../settings.js';
 import type { Container, K8sObject } from '../types.js';
 import { formatDenials, WARDEN_WEBHOOK } from '../warden.js';
 import { isWorkload, podTemplate } from '../workload.js';
+import { placeForMode, type AutopilotMode } from '../modes.js';
 import { jsonPatch, type PatchOp } from './patch.js';
 
 export const ANNOTATION_ADJUSTMENT = 'autopilot.gke.io/resource-adjustment';
@@ -78,14 +79,18 @@ function subject(request: AdmissionRequest): K8sObject | undefined {
 
 const verbOf = (request: AdmissionRequest) => (request.operation ?? 'CREATE').toLowerCase();
 
-/** The mutator's answer: always allowed (Warden denies, not the mutator). */
-export function mutate(body: unknown, settings: ClusterSettings = {}): ReviewOut {
+/**
+ * The mutator's answer: always allowed (Warden denies, not the mutator). With `mode`, a Pod is also
+ * placed for it (modes.ts): `run` lets it run on the cluster's own node, `simulate` only on kwok's.
+ */
+export function mutate(body: unknown, settings: ClusterSettings = {}, mode?: AutopilotMode): ReviewOut {
   const request = requestOf(body);
   const before = subject(request);
   if (!before) return out({ uid: request.uid, allowed: true });
   const result = admit(before, { ...settings, verb: verbOf(request) });
   const after = result.mutated;
   annotate(before, after);
+  if (mode && result.allowed) placeForMode(after, mode);
   const ops: PatchOp[] = jsonPatch(before, after);
   return out({
     uid: request.uid,

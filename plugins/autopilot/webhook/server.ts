@@ -17,6 +17,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { KubeConfig, KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import { MANAGED_NAMESPACES } from '../data.js';
+import type { AutopilotMode } from '../modes.js';
 import type { ClusterSettings } from '../settings.js';
 import { WARDEN_WEBHOOK } from '../warden.js';
 import { makeCerts, type WebhookCerts } from './certs.js';
@@ -37,6 +38,8 @@ export interface WebhookOptions {
   logger: Log;
   /** Labels naming this devloop process (session pid and start time), for `removeStale`. */
   session: Record<string, string>;
+  /** How admitted Pods are placed (modes.ts); undefined: as written. */
+  mode?: AutopilotMode;
   /** Called once when the server fails and the configurations have been removed. */
   onFallback?: (reason: string) => void;
 }
@@ -74,7 +77,7 @@ export function configurations(name: string, url: string, caPem: string, namespa
 }
 
 /** The https server alone: AdmissionReviews on /mutate and /validate. */
-export async function listen(certs: WebhookCerts, settings: ClusterSettings, onReview?: (path: string, body: unknown) => void): Promise<https.Server> {
+export async function listen(certs: WebhookCerts, settings: ClusterSettings, onReview?: (path: string, body: unknown) => void, mode?: AutopilotMode): Promise<https.Server> {
   const server = https.createServer({ cert: certs.cert, key: certs.key }, (req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -90,7 +93,7 @@ export async function listen(certs: WebhookCerts, settings: ClusterSettings, onR
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         onReview?.(path, body);
-        if (path === '/mutate') answer = mutate(body, settings);
+        if (path === '/mutate') answer = mutate(body, settings, mode);
         else if (path === '/validate') answer = validate(body, settings);
         else { res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`no webhook at ${path}: use /mutate or /validate\n`); return; }
       } catch (err) {
@@ -178,7 +181,7 @@ export class AutopilotWebhook {
   static async start(options: WebhookOptions): Promise<AutopilotWebhook> {
     const certs = await makeCerts();
     let self: AutopilotWebhook | undefined;
-    const server = await listen(certs, options.settings ?? {}, (_path, body) => self?.seen(body));
+    const server = await listen(certs, options.settings ?? {}, (_path, body) => self?.seen(body), options.mode);
     self = new AutopilotWebhook(server, certs, await apiOf(options.kc), options);
     return self;
   }
