@@ -14,7 +14,9 @@ import { httpGet, until } from './helpers.js';
 import { kubeconfig, kubectl, kubectlPath, missing, required } from './k8s-helpers.js';
 
 const SESSION = 'devloop.dev/session';
-const session = `consol-${process.pid}`;
+// The pid, as a real session labels its nodes: another suite's provisioner running at the same time
+// removes nodes whose session is not a live process (removeStale).
+const session = String(process.pid);
 
 function deployment(name: string, replicas: number, extended: boolean): string {
   return JSON.stringify({
