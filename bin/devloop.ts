@@ -109,6 +109,14 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .option('--port <port>', 'inspector port (default: a free one)')
     .action((service: string, o, cmd) => run(async () => (await import('./commands/debug.js')).debug(globals(cmd), service, o.port ? Number(o.port) : undefined), cmd));
 
+  program.command('profile')
+    .description('CPU profile (or heap snapshot) of a Node service of the running session, through its inspector; prints the functions with the most self time')
+    .argument('<service>')
+    .option('--seconds <n>', 'how long to sample (Ctrl-C stops early)', (v) => { const n = Number(v); if (!(n > 0 && n <= 3600)) throw new InvalidArgumentError('expected a number of seconds from 0 to 3600'); return n; }, 5)
+    .option('--heap', 'take a heap snapshot instead (.heapsnapshot)', false)
+    .option('--out <file>', 'where to write it (default: .devloop/profiles/SERVICE-TIME.cpuprofile)')
+    .action((service: string, o, cmd) => run(async () => (await import('./commands/profile.js')).profile(globals(cmd), service, { seconds: o.seconds, heap: o.heap, out: o.out }), cmd));
+
   program.command('down')
     .description('stop the running session and remove everything devloop started, including leftovers of a crash')
     .action((_o, cmd) => run(async () => (await import('./commands/down.js')).down(globals(cmd)), cmd));
@@ -118,10 +126,12 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .action((_o, cmd) => run(async () => (await import('./commands/status.js')).status(globals(cmd)), cmd));
 
   program.command('render')
-    .description('print the Kubernetes objects devloop would apply (a YAML stream, as skaffold render), or the resolved Devfile when no service deploys to a cluster (YAML, or JSON with -o json)')
+    .description('print the Kubernetes objects devloop would apply (a YAML stream, as skaffold render), or the resolved Devfile when no service deploys to a cluster (YAML, or JSON with -o json); with --monitoring, writes the Prometheus alert rules')
     .argument('[services...]', 'only these services\' objects')
     .option('--devfile', 'print the Devfile as resolved for the environment instead', false)
-    .action((services: string[], o, cmd) => run(async () => (await import('./commands/render.js')).render(globals(cmd), { services, devfile: o.devfile }), cmd));
+    .option('--monitoring', 'write the Prometheus recording and alerting rules (rule file, PrometheusRule, GMP Rules) and print their paths', false)
+    .option('--out <dir>', 'with --monitoring: the folder to write to (default: .devloop/monitoring/rendered in the project)')
+    .action((services: string[], o, cmd) => run(async () => (await import('./commands/render.js')).render(globals(cmd), { services, devfile: o.devfile, monitoring: o.monitoring, out: o.out }), cmd));
 
   program.command('doctor')
     .description('check Node, Docker, the registry, the cluster (context, API server, RBAC, its registry) and file watching; say how to fix what is missing')

@@ -90,6 +90,17 @@ async function probe() {
     missing.push({ what: 'kubernetes', why: `no local Kubernetes test cluster answers: ${k8s.why}`,
       how: 'as root on Debian, `bash test/infra/k8s-up.sh` (builds Kubernetes from the Go module proxy once, ~15 min on 2 cores, then ~15 s; see test/infra/README.md)' });
   }
+  // Prometheus' promtool and Alertmanager (test/infra/monitoring.sh): the monitoring rule tests
+  // run the real binaries. Debian names Alertmanager prometheus-alertmanager; upstream, alertmanager.
+  const promtool = run('promtool', ['--version']);
+  let alertmanager = run('prometheus-alertmanager', ['--version']);
+  if (alertmanager.absent) alertmanager = run('alertmanager', ['--version']);
+  if (!promtool.ok || !alertmanager.ok) {
+    const why = [!promtool.ok && (promtool.absent ? 'promtool is not installed' : `promtool --version failed: ${promtool.why}`),
+      !alertmanager.ok && (alertmanager.absent ? 'neither prometheus-alertmanager nor alertmanager is installed' : `alertmanager --version failed: ${alertmanager.why}`)].filter(Boolean).join('; ');
+    missing.push({ what: 'monitoring', why,
+      how: 'as root on Debian, `bash test/infra/monitoring.sh` (Debian\'s prometheus and prometheus-alertmanager, never started); elsewhere Prometheus and Alertmanager from https://prometheus.io/download/ on PATH' });
+  }
   const tmux = run('tmux', ['-V']);
   if (!tmux.ok) {
     missing.push({ what: 'tmux', why: tmux.absent ? 'tmux is not installed' : `tmux -V failed: ${tmux.why}`,
@@ -120,6 +131,10 @@ function setUp(missing) {
   if (what.has('docker') || what.has('registry') || what.has('images')) {
     console.error('[test] setting up dockerd, the registry and the base images: bash test/infra/up.sh');
     spawnSync('bash', [join(root, 'test', 'infra', 'up.sh')], { stdio: 'inherit' });
+  }
+  if (what.has('monitoring')) {
+    console.error('[test] installing Prometheus, promtool and Alertmanager: bash test/infra/monitoring.sh');
+    spawnSync('bash', [join(root, 'test', 'infra', 'monitoring.sh')], { stdio: 'inherit' });
   }
   if (what.has('kubernetes')) {
     console.error('[test] bringing up the local Kubernetes test cluster: bash test/infra/k8s-up.sh');

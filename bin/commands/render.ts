@@ -4,7 +4,8 @@
  * images substituted (the latest a running session built and pushed; else the name as written,
  * with a comment), labelled, namespaced. Otherwise, or with `--devfile`, the Devfile as devloop
  * resolved it for the selected environment (function form evaluated, env merged per environment),
- * as YAML, or JSON with `--output json`. Secret-looking env values are masked.
+ * as YAML, or JSON with `--output json`. Secret-looking env values are masked. With `--monitoring`,
+ * the project's Prometheus rules as files (render-monitoring.ts).
  */
 import { stringify } from 'yaml';
 import type { LoadedDevfile } from '../../core/devfile/load.js';
@@ -20,6 +21,10 @@ export interface RenderOptions {
   services?: string[];
   /** The resolved Devfile even when services deploy to a cluster. */
   devfile?: boolean;
+  /** Write the recording and alerting rules (rule file, PrometheusRule, GMP Rules) instead. */
+  monitoring?: boolean;
+  /** Where `monitoring` writes, relative to the working folder. Default `.devloop/monitoring/rendered` in the project. */
+  out?: string;
 }
 
 /**
@@ -37,7 +42,14 @@ export async function knownImages(dir: string): Promise<Map<string, string>> {
 }
 
 export async function render(opts: GlobalOptions, renderOpts: RenderOptions = {}): Promise<number> {
+  if (renderOpts.out !== undefined && !renderOpts.monitoring) {
+    throw new DevloopError('--out only applies to --monitoring', { code: 'BAD_FLAGS', exitCode: 2, hint: 'devloop render --monitoring --out DIR writes the rule files to DIR; plain render prints to stdout' });
+  }
+  if (renderOpts.monitoring && (renderOpts.devfile || renderOpts.services?.length)) {
+    throw new DevloopError('--monitoring renders the whole project\'s rules: it takes no service names and no --devfile', { code: 'BAD_FLAGS', exitCode: 2, hint: 'run devloop render --monitoring [--out DIR] on its own' });
+  }
   const loaded = await load(opts, 'render');
+  if (renderOpts.monitoring) return (await import('./render-monitoring.js')).renderMonitoring(opts, loaded, renderOpts.out);
   for (const name of renderOpts.services ?? []) {
     if (!loaded.config.services[name]) throw new DevloopError(`no service named "${name}" in ${loaded.file}`, { code: 'UNKNOWN_SERVICE', exitCode: 2, hint: `services are: ${Object.keys(loaded.config.services).join(', ') || '(none)'}` });
   }

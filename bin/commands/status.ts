@@ -20,18 +20,36 @@ export async function status(opts: GlobalOptions): Promise<number> {
   const loaded = await loadOrSession(opts, 'status');
   const session = await findSession(loaded.dir);
   const state = session ? await sessionState(session) : undefined;
+  const monitoring = state?.extra?.['devloop:monitoring'] as Monitoring | undefined;
   if (opts.output === 'json') {
-    process.stdout.write(`${JSON.stringify({ devfile: loaded.file, running: !!session, pid: session?.pid, services: state ? state.services : Object.fromEntries(Object.keys(loaded.config.services).map((n) => [n, { name: n, phase: 'not running' }])), configError: state?.config.error }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ devfile: loaded.file, running: !!session, pid: session?.pid, services: state ? state.services : Object.fromEntries(Object.keys(loaded.config.services).map((n) => [n, { name: n, phase: 'not running' }])), configError: state?.config.error, ...(monitoring ? { monitoring: { ...monitoring.urls, alerts: monitoring.alerts, notes: monitoring.notes } } : {}) }, null, 2)}\n`);
     return EXIT.ok;
   }
   const out: string[] = [];
   out.push(`Devfile: ${loaded.file} (${Object.keys(loaded.config.services).length} services, loaded in ${Math.round(loaded.loadMs)} ms)`);
   out.push(session ? `Session: running, pid ${session.pid}, since ${new Date(session.startedAt).toISOString()}` : 'Session: not running (start one with "devloop up")');
+  if (monitoring) out.push(...monitoringLines(monitoring));
   out.push('');
   out.push(...table(loaded.config.services, state));
   process.stdout.write(`${out.join('\n')}\n`);
   if (state?.config.error) process.stderr.write(`warning: the Devfile is broken; the session still runs its last good version:\n${located(state.config.error)}\n`);
   return EXIT.ok;
+}
+
+/** What devloop:monitoring publishes for the session (plugins/monitoring/runtime.ts). */
+interface Monitoring {
+  urls?: Record<string, string>;
+  alerts?: { name: string; service?: string; severity?: string; summary: string; since: string }[];
+  notes?: string[];
+}
+
+function monitoringLines(m: Monitoring): string[] {
+  const out: string[] = [];
+  const urls = Object.entries(m.urls ?? {});
+  if (urls.length) out.push(`Monitoring: ${urls.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const a of m.alerts ?? []) out.push(`ALERT ${a.name}${a.service ? ` [${a.service}]` : ''}${a.severity ? ` (${a.severity})` : ''} firing since ${a.since}: ${a.summary}`);
+  for (const n of m.notes ?? []) out.push(`monitoring: ${n.split('\n')[0]}`);
+  return out;
 }
 
 /** A Devfile error as the session reported it (JSON), printed as the CLI prints one it meets itself. */

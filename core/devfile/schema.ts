@@ -186,6 +186,8 @@ const percent = z.union([
 ]);
 
 const toggle = z.union([z.boolean(), z.strictObject({ port: port.optional() })]);
+/** A duration as Prometheus writes one: `5s`, `1m30s`, `2d`. */
+const promDuration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, { error: 'expected a Prometheus duration like "5s", "1m" or "2d"' });
 
 export const devfileSchema = z.strictObject({
   name: nonEmpty.optional(),
@@ -222,7 +224,20 @@ export const devfileSchema = z.strictObject({
       mode: z.enum(['run', 'simulate']).optional(), metricsPort: port.optional(),
     }).optional(),
   }).optional(),
-  monitoring: z.strictObject({ prometheus: toggle.optional(), grafana: toggle.optional(), jaeger: toggle.optional() }).optional(),
+  monitoring: z.strictObject({
+    metrics: toggle.optional(),
+    prometheus: z.union([z.boolean(), z.strictObject({
+      port: port.optional(), scrapeInterval: promDuration.optional(), retention: promDuration.optional(),
+      retentionSize: z.string().regex(/^\d+(B|KB|MB|GB|TB|PB|EB)$/, { error: 'expected a size like "512MB" or "2GB"' }).optional(),
+      rules: z.array(nonEmpty).optional(),
+    })]).optional(),
+    alertmanager: toggle.optional(), grafana: toggle.optional(), jaeger: toggle.optional(),
+    scrape: z.record(z.string(), z.union([z.string().regex(/^\//, { error: 'expected a path starting with "/" (like "/metrics"), or false' }), z.boolean()])).optional(),
+    alerts: z.strictObject({
+      errorRatio: z.number().gt(0).lt(1).optional(), p99LatencyMs: z.number().positive().optional(),
+      coldStartRatio: z.number().gt(0).lt(1).optional(), crashLoopRestarts: positive.optional(), for: promDuration.optional(),
+    }).optional(),
+  }).optional(),
   ai: z.strictObject({
     modelServing: z.union([z.boolean(), z.strictObject({ models: z.array(z.string()).optional() })]).optional(),
     ghostbusters: z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional(),

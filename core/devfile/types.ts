@@ -374,10 +374,54 @@ export interface SimulationConfig {
   };
 }
 
+/**
+ * `devloop:monitoring`: the block's presence turns on one `/metrics` for the session (devloop's
+ * own series, every service's CPU and memory, the simulators' series); each part below starts
+ * beside the services when set. URLs show in the log and `devloop status -o json` (`monitoring`).
+ */
 export interface MonitoringConfig {
-  prometheus?: boolean | { port?: number };
+  /** The session's `/metrics` on 127.0.0.1. `false` turns it off. Port: the next free from 9464. */
+  metrics?: boolean | { port?: number };
+  /** A Prometheus (the local `prometheus` binary) scraping devloop and the services, with devloop's recording and alerting rules. */
+  prometheus?: boolean | PrometheusSettings;
+  /** An Alertmanager (the local `prometheus-alertmanager` or `alertmanager` binary) that Prometheus sends alerts to; firing alerts show in the TUI and `devloop status`. */
+  alertmanager?: boolean | { port?: number };
   grafana?: boolean | { port?: number };
   jaeger?: boolean | { port?: number };
+  /**
+   * Services' own metrics endpoints Prometheus scrapes, by service: a path (`'/metrics'`), or
+   * `false` to not scrape one. Services on the docker and process runtimes whose `/metrics`
+   * answers in the Prometheus text format are found without this.
+   */
+  scrape?: Record<string, string | boolean>;
+  /** Thresholds of the alerting rules (the same rules `devloop render --monitoring` writes for production). */
+  alerts?: MonitoringAlerts;
+}
+
+export interface PrometheusSettings {
+  /** Port of its web UI and API on 127.0.0.1. Default: the next free from 9090. */
+  port?: number;
+  /** How often it scrapes and evaluates rules, as Prometheus writes durations. Default `'5s'`. */
+  scrapeInterval?: string;
+  /** How long it keeps samples (under `.devloop/monitoring/prometheus`). Default `'2d'`. */
+  retention?: string;
+  /** The most disk its samples may use. Default `'512MB'`. */
+  retentionSize?: string;
+  /** More rule files of your own, relative to the Devfile; each is checked with `promtool check rules` first. */
+  rules?: string[];
+}
+
+export interface MonitoringAlerts {
+  /** Share of 5xx answers over which `DevloopHighErrorRate` fires. Default 0.05. */
+  errorRatio?: number;
+  /** p99 latency in ms over which `DevloopHighLatencyP99` fires. Default 1000. */
+  p99LatencyMs?: number;
+  /** Share of requests that met a cold start over which `DevloopColdStartRatio` fires. Default 0.2. */
+  coldStartRatio?: number;
+  /** Restarts within 10 minutes from which `DevloopCrashLooping` fires. Default 3. */
+  crashLoopRestarts?: number;
+  /** How long a condition must hold before its alert fires. Default `'30s'`. */
+  for?: string;
 }
 
 export interface AiConfig {

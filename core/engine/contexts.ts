@@ -100,6 +100,17 @@ export interface Deployment {
   ready?(signal: AbortSignal): Promise<void>;
   /** Anything runtime-specific (container id, pid, ...), shown by `status --output json`. */
   details?: Record<string, unknown>;
+  /**
+   * What it uses now, when the runtime can tell (cgroups for containers, /proc for processes);
+   * read on each metrics scrape, so it must be cheap. Optional.
+   */
+  usage?(): ResourceUsage | undefined;
+}
+
+/** A deployment's resource use: CPU time so far and memory now. Either may be unknown. */
+export interface ResourceUsage {
+  cpuSeconds?: number;
+  memoryBytes?: number;
 }
 
 export interface DeployContext extends ServiceContext {

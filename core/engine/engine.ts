@@ -17,6 +17,7 @@ import { createHooks, type EngineHooks } from './hooks.js';
 import { runPipeline } from './pipeline.js';
 import { updateSummary } from './trigger.js';
 import { Redactor } from './redact.js';
+import { MetricsSources } from './metrics.js';
 import { Semaphore } from './semaphore.js';
 
 export interface EngineOptions {
@@ -52,6 +53,8 @@ export class Engine {
   readonly mode: string;
   readonly command?: string;
   readonly redactor = new Redactor();
+  /** Prometheus series of every plugin, served as one `/metrics` by whichever plugin claims them. */
+  readonly metrics = new MetricsSources();
   private readonly store: Store = createStore();
   private devfileValue: DevfileConfig;
   private readonly devfileFile?: string;

@@ -27,6 +27,8 @@ export type Action =
   | { type: 'update/finished'; service: string; update: UpdateRecord }
   | { type: 'service/stopped'; service: string }
   | { type: 'service/extra'; service: string; plugin: string; data: Record<string, unknown> }
+  /** Session-wide plugin data (not one service's): replaces what the plugin set before. */
+  | { type: 'session/extra'; plugin: string; data: Record<string, unknown> }
   | { type: 'log'; line: LogLine }
   | { type: 'plugin/custom'; plugin: string; name: string; payload?: unknown };
 

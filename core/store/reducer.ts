@@ -103,6 +103,8 @@ export function reduce(state: EngineState, action: Action): EngineState {
       return patch(state, action.service, (s) => ({ ...s, phase: 'stopped', health: 'unknown', endpoints: [], waiting: undefined }));
     case 'service/extra':
       return patch(state, action.service, (s) => ({ ...s, extra: { ...s.extra, [action.plugin]: { ...s.extra[action.plugin], ...action.data } } }));
+    case 'session/extra':
+      return { ...state, extra: { ...state.extra, [action.plugin]: action.data } };
     case 'log': {
       const svc = action.line.service;
       if (svc && state.services[svc]) {

@@ -125,11 +125,13 @@ export interface EngineState {
   order: string[];
   /** Project-wide log lines not tied to a service (capped). */
   logTail: LogLine[];
+  /** Plugin-owned data about the whole session (monitoring URLs, firing alerts), keyed by plugin. */
+  extra: Record<string, Record<string, unknown>>;
 }
 
 export const LOG_TAIL_LIMIT = 200;
 export const UPDATE_HISTORY = 10;
 
 export function initialState(): EngineState {
-  return { status: 'idle', config: { version: 0 }, services: {}, order: [], logTail: [] };
+  return { status: 'idle', config: { version: 0 }, services: {}, order: [], logTail: [], extra: {} };
 }

@@ -11,13 +11,10 @@
  * node that is gone stops being reported instead of staying at its last value. Counters and the
  * histogram are fed by events. `serveAutopilotMetrics` exposes them at `GET /metrics` on 127.0.0.1.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { MetricsEndpoint } from '../cloud-run/metrics.js';
-import { checkLoopbackHost } from '../shared/loopback-host.js';
+import { serveMetricsEndpoint, type MetricsEndpoint } from '../shared/metrics-endpoint.js';
 
-export type { MetricsEndpoint } from '../cloud-run/metrics.js';
+export type { MetricsEndpoint } from '../shared/metrics-endpoint.js';
 
 export const NODE_STATES = ['booting', 'ready', 'preempting'] as const;
 export type NodeState = (typeof NODE_STATES)[number];
@@ -265,50 +262,7 @@ function requireUsd(v: unknown, path: string): number {
   return v;
 }
 
-/**
- * GET /metrics on 127.0.0.1 (content type from the registry); anything else 404. Only requests
- * addressed to a loopback name (or the host it was told to listen on) are answered: a web page
- * could otherwise read it through DNS rebinding.
- *
- * The same as the Cloud Run simulator's `serveMetrics`, which takes a `CloudRunMetrics` only;
- * this one takes anything holding a registry, so the two can become one.
- */
+/** GET /metrics on 127.0.0.1 (plugins/shared/metrics-endpoint.ts). */
 export function serveAutopilotMetrics(metrics: { registry: Registry }, options: { host?: string; port?: number } = {}): Promise<MetricsEndpoint> {
-  const host = options.host ?? '127.0.0.1';
-  const server = http.createServer((req, res) => {
-    if (!checkLoopbackHost(req, res, 'The devloop Autopilot metrics endpoint', host === '127.0.0.1' ? [] : [host])) return;
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' || path !== '/metrics') {
-      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end('not found\n');
-      return;
-    }
-    metrics.registry.metrics().then(
-      (text) => {
-        res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Content-Length': Buffer.byteLength(text) });
-        res.end(text);
-      },
-      (err: unknown) => {
-        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-        res.end(`cannot collect metrics: ${err instanceof Error ? err.message : String(err)}\n`);
-      },
-    );
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      const port = (server.address() as AddressInfo).port;
-      const hostPart = host.includes(':') ? `[${host}]` : host;
-      resolve({
-        port,
-        url: `http://${hostPart}:${port}/metrics`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      });
-    });
-  });
+  return serveMetricsEndpoint({ what: 'The devloop Autopilot metrics endpoint', collect: () => metrics.registry.metrics(), contentType: metrics.registry.contentType, ...options });
 }

@@ -9,12 +9,12 @@
  * (172.17.x.y:PORT), so every instance listens on the same container port as on Cloud Run and no
  * docker-proxy sits in the request path. Processes share the host, so each gets its own PORT.
  */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import os from 'node:os';
 import type Docker from 'dockerode';
+import type { ResourceUsage } from '../../core/engine/contexts.js';
 import { DevloopError } from '../../core/errors.js';
 import { daemonMessage, statusOf } from '../docker/client.js';
 import { followLogs } from '../docker/container-logs.js';
@@ -24,6 +24,7 @@ import { findFreePort, LOCALHOST } from '../shared/ports.js';
 import { spawnGroup, terminateGroup } from '../shared/process-group.js';
 import { formatLogLine } from '../shared/logs.js';
 import { sleep } from '../shared/time.js';
+import { containerCgroup, containerUsage, processCpuSeconds, processGroupUsage, readCgroupCpu } from '../shared/usage.js';
 import { PROBE_HTTP_SUCCESS } from './data.js';
 import { admitMetadataCaller } from './metadata.js';
 import type { Probe } from './types.js';
@@ -51,6 +52,8 @@ export interface InstanceHandle {
   setCpu?(cpu: number): Promise<void>;
   /** CPU time used so far, in seconds, when it can be read (cgroup or /proc). */
   cpuSeconds?(): number | undefined;
+  /** CPU time and memory now, for the session's metrics. */
+  usage?(): ResourceUsage | undefined;
 }
 
 /** Docker refuses more CPUs than the machine has; instances get at most that. */
@@ -189,10 +192,11 @@ export class DockerLauncher implements InstanceLauncher {
         () => ({ code: null, signal: null }),
       );
       let stopping: Promise<void> | undefined;
-      const cgroupFile = cgroupCpuFile(container.id);
+      const cgroupFile = containerCgroup(container.id).cpu;
       return {
         setCpu: async (cpu) => { await container.update({ NanoCpus: Math.round(Math.max(THROTTLED_CPU, Math.min(cpu, hostCpus())) * 1e9) }).catch(() => {}); },
         cpuSeconds: () => readCgroupCpu(cgroupFile),
+        usage: containerUsage(container.id),
         host: ip,
         port: req.containerPort,
         describe: `container ${info.Name.replace(/^\//, '')}`,
@@ -263,6 +267,7 @@ export class ProcessLauncher implements InstanceLauncher {
     let stopping: Promise<void> | undefined;
     return {
       cpuSeconds: () => processCpuSeconds(proc.pid),
+      usage: () => processGroupUsage(proc.pid),
       host: LOCALHOST,
       port,
       describe: `pid ${proc.pid}`,
@@ -272,48 +277,6 @@ export class ProcessLauncher implements InstanceLauncher {
         await proc.exited;
       })()),
     };
-  }
-}
-
-// ------------------------------------------------------------------------------------------
-// CPU usage
-
-/** The cgroup file with a container's CPU time: cgroup v1 (cpuacct.usage, ns) or v2 (cpu.stat, usage_usec). */
-function cgroupCpuFile(id: string): string | undefined {
-  const candidates = [
-    `/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`,
-    `/sys/fs/cgroup/cpu,cpuacct/docker/${id}/cpuacct.usage`,
-    `/sys/fs/cgroup/cpuacct/system.slice/docker-${id}.scope/cpuacct.usage`,
-    `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`,
-    `/sys/fs/cgroup/docker/${id}/cpu.stat`,
-  ];
-  for (const c of candidates) {
-    try { readFileSync(c); return c; } catch { /* not this layout */ }
-  }
-  return undefined;
-}
-
-function readCgroupCpu(file: string | undefined): number | undefined {
-  if (!file) return undefined;
-  try {
-    const text = readFileSync(file, 'utf8');
-    if (file.endsWith('cpuacct.usage')) return Number(text.trim()) / 1e9;
-    const m = /usage_usec (\d+)/.exec(text);
-    return m ? Number(m[1]) / 1e6 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** utime + stime of a process and its waited-for children, from /proc (clock ticks of 1/100 s). */
-function processCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After the command: state(0) ... utime(11) stime(12) cutime(13) cstime(14).
-    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
-  } catch {
-    return undefined;
   }
 }
 

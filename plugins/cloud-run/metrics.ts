@@ -8,10 +8,10 @@
  * (`_seconds`), `_total` on counters. `serveMetrics` exposes them at `GET /metrics` on
  * 127.0.0.1 unless told otherwise.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { checkLoopbackHost } from '../shared/loopback-host.js';
+import { serveMetricsEndpoint, type MetricsEndpoint } from '../shared/metrics-endpoint.js';
+
+export type { MetricsEndpoint } from '../shared/metrics-endpoint.js';
 
 /** Request latency: 1 ms up to Cloud Run's 300 s default request timeout (its maximum is 3600 s). */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -152,54 +152,7 @@ export class CloudRunMetrics {
 
 const revisionKey = (service: string, revision: string) => `${service}\0${revision}`;
 
-export interface MetricsEndpoint {
-  port: number;
-  /** `http://HOST:PORT/metrics` */
-  url: string;
-  close(): Promise<void>;
-}
-
-/**
- * GET /metrics on 127.0.0.1 (content-type from the registry); anything else 404. Only requests
- * addressed to a loopback name (or the host it was told to listen on) are answered: a web page
- * could otherwise read it through DNS rebinding.
- */
+/** GET /metrics on 127.0.0.1 (plugins/shared/metrics-endpoint.ts). */
 export function serveMetrics(metrics: CloudRunMetrics, options: { host?: string; port?: number } = {}): Promise<MetricsEndpoint> {
-  const host = options.host ?? '127.0.0.1';
-  const server = http.createServer((req, res) => {
-    if (!checkLoopbackHost(req, res, 'The devloop metrics endpoint', host === '127.0.0.1' ? [] : [host])) return;
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET' || path !== '/metrics') {
-      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end('not found\n');
-      return;
-    }
-    metrics.metrics().then(
-      (text) => {
-        res.writeHead(200, { 'Content-Type': metrics.registry.contentType, 'Content-Length': Buffer.byteLength(text) });
-        res.end(text);
-      },
-      (err: unknown) => {
-        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-        res.end(`cannot collect metrics: ${err instanceof Error ? err.message : String(err)}\n`);
-      },
-    );
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      const port = (server.address() as AddressInfo).port;
-      const hostPart = host.includes(':') ? `[${host}]` : host;
-      resolve({
-        port,
-        url: `http://${hostPart}:${port}/metrics`,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      });
-    });
-  });
+  return serveMetricsEndpoint({ what: 'The devloop metrics endpoint', collect: () => metrics.metrics(), contentType: metrics.registry.contentType, ...options });
 }

@@ -180,6 +180,12 @@ export class CloudRunRuntime {
 const DEFAULT_METRICS_PORT = 9464;
 
 async function startMetrics(engine: Engine, metrics: CloudRunMetrics, asked: number | undefined) {
+  // With devloop:monitoring serving the session's /metrics, the series go there instead.
+  if (engine.metrics.claimedBy) {
+    const remove = engine.metrics.add({ name: 'devloop:cloud-run', collect: () => metrics.metrics() });
+    if (asked !== undefined) engine.logger().info(`simulation.cloudRun.metricsPort is not used: the Cloud Run series are served with the session's, at ${engine.metrics.url ?? 'the monitoring endpoint'}`);
+    return { url: engine.metrics.url ?? '', close: async () => remove() };
+  }
   try {
     // An asked-for port is not swapped for another: a scraper set up for it would read whatever holds it.
     if (asked !== undefined && !(await isPortFree(asked))) {

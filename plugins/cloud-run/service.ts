@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
-import type { Deployment, Logger } from '../../core/engine/contexts.js';
+import type { Deployment, Logger, ResourceUsage } from '../../core/engine/contexts.js';
 import { DevloopError } from '../../core/errors.js';
 import type { Action } from '../../core/store/actions.js';
 import type { Endpoint } from '../../core/store/state.js';
@@ -117,6 +117,20 @@ export class CloudRunService implements Deployment {
   /** The details `devloop status --output json` shows. */
   get details(): Record<string, unknown> {
     return { service: this.name, backend: this.backend, url: this.endpoints[0]?.url, traffic: this.trafficView(), revisions: this.revisions.map((r) => r.snapshot()) };
+  }
+
+  /** Every live instance of every revision, summed: what the service uses now. */
+  usage(): ResourceUsage | undefined {
+    let cpu: number | undefined;
+    let memory: number | undefined;
+    for (const r of this.revisions) {
+      for (const inst of r.instances.values()) {
+        const u = inst.handle?.usage?.();
+        if (u?.cpuSeconds !== undefined) cpu = (cpu ?? 0) + u.cpuSeconds;
+        if (u?.memoryBytes !== undefined) memory = (memory ?? 0) + u.memoryBytes;
+      }
+    }
+    return cpu === undefined && memory === undefined ? undefined : { cpuSeconds: cpu, memoryBytes: memory };
   }
 
   /**

@@ -9,7 +9,8 @@
  */
 import type Docker from 'dockerode';
 import type { HealthCheckConfig } from '../../core/devfile/types.js';
-import type { Deployment, Logger } from '../../core/engine/contexts.js';
+import type { Deployment, Logger, ResourceUsage } from '../../core/engine/contexts.js';
+import { containerUsage } from '../shared/usage.js';
 import { CancelledError, DevloopError } from '../../core/errors.js';
 import type { Action } from '../../core/store/actions.js';
 import type { Endpoint, Phase } from '../../core/store/state.js';
@@ -111,6 +112,13 @@ export class ContainerDeployment implements Deployment {
   }
 
   get id(): string { return this.container.id; }
+
+  private usageReader?: { id: string; read: () => ResourceUsage | undefined };
+  /** The container's cgroup: CPU seconds and memory in use (page cache included, as `docker stats` before it subtracts). */
+  usage(): ResourceUsage | undefined {
+    if (this.usageReader?.id !== this.container.id) this.usageReader = { id: this.container.id, read: containerUsage(this.container.id) };
+    return this.usageReader.read();
+  }
   get hostPorts(): number[] { return this.options.ports.map((p) => p.hostPort); }
   /** Where the container itself is reached on the host. */
   get probePorts(): PublishedPort[] { return this.options.probePorts ?? this.options.ports; }

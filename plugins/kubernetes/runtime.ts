@@ -295,6 +295,11 @@ export class KubernetesRuntime {
       const { isPortFree, nextFreePort, portTakenError } = await import('../shared/ports.js');
       const metrics = new AutopilotMetrics();
       const log = this.engine.logger();
+      // With devloop:monitoring serving the session's /metrics, the series go there instead.
+      if (this.engine.metrics.claimedBy) {
+        const remove = this.engine.metrics.add({ name: 'devloop:autopilot', collect: () => metrics.registry.metrics() });
+        return { metrics, endpoint: { port: 0, url: this.engine.metrics.url ?? '', close: async () => remove() } };
+      }
       try {
         if (asked !== undefined && !(await isPortFree(asked))) {
           const taken = portTakenError(asked, 'simulation.autopilot.metricsPort', 'set simulation.autopilot.metricsPort to a free port, or remove it to take the next free one after 9465');

@@ -10,6 +10,7 @@ import { childEnv } from '../shared/env.js';
 import { healthTiming, resolveHealthProbe } from '../shared/health.js';
 import { liveUpdateOrderProblems } from '../shared/liveupdate.js';
 import { choosePort, LOCALHOST } from '../shared/ports.js';
+import { processGroupUsage } from '../shared/usage.js';
 import { shellLine, shQuote } from '../shared/shell.js';
 import { serviceArgv } from './command.js';
 import { ProcessSupervisor, type RestartPolicy } from './supervisor.js';
@@ -109,6 +110,8 @@ export async function deployProcess(ctx: DeployContext, options: ProcessDeployOp
     get details() {
       return { pid: supervisor.pid, pgid: supervisor.pid, command: argv, cwd, port };
     },
+    // The supervisor starts the command as its own process group: the whole group is the service.
+    usage: () => (supervisor.pid ? processGroupUsage(supervisor.pid) : undefined),
   };
 }
 
