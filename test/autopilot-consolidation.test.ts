@@ -78,31 +78,38 @@ describe('Autopilot scale-down of underused nodes in the local test cluster', { 
     const [keepNode] = await nodeOf('keep');
     apply(deployment('move', 4, false));
     await until(async () => (await running()).length === 8, 40_000, `8 pods running (log: ${logs.join(' | ')})`);
-    const [moveNode] = await nodeOf('move');
-    assert.notEqual(moveNode, keepNode, 'the second Deployment did not fit the first node');
-    assert.deepEqual(await myNodes(), [keepNode, moveNode].sort());
+    // Usually one node for the four; on a loaded machine the ReplicaSet's pods can come in batches
+    // more than the provisioner's quiet time apart, and a batch gets a node of its own.
+    const moveNodes = await nodeOf('move');
+    assert.ok(!moveNodes.includes(keepNode), 'the second Deployment did not fit the first node');
+    const made = await myNodes();
+    assert.deepEqual(made, [keepNode, ...moveNodes].sort());
 
     // Series while both nodes are full: 2 ready Scale-Out nodes, 8 bound pods, a cost.
     const scrape = async () => (await httpGet(endpoint.url)).body;
     // The series follow the provisioner's scans (every second here).
     const podsLine = new RegExp(`devloop_autopilot_pods\\{namespace="${ns}",compute_class="Scale-Out",spot="false"\\} 8`);
     const text = await until(async () => { const t = await scrape(); return podsLine.test(t) ? t : undefined; }, 10_000, '8 bound pods in the series');
-    assert.match(text, /devloop_autopilot_nodes\{compute_class="Scale-Out",machine_type="t2d-standard-\d+",spot="false",zone="us-central1-[a-f]",state="ready"\} 2/);
+    // Per machine type: nodes made for batches of different sizes may differ.
+    const readyNodes = (t: string) => [...t.matchAll(/devloop_autopilot_nodes\{compute_class="Scale-Out",machine_type="t2d-standard-\d+",spot="false",zone="us-central1-[a-f]",state="ready"\} (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    assert.equal(readyNodes(text), made.length);
     const cost = Number(new RegExp(`devloop_autopilot_cost_usd_per_hour\\{namespace="${ns}",kind="pods"\\} ([0-9.e-]+)`).exec(text)?.[1]);
     assert.ok(cost > 0, `8 Scale-Out pods cost something per hour: ${cost}`);
-    assert.match(text, /devloop_autopilot_nodes_provisioned_total\{compute_class="Scale-Out",spot="false"\} 2/);
+    assert.match(text, new RegExp(`devloop_autopilot_nodes_provisioned_total\\{compute_class="Scale-Out",spot="false"\\} ${made.length}`));
 
     kubectl('scale', 'deployment', 'keep', 'move', '-n', ns, '--replicas=1');
     // After the 3 s delay the node holding only `move`'s pod is drained into `keep`'s node and removed.
     await until(async () => (await myNodes()).length === 1, 40_000, `one node left (log: ${logs.join(' | ')})`);
     assert.deepEqual(await myNodes(), [keepNode], 'the extended-duration pod\'s node is the one kept');
     await until(async () => (await nodeOf('move')).join() === keepNode && (await running()).length === 2, 40_000, `move's new pod running on ${keepNode}`);
-    assert.ok(logs.some((l) => l.includes(`removed node ${moveNode}: underused: cpu 22%`) && l.includes('evicted')), logs.join('\n'));
-    assert.ok(logs.some((l) => l.includes(`node ${keepNode} is underused but kept`) && l.includes('safe-to-evict')), logs.join('\n'));
+    // The node left holding move's one pod is drained as underused (a second move node, if any, emptied by the scale-down, goes as empty).
+    assert.ok(logs.some((l) => moveNodes.some((n) => new RegExp(`removed node ${n}: underused: cpu \\d+%`).test(l)) && l.includes('evicted')), logs.join('\n'));
+    // Said on the scan after keep's node has been underused for the delay too: waited for, not assumed.
+    await until(() => logs.some((l) => l.includes(`node ${keepNode} is underused but kept`) && l.includes('safe-to-evict')), 20_000, `the note that ${keepNode} is kept (log: ${logs.join(' | ')})`);
 
     const after = await until(async () => { const t = await scrape(); return /evictions_total\{reason="consolidation"\} 1/.test(t) ? t : undefined; }, 10_000, 'the eviction counted');
     assert.match(after, /devloop_autopilot_nodes_removed_total\{reason="underused"\} 1/);
     assert.match(after, /devloop_autopilot_evictions_total\{reason="consolidation"\} 1/);
-    assert.doesNotMatch(after, new RegExp(`machine_type="[^"]+",spot="false",zone="[^"]+",state="ready"\\} 2`), 'the removed node left the gauge');
+    assert.equal(readyNodes(after), 1, 'the removed nodes left the gauge');
   });
 });

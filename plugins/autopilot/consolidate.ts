@@ -138,7 +138,7 @@ export function consolidationPlan(nodes: ConsolidationNode[], pods: Consolidatio
   for (const c of candidates) {
     const name = c.node.name;
     if (received.has(name)) continue;
-    const use = `cpu ${pct(c.cpu)}, memory ${pct(c.memory)} of allocatable for ${opts.now - c.since}s`;
+    const use = `cpu ${pct(c.cpu)}, memory ${pct(c.memory)} of allocatable for ${Math.round(opts.now - c.since)}s`;
     const stuck = blocker(c.movable, opts);
     if (stuck) { result.blocked.push({ node: name, reason: `underused (${use}) but ${stuck.cause}`, ...stuck }); continue; }
     opts.hooks?.lift(name, c.movable.map((p) => p.name));
