@@ -3,7 +3,8 @@
 // over HTTP. Two Scale-Out Deployments of 4 pods each fill two kwok nodes; scaled to 1 pod each,
 // both nodes are under half used. Deployment `keep` asks for extended duration (safe-to-evict:
 // "false"), so its node stays; the other node's pod is evicted onto it and that node is removed.
-// Scale-Out nodes are tainted, so pods of tests running at the same time never land on them.
+// The pods ask for workload separation, so pods of tests running at the same time never land on
+// these nodes, and these pods never on theirs.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +18,7 @@ const SESSION = 'devloop.dev/session';
 // The pid, as a real session labels its nodes: another suite's provisioner running at the same time
 // removes nodes whose session is not a live process (removeStale).
 const session = String(process.pid);
+const SEPARATE = 'devloop-test/consolidation';
 
 function deployment(name: string, replicas: number, extended: boolean): string {
   return JSON.stringify({
@@ -26,8 +28,13 @@ function deployment(name: string, replicas: number, extended: boolean): string {
       template: {
         metadata: { labels: { app: name }, ...(extended ? { annotations: { 'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false' } } : {}) },
         spec: {
-          nodeSelector: { 'cloud.google.com/compute-class': 'Scale-Out' },
-          tolerations: [{ key: 'cloud.google.com/compute-class', operator: 'Equal', value: 'Scale-Out', effect: 'NoSchedule' }],
+          // Workload separation (a custom label the pods tolerate): the nodes made for them carry its
+          // taint, so Scale-Out pods of suites running at the same time never land on them.
+          nodeSelector: { 'cloud.google.com/compute-class': 'Scale-Out', [SEPARATE]: session },
+          tolerations: [
+            { key: 'cloud.google.com/compute-class', operator: 'Equal', value: 'Scale-Out', effect: 'NoSchedule' },
+            { key: SEPARATE, operator: 'Equal', value: session, effect: 'NoSchedule' },
+          ],
           terminationGracePeriodSeconds: 0,
           containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '1750m', memory: '7Gi' }, limits: { cpu: '1750m', memory: '7Gi' } } }],
         },

@@ -45,7 +45,9 @@ function deployment(name: string, replicas: number, selector: Record<string, str
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          nodeSelector: selector, tolerations: [{ ...toleration, operator: 'Equal', effect: 'NoSchedule' }], terminationGracePeriodSeconds: 0,
+          // Its own session's nodes only: Spot and Scale-Out nodes of suites running at the same
+          // time in the same cluster would otherwise take these pods (and drain them).
+          nodeSelector: { ...selector, [SESSION]: String(process.pid) }, tolerations: [{ ...toleration, operator: 'Equal', effect: 'NoSchedule' }], terminationGracePeriodSeconds: 0,
           containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { cpu: '250m', memory: '512Mi' } } }],
         },
       },

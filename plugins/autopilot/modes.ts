@@ -25,6 +25,8 @@ export const AUTOPILOT_MODES: readonly AutopilotMode[] = ['run', 'simulate'];
 export const PLACEMENT_ANNOTATION = 'autopilot.devloop.dev/gke-placement';
 /** Every node the provisioner makes carries it (provisioner.ts PROVISIONED_LABEL); `simulate` pods select it. */
 export const SIMULATED_NODE_LABEL = 'devloop.dev/autopilot-provisioned';
+/** The session label on provisioned nodes; `simulate` pods select their own session's. */
+export const SESSION_LABEL = 'devloop.dev/session';
 
 /** What `run` mode took out of a Pod's spec; put back by `gkeSpec`. */
 export interface RelaxedPlacement {
@@ -43,14 +45,16 @@ const NODE_TOPOLOGIES = new Set<string>([LABELS.hostname, LABELS.zone, 'topology
 
 /**
  * Changes the Pod `object` (in place) for `mode` and says what changed, in words for the log;
- * undefined when nothing did. Objects that are not Pods are left alone: only pods are placed.
+ * undefined when nothing did. `session`: labels the session's provisioned nodes carry (`simulate`). Objects that are not Pods are left alone: only pods are placed.
  */
-export function placeForMode(object: K8sObject, mode: AutopilotMode): string | undefined {
+export function placeForMode(object: K8sObject, mode: AutopilotMode, session: Record<string, string> = {}): string | undefined {
   if (object.kind !== 'Pod' || !object.spec) return undefined;
   const spec = object.spec as PodSpec;
   if (mode === 'simulate') {
-    if (spec.nodeSelector?.[SIMULATED_NODE_LABEL] === 'true') return undefined;
-    spec.nodeSelector = { ...(spec.nodeSelector ?? {}), [SIMULATED_NODE_LABEL]: 'true' };
+    // The session's own nodes: two sessions simulating on one cluster never share nodes.
+    const wanted = { [SIMULATED_NODE_LABEL]: 'true', ...session };
+    if (Object.entries(wanted).every(([k, v]) => spec.nodeSelector?.[k] === v)) return undefined;
+    spec.nodeSelector = { ...(spec.nodeSelector ?? {}), ...wanted };
     return 'placed on the simulated Autopilot nodes only';
   }
   const relaxed: RelaxedPlacement = {};
@@ -97,7 +101,9 @@ export function gkeSpec(pod: { metadata?: { annotations?: Record<string, string>
   const spec = JSON.parse(JSON.stringify(pod.spec ?? {})) as PodSpec & { nodeName?: string };
   delete spec.nodeName;
   if (spec.nodeSelector?.[SIMULATED_NODE_LABEL] !== undefined) {
+    // What `simulate` added (placeForMode): not the user's, not GKE's (a custom key would read as workload separation).
     delete spec.nodeSelector[SIMULATED_NODE_LABEL];
+    delete spec.nodeSelector[SESSION_LABEL];
     if (!Object.keys(spec.nodeSelector).length) delete spec.nodeSelector;
   }
   const text = pod.metadata?.annotations?.[PLACEMENT_ANNOTATION];

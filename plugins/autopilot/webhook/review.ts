@@ -83,14 +83,14 @@ const verbOf = (request: AdmissionRequest) => (request.operation ?? 'CREATE').to
  * The mutator's answer: always allowed (Warden denies, not the mutator). With `mode`, a Pod is also
  * placed for it (modes.ts): `run` lets it run on the cluster's own node, `simulate` only on kwok's.
  */
-export function mutate(body: unknown, settings: ClusterSettings = {}, mode?: AutopilotMode): ReviewOut {
+export function mutate(body: unknown, settings: ClusterSettings = {}, mode?: AutopilotMode, session?: Record<string, string>): ReviewOut {
   const request = requestOf(body);
   const before = subject(request);
   if (!before) return out({ uid: request.uid, allowed: true });
   const result = admit(before, { ...settings, verb: verbOf(request) });
   const after = result.mutated;
   annotate(before, after);
-  if (mode && result.allowed) placeForMode(after, mode);
+  if (mode && result.allowed) placeForMode(after, mode, session);
   const ops: PatchOp[] = jsonPatch(before, after);
   return out({
     uid: request.uid,

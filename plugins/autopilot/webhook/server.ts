@@ -77,7 +77,7 @@ export function configurations(name: string, url: string, caPem: string, namespa
 }
 
 /** The https server alone: AdmissionReviews on /mutate and /validate. */
-export async function listen(certs: WebhookCerts, settings: ClusterSettings, onReview?: (path: string, body: unknown) => void, mode?: AutopilotMode): Promise<https.Server> {
+export async function listen(certs: WebhookCerts, settings: ClusterSettings, onReview?: (path: string, body: unknown) => void, mode?: AutopilotMode, session?: Record<string, string>): Promise<https.Server> {
   const server = https.createServer({ cert: certs.cert, key: certs.key }, (req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -93,7 +93,7 @@ export async function listen(certs: WebhookCerts, settings: ClusterSettings, onR
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         onReview?.(path, body);
-        if (path === '/mutate') answer = mutate(body, settings, mode);
+        if (path === '/mutate') answer = mutate(body, settings, mode, session);
         else if (path === '/validate') answer = validate(body, settings);
         else { res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`no webhook at ${path}: use /mutate or /validate\n`); return; }
       } catch (err) {
@@ -181,7 +181,9 @@ export class AutopilotWebhook {
   static async start(options: WebhookOptions): Promise<AutopilotWebhook> {
     const certs = await makeCerts();
     let self: AutopilotWebhook | undefined;
-    const server = await listen(certs, options.settings ?? {}, (_path, body) => self?.seen(body), options.mode);
+    // Simulated pods select the session's nodes by the session key alone (the start time is on the node too, but one key is enough).
+    const session = options.session?.[LABEL_SESSION] ? { [LABEL_SESSION]: options.session[LABEL_SESSION] } : undefined;
+    const server = await listen(certs, options.settings ?? {}, (_path, body) => self?.seen(body), options.mode, session);
     self = new AutopilotWebhook(server, certs, await apiOf(options.kc), options);
     return self;
   }
