@@ -180,6 +180,19 @@ describe('error panel', () => {
   });
 });
 
+describe('alerts', () => {
+  it('a firing alert from devloop:monitoring shows in the header and the error panel, whichever service is selected, and goes when resolved', async () => {
+    const firing: Action = { type: 'session/extra', plugin: 'devloop:monitoring', data: { urls: {}, notes: [], alerts: [{ fingerprint: 'f', name: 'DevloopHighErrorRate', service: 'web', severity: 'critical', summary: 'web: 42% of requests fail with 5xx', since: '2026-12-04T10:00:00Z' }] } };
+    const h = await mount([loaded(svc('api'), svc('web')), ...healthy('api', 'http://localhost:8080'), firing]);
+    const f = h.frame();
+    assert.match(f, /⚠ 1 alert firing/);
+    assert.match(f, /alert DevloopHighErrorRate \[web\] \(critical\) firing/);
+    assert.match(f, /web: 42% of requests fail with 5xx/);
+    await h.dispatch({ type: 'session/extra', plugin: 'devloop:monitoring', data: { urls: {}, notes: [], alerts: [] } });
+    assert.ok(!h.frame().includes('alert'), h.frame());
+  });
+});
+
 describe('log pane', () => {
   it('a toggles between the selected service and all services, with names', async () => {
     const h = await mount([loaded(svc('api'), svc('web')), log('api', 'from api'), log('web', 'from web'), log(undefined, 'Devfile reloaded', 'info')]);

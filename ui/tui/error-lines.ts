@@ -17,6 +17,12 @@ export function errorLines(state: EngineState, service: ServiceState | undefined
     lines.push({ text: `${service.name} ${service.phase === 'failed' ? 'failed' : 'error'}`, colour: 'red', bold: true });
     lines.push(...describe(service.error));
   }
+  // Alerts firing in the Prometheus devloop started (devloop:monitoring): every service's, as they
+  // are about the session, not the row under the cursor.
+  for (const a of firingAlerts(state)) {
+    lines.push({ text: `alert ${a.name}${a.service ? ` [${a.service}]` : ''}${a.severity ? ` (${a.severity})` : ''} firing`, colour: 'red', bold: true });
+    lines.push(...textLines(a.summary, { colour: 'red' }, '  '));
+  }
   if (lines.length) {
     const others = state.order.filter((n) => n !== service?.name && state.services[n]?.phase === 'failed');
     if (others.length) {
@@ -40,4 +46,12 @@ function describe(err: ErrorJSON): Line[] {
     lines.push(...textLines(cause.message, { label: '  caused by: ', dim: true }));
   }
   return lines;
+}
+
+export interface FiringAlert { name: string; service?: string; severity?: string; summary: string }
+
+/** What devloop:monitoring publishes as firing (plugins/monitoring/runtime.ts), read defensively: plugin data is untyped. */
+export function firingAlerts(state: EngineState): FiringAlert[] {
+  const alerts = state.extra?.['devloop:monitoring']?.alerts;
+  return Array.isArray(alerts) ? alerts.filter((a): a is FiringAlert => !!a && typeof a.name === 'string' && typeof a.summary === 'string') : [];
 }

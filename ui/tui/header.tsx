@@ -2,6 +2,7 @@
 import { Text } from 'ink';
 import path from 'node:path';
 import type { EngineState } from '../../core/store/state.js';
+import { firingAlerts } from './error-lines.js';
 import { BUSY_PHASES } from './theme.js';
 
 export interface HeaderProps {
@@ -25,6 +26,7 @@ export function Header({ state, quitting, window }: HeaderProps) {
   }
   const [label, colour] = quitting && state.status === 'running' ? (['stopping…', 'yellow'] as const) : STATUS[state.status];
   const n = state.order.length;
+  const alerts = firingAlerts(state).length;
   return (
     <Text wrap="truncate-end">
       <Text bold>devloop</Text>
@@ -36,6 +38,7 @@ export function Header({ state, quitting, window }: HeaderProps) {
       {failed ? <Text color="red"> · {failed} failing</Text> : null}
       {state.config.file ? <Text dimColor>  {path.basename(state.config.file)} v{state.config.version}</Text> : null}
       {state.config.error ? <Text color="red" bold>  ✖ Devfile error</Text> : null}
+      {alerts ? <Text color="red" bold>  ⚠ {alerts} alert{alerts === 1 ? '' : 's'} firing</Text> : null}
       <Text dimColor>  ? keys</Text>
     </Text>
   );
