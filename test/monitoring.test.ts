@@ -43,13 +43,14 @@ describe('devloop up with monitoring: Prometheus and Alertmanager started and wi
     try {
       const status = async () => {
         const r = await runCli(['status', '--output', 'json'], { cwd: dir, env, timeoutMs: 20_000 });
-        return JSON.parse(r.stdout) as { services: Record<string, { phase: string }>; monitoring?: { metrics?: string; prometheus?: string; alertmanager?: string; alerts?: { name: string; service?: string }[]; notes?: string[] } };
+        return JSON.parse(r.stdout) as { services: Record<string, { phase: string }>; monitoring?: { metrics?: string; prometheus?: string; alertmanager?: string; jaeger?: string | null; grafana?: string | null; alerts?: { name: string; service?: string }[]; notes?: string[] } };
       };
       const ready = await until(async () => {
         const s = await status();
         return s.monitoring?.prometheus && s.monitoring.alertmanager && Object.values(s.services).every((x) => x.phase === 'healthy') ? s : undefined;
       }, 60_000, `all healthy and Prometheus and Alertmanager up (stderr: ${up.stderr()})`);
       const m = ready.monitoring!;
+      assert.deepEqual(Object.keys(m).slice(0, 5), ['metrics', 'prometheus', 'alertmanager', 'jaeger', 'grafana'], 'every part listed');
       for (const url of [m.metrics!, m.prometheus!, m.alertmanager!]) assert.match(url, /^http:\/\/127\.0\.0\.1:\d+/, 'bound to loopback');
       const prom = m.prometheus!;
 

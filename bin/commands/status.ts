@@ -22,7 +22,7 @@ export async function status(opts: GlobalOptions): Promise<number> {
   const state = session ? await sessionState(session) : undefined;
   const monitoring = state?.extra?.['devloop:monitoring'] as Monitoring | undefined;
   if (opts.output === 'json') {
-    process.stdout.write(`${JSON.stringify({ devfile: loaded.file, running: !!session, pid: session?.pid, services: state ? state.services : Object.fromEntries(Object.keys(loaded.config.services).map((n) => [n, { name: n, phase: 'not running' }])), configError: state?.config.error, ...(monitoring ? { monitoring: { ...monitoring.urls, alerts: monitoring.alerts, notes: monitoring.notes } } : {}) }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ devfile: loaded.file, running: !!session, pid: session?.pid, services: state ? state.services : Object.fromEntries(Object.keys(loaded.config.services).map((n) => [n, { name: n, phase: 'not running' }])), configError: state?.config.error, ...(monitoring ? { monitoring: { ...Object.fromEntries(MONITORING_PARTS.map((k) => [k, monitoring.urls?.[k] ?? null])), alerts: monitoring.alerts ?? [], notes: monitoring.notes ?? [] } } : {}) }, null, 2)}\n`);
     return EXIT.ok;
   }
   const out: string[] = [];
@@ -35,6 +35,9 @@ export async function status(opts: GlobalOptions): Promise<number> {
   if (state?.config.error) process.stderr.write(`warning: the Devfile is broken; the session still runs its last good version:\n${located(state.config.error)}\n`);
   return EXIT.ok;
 }
+
+/** Every part's URL is listed, null when it does not run, so a script can tell "off" from "not yet asked". */
+const MONITORING_PARTS = ['metrics', 'prometheus', 'alertmanager', 'jaeger', 'grafana'] as const;
 
 /** What devloop:monitoring publishes for the session (plugins/monitoring/runtime.ts). */
 interface Monitoring {
