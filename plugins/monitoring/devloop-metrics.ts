@@ -33,6 +33,9 @@ export class DevloopMetrics {
   private readonly restarts: Counter<'service'>;
   private readonly up: Gauge<'service'>;
   private readonly healthy: Gauge<'service'>;
+  private readonly autopilotCpu: Gauge<'service' | 'compute_class'>;
+  private readonly autopilotMemory: Gauge<'service' | 'compute_class'>;
+  private readonly autopilotCost: Gauge<'service' | 'compute_class' | 'spot'>;
   private readonly used = new Map<Removable, Map<string, Record<string, string>>>();
   /** Services seen, so their series start at 0 (a rate over a counter that appears at 1 misses the first event). */
   private readonly known = new Set<string>();
@@ -48,6 +51,9 @@ export class DevloopMetrics {
     this.restarts = new Counter({ name: 'devloop_service_restarts_total', help: 'Restarts of what runs (crashes, failed liveness, OOM).', labelNames: ['service'], registers });
     this.up = new Gauge({ name: 'devloop_service_up', help: '1 while the service is deployed and not failed or stopped.', labelNames: ['service'], registers });
     this.healthy = new Gauge({ name: 'devloop_service_healthy', help: '1 while the service passes its health check.', labelNames: ['service'], registers });
+    this.autopilotCpu = new Gauge({ name: 'devloop_service_autopilot_vcpu', help: 'vCPU Autopilot admitted the service\'s pod with (after its minimums and ratios), as billed.', labelNames: ['service', 'compute_class'], registers });
+    this.autopilotMemory = new Gauge({ name: 'devloop_service_autopilot_memory_bytes', help: 'Memory Autopilot admitted the service\'s pod with, as billed.', labelNames: ['service', 'compute_class'], registers });
+    this.autopilotCost = new Gauge({ name: 'devloop_service_autopilot_cost_usd_per_hour', help: 'Estimated cost per hour of one pod of the service on GKE Autopilot.', labelNames: ['service', 'compute_class', 'spot'], registers });
   }
 
   /** The store's reducer has applied `action`; `state` is the state after it. */
@@ -71,6 +77,9 @@ export class DevloopMetrics {
         this.service(action.service);
         this.restarts.inc(this.t(this.restarts, { service: action.service }));
         break;
+      case 'service/extra':
+        if (action.plugin === 'autopilot') this.autopilot(action.service, action.data);
+        break;
       case 'service/removed':
         this.forget(action.service);
         return;
@@ -93,6 +102,20 @@ export class DevloopMetrics {
     this.restarts.inc(this.t(this.restarts, { service: name }), 0);
     this.up.set(this.t(this.up, { service: name }), 0);
     this.healthy.set(this.t(this.healthy, { service: name }), 0);
+  }
+
+  /** What devloop:autopilot admitted for the service (plugins/autopilot/plugin.ts): replaces the previous admission's. */
+  private autopilot(service: string, data: Record<string, unknown>): void {
+    const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+    const vcpu = num(data.vcpu);
+    const gib = num(data.memoryGiB);
+    const usd = num(data.usdPerHour);
+    if (vcpu === undefined && gib === undefined && usd === undefined) return;
+    const computeClass = typeof data.computeClass === 'string' ? data.computeClass : 'unknown';
+    for (const m of [this.autopilotCpu, this.autopilotMemory, this.autopilotCost]) this.drop(m, service);
+    if (vcpu !== undefined) this.autopilotCpu.set(this.t(this.autopilotCpu, { service, compute_class: computeClass }), vcpu);
+    if (gib !== undefined) this.autopilotMemory.set(this.t(this.autopilotMemory, { service, compute_class: computeClass }), gib * 2 ** 30);
+    if (usd !== undefined) this.autopilotCost.set(this.t(this.autopilotCost, { service, compute_class: computeClass, spot: data.spot === true ? 'true' : 'false' }), usd);
   }
 
   private state(name: string, state: EngineState): void {
@@ -127,13 +150,17 @@ export class DevloopMetrics {
 
   private forget(service: string): void {
     this.known.delete(service);
-    // prom-client's remove() needs every label of a series: drop each set the service used.
-    for (const [metric, sets] of this.used) {
-      for (const [key, labels] of sets) {
-        if (labels.service !== service) continue;
-        metric.remove(labels);
-        sets.delete(key);
-      }
+    for (const metric of this.used.keys()) this.drop(metric, service);
+  }
+
+  /** prom-client's remove() needs every label of a series: drops each set the service used on `metric`. */
+  private drop(metric: Removable, service: string): void {
+    const sets = this.used.get(metric);
+    if (!sets) return;
+    for (const [key, labels] of sets) {
+      if (labels.service !== service) continue;
+      metric.remove(labels);
+      sets.delete(key);
     }
   }
 

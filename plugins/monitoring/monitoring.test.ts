@@ -100,6 +100,16 @@ describe('DevloopMetrics', () => {
     assert.match(text, /devloop_service_healthy\{service="api"\} 0/);
   });
 
+  it('carries what Autopilot admitted and its cost, replaced on the next admission', async () => {
+    const extra = (data: Record<string, unknown>): Action => ({ type: 'service/extra', service: 'api', plugin: 'autopilot', data });
+    const { m } = feed([loaded, extra({ vcpu: 0.5, memoryGiB: 2, usdPerHour: 0.0251, computeClass: 'general-purpose', spot: false }), extra({ vcpu: 1, memoryGiB: 4, usdPerHour: 0.0151, computeClass: 'Scale-Out', spot: true })]);
+    const text = await m.registry.metrics();
+    assert.match(text, /devloop_service_autopilot_vcpu\{service="api",compute_class="Scale-Out"\} 1\n/);
+    assert.match(text, /devloop_service_autopilot_memory_bytes\{service="api",compute_class="Scale-Out"\} 4294967296/);
+    assert.match(text, /devloop_service_autopilot_cost_usd_per_hour\{service="api",compute_class="Scale-Out",spot="true"\} 0\.0151/);
+    assert.doesNotMatch(text, /general-purpose/, 'the earlier admission is gone');
+  });
+
   it('drops every series of a removed service', async () => {
     const { m } = feed([loaded, update(1, 'done'), { type: 'service/removed', service: 'api' }]);
     assert.doesNotMatch(await m.registry.metrics(), /service="api"/);
