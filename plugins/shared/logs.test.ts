@@ -16,7 +16,7 @@ describe('formatLogLine', () => {
       'logging.googleapis.com/spanId': '00f067aa0ba902b7',
     });
     const out = formatLogLine(line);
-    assert.deepEqual(out.lines, ['ERROR payment declined  amount=12 [trace 4bf92f35]']);
+    assert.deepEqual(out.lines, ['ERROR payment declined  amount=12 [trace 4bf92f3577b34da6a3ce929d0e0e4736]']);
     assert.equal(out.severity, 'ERROR');
     assert.equal(out.stream, 'stderr');
     assert.equal(out.time, Date.parse('2024-05-01T10:00:00.000Z'));

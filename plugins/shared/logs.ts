@@ -2,7 +2,8 @@
  * Structured log lines made readable. Services written for Cloud Run log one JSON object per
  * line in Cloud Logging's shape (`severity`, `message`, `logging.googleapis.com/trace`, `time`,
  * `httpRequest`); pino and bunyan use `level` and `msg`. Such a line becomes
- * `ERROR payment declined  amount=12 [trace 4bf92f35]`; any other line passes through unchanged.
+ * `ERROR payment declined  amount=12 [trace 4bf92f3577b34da6a3ce929d0e0e4736]` (the whole id, so `devloop logs`
+ * can link it to the trace in Jaeger); any other line passes through unchanged.
  */
 
 export type Severity = 'DEFAULT' | 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR' | 'CRITICAL' | 'ALERT' | 'EMERGENCY';
@@ -52,7 +53,7 @@ export function formatLogLine(line: string): FormattedLog {
     .join(' ');
   if (extras) parts.push(` ${extras.length > MAX_EXTRA_CHARS ? `${extras.slice(0, MAX_EXTRA_CHARS)}…` : extras}`);
   const trace = typeof entry[TRACE_KEY] === 'string' ? (entry[TRACE_KEY] as string).split('/').pop()! : undefined;
-  if (trace) parts.push(`[trace ${trace.slice(0, 8)}]`);
+  if (trace) parts.push(`[trace ${trace}]`);
 
   const lines = [parts.join(' ')];
   const rest = message !== undefined && message.includes('\n') ? message.split('\n').slice(1) : [];
