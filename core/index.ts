@@ -5,6 +5,7 @@ export type { DevloopPlugin, PluginFactory, PluginSpec } from './plugins/types.j
 export type * from './engine/contexts.js';
 export type { EngineHooks } from './engine/hooks.js';
 export type { MetricsSource } from './engine/metrics.js';
+export type { SpanRecord, SpanSink } from './engine/tracing.js';
 export { Engine, createEngine, type EngineOptions } from './engine/engine.js';
 export type { Action } from './store/actions.js';
 export type { EngineState, ServiceState, Phase, Endpoint, HealthState, LogLine } from './store/state.js';

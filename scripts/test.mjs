@@ -101,6 +101,12 @@ async function probe() {
     missing.push({ what: 'monitoring', why,
       how: 'as root on Debian, `bash test/infra/monitoring.sh` (Debian\'s prometheus and prometheus-alertmanager, never started); elsewhere Prometheus and Alertmanager from https://prometheus.io/download/ on PATH' });
   }
+  // Jaeger v2 (test/infra/jaeger.sh): the tracing tests run the real binary.
+  const jaeger = run('jaeger', ['version']);
+  if (!jaeger.ok) {
+    missing.push({ what: 'jaeger', why: jaeger.absent ? 'jaeger is not installed' : `jaeger version failed: ${jaeger.why}`,
+      how: 'as root, `bash test/infra/jaeger.sh` (builds Jaeger v2 from the Go module proxy once, 5-15 min on 2 cores; needs go); elsewhere the release from https://www.jaegertracing.io/download/ on PATH' });
+  }
   const tmux = run('tmux', ['-V']);
   if (!tmux.ok) {
     missing.push({ what: 'tmux', why: tmux.absent ? 'tmux is not installed' : `tmux -V failed: ${tmux.why}`,
@@ -135,6 +141,10 @@ function setUp(missing) {
   if (what.has('monitoring')) {
     console.error('[test] installing Prometheus, promtool and Alertmanager: bash test/infra/monitoring.sh');
     spawnSync('bash', [join(root, 'test', 'infra', 'monitoring.sh')], { stdio: 'inherit' });
+  }
+  if (what.has('jaeger')) {
+    console.error('[test] building Jaeger: bash test/infra/jaeger.sh');
+    spawnSync('bash', [join(root, 'test', 'infra', 'jaeger.sh')], { stdio: 'inherit' });
   }
   if (what.has('kubernetes')) {
     console.error('[test] bringing up the local Kubernetes test cluster: bash test/infra/k8s-up.sh');

@@ -50,7 +50,7 @@ describe('devloop up with monitoring: Prometheus and Alertmanager started and wi
         return s.monitoring?.prometheus && s.monitoring.alertmanager && Object.values(s.services).every((x) => x.phase === 'healthy') ? s : undefined;
       }, 60_000, `all healthy and Prometheus and Alertmanager up (stderr: ${up.stderr()})`);
       const m = ready.monitoring!;
-      assert.deepEqual(Object.keys(m).slice(0, 5), ['metrics', 'prometheus', 'alertmanager', 'jaeger', 'grafana'], 'every part listed');
+      assert.deepEqual(Object.keys(m).slice(0, 6), ['metrics', 'prometheus', 'alertmanager', 'jaeger', 'otlp', 'grafana'], 'every part listed');
       for (const url of [m.metrics!, m.prometheus!, m.alertmanager!]) assert.match(url, /^http:\/\/127\.0\.0\.1:\d+/, 'bound to loopback');
       const prom = m.prometheus!;
 

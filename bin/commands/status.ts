@@ -37,7 +37,7 @@ export async function status(opts: GlobalOptions): Promise<number> {
 }
 
 /** Every part's URL is listed, null when it does not run, so a script can tell "off" from "not yet asked". */
-const MONITORING_PARTS = ['metrics', 'prometheus', 'alertmanager', 'jaeger', 'grafana'] as const;
+const MONITORING_PARTS = ['metrics', 'prometheus', 'alertmanager', 'jaeger', 'otlp', 'grafana'] as const;
 
 /** What devloop:monitoring publishes for the session (plugins/monitoring/runtime.ts). */
 interface Monitoring {

@@ -18,6 +18,7 @@ import { runPipeline } from './pipeline.js';
 import { updateSummary } from './trigger.js';
 import { Redactor } from './redact.js';
 import { MetricsSources } from './metrics.js';
+import { Tracing } from './tracing.js';
 import { Semaphore } from './semaphore.js';
 
 export interface EngineOptions {
@@ -55,6 +56,8 @@ export class Engine {
   readonly redactor = new Redactor();
   /** Prometheus series of every plugin, served as one `/metrics` by whichever plugin claims them. */
   readonly metrics = new MetricsSources();
+  /** Where finished spans go while a plugin exports traces (`devloop:monitoring` with Jaeger). */
+  readonly tracing = new Tracing();
   private readonly store: Store = createStore();
   private devfileValue: DevfileConfig;
   private readonly devfileFile?: string;

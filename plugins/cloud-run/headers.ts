@@ -22,8 +22,12 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
   return new Set(text.split(',').map((t) => t.trim()).filter(Boolean));
 }
 
-/** Copies request headers for the instance: hop-by-hop ones out, Cloud Run's in. */
-export function forwardHeaders(req: http.IncomingMessage, keepUpgrade = false): http.OutgoingHttpHeaders {
+/**
+ * Copies request headers for the instance: hop-by-hop ones out, Cloud Run's in. `trace` is the
+ * request's context when the front end records a span for it (its span id is the parent the
+ * instance sees); otherwise one is made here.
+ */
+export function forwardHeaders(req: http.IncomingMessage, keepUpgrade = false, trace?: TraceContext): http.OutgoingHttpHeaders {
   const listed = connectionTokens(req.headers.connection);
   const out: http.OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(req.headers)) {
@@ -36,35 +40,54 @@ export function forwardHeaders(req: http.IncomingMessage, keepUpgrade = false): 
   const client = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1';
   out['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${String(req.headers['x-forwarded-for'])}, ${client}` : client;
   out['x-forwarded-proto'] = 'http';
-  Object.assign(out, traceHeaders(req.headers));
+  Object.assign(out, traceHeaders(req.headers, trace));
   return out;
 }
 
+/** The front end's place in a request's trace: the trace, the caller's span, its own span. */
+export interface TraceContext {
+  traceId: string;
+  /** The caller's span (16 hex digits), when the request came with a trace. */
+  parentSpanId?: string;
+  /** The front end's span: the parent the instance sees. */
+  spanId: string;
+  sampled: boolean;
+}
+
 /**
- * Cloud Run's trace headers: the incoming trace is continued (W3C `traceparent` first, then
- * `X-Cloud-Trace-Context`), else a new one starts; the front end's own span id is the parent the
- * instance sees, in both formats.
+ * The incoming trace is continued (W3C `traceparent` first, then `X-Cloud-Trace-Context`), else a
+ * new one starts; the front end's span gets a new id.
  */
-export function traceHeaders(headers: http.IncomingHttpHeaders): { traceparent: string; 'x-cloud-trace-context': string } {
+export function traceContext(headers: http.IncomingHttpHeaders): TraceContext {
   let traceId: string | undefined;
+  let parentSpanId: string | undefined;
   let sampled = true;
   const tp = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(String(headers.traceparent ?? '').trim());
   if (tp && !/^0+$/.test(tp[1])) {
     traceId = tp[1];
+    if (!/^0+$/.test(tp[2])) parentSpanId = tp[2];
     sampled = (parseInt(tp[3], 16) & 1) === 1;
   } else {
     const xc = /^([0-9a-fA-F]{32})(?:\/(\d+))?(?:;o=([01]))?/.exec(String(headers['x-cloud-trace-context'] ?? '').trim());
     if (xc) {
       traceId = xc[1].toLowerCase();
+      const id = xc[2] !== undefined ? BigInt(xc[2]) : 0n;
+      if (id > 0n && id < 1n << 64n) parentSpanId = id.toString(16).padStart(16, '0');
       if (xc[3] !== undefined) sampled = xc[3] === '1';
     }
   }
   traceId ??= randomHex(16);
-  let spanHex = randomHex(8);
-  if (/^0+$/.test(spanHex)) spanHex = '0000000000000001';
+  let spanId = randomHex(8);
+  if (/^0+$/.test(spanId)) spanId = '0000000000000001';
+  return { traceId, parentSpanId, spanId, sampled };
+}
+
+/** Cloud Run's trace headers: the front end's span id is the parent the instance sees, in both formats. */
+export function traceHeaders(headers: http.IncomingHttpHeaders, trace = traceContext(headers)): { traceparent: string; 'x-cloud-trace-context': string } {
+  const { traceId, spanId, sampled } = trace;
   return {
-    traceparent: `00-${traceId}-${spanHex}-${sampled ? '01' : '00'}`,
-    'x-cloud-trace-context': `${traceId}/${BigInt(`0x${spanHex}`).toString()};o=${sampled ? 1 : 0}`,
+    traceparent: `00-${traceId}-${spanId}-${sampled ? '01' : '00'}`,
+    'x-cloud-trace-context': `${traceId}/${BigInt(`0x${spanId}`).toString()};o=${sampled ? 1 : 0}`,
   };
 }
 

@@ -14,6 +14,9 @@
  * one protocol to the other (an instance's status or header HTTP/2 forbids, a header Node
  * refuses). A bad exchange fails that one request, never the front end or the session.
  *
+ * While the session keeps traces, each request is also a span whose id is the parent the
+ * instance sees in its traceparent (request-span.ts).
+ *
  * Connections (accept, protocol sniffing, timeouts, the cap) are `front-door.ts`'s.
  */
 import http from 'node:http';
@@ -22,6 +25,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { defaultLimits, openFrontDoor, type FrontDoorLimits, type FrontDoorStats } from './front-door.js';
 import { forwardHeaders, responseHeaders } from './headers.js';
+import { requestSpan, type RequestTracing } from './request-span.js';
 import { NoInstance, type Instance, type Revision } from './revision.js';
 
 /** Where a request goes, decided by the service (traffic split, tag URL, Host header). */
@@ -44,6 +48,8 @@ export interface ProxyDeps {
   rejected?(revision: Revision | undefined, status: number, req: http.IncomingMessage, message: string): void;
   /** A connection was closed at once because the front end had `maxConnections` open. */
   refused?(limits: FrontDoorLimits): void;
+  /** Where the front end's span of each request goes, while something keeps traces (request-span.ts). */
+  tracing?: RequestTracing;
 }
 
 export interface Proxy {
@@ -132,7 +138,10 @@ function answer(res: http.ServerResponse, status: number, message: string): void
 async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps: ProxyDeps): Promise<void> {
   const began = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - began) / 1e9;
+  const span = requestSpan(deps.tracing, req);
   const routed = deps.route(req);
+  // Waiting for the first revision to serve is queueing too (and usually a cold start).
+  let waited = routed instanceof Promise ? span?.queued() : undefined;
   let route: Routed;
   if (routed instanceof Promise) {
     // Held until a revision serves: a client that leaves meanwhile is not sent on afterwards.
@@ -141,12 +150,13 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
     res.once('close', leave);
     route = await routed;
     res.off('close', leave);
-    if (gone) { deps.finished(undefined, 499, seconds(), req); return; }
+    if (gone) { span?.end(499, undefined); deps.finished(undefined, 499, seconds(), req); return; }
   } else {
     route = routed;
   }
   if (!('revision' in route)) {
     answer(res, route.status, route.message);
+    span?.end(route.status, undefined);
     deps.finished(undefined, route.status, seconds(), req);
     return;
   }
@@ -156,6 +166,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
     if (done) return;
     done = true;
     clearTimeout(timer);
+    span?.end(status, revision);
     deps.finished(revision, status, seconds(), req);
   };
   const fail = (status: 429 | 500 | 503 | 504, message: string) => {
@@ -198,6 +209,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
   let instance = revision.tryAcquire();
   if (!instance) {
     waiting = new AbortController();
+    waited ??= span?.queued();
     try {
       instance = await revision.acquire(waiting.signal);
     } catch (err) {
@@ -209,6 +221,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
       return;
     }
   }
+  waited?.(instance);
   if (done || !instance.handle) {
     revision.release(instance);
     if (!done) fail(503, 'the instance went away');
@@ -219,7 +232,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
   const forward = (instance: Instance, attempt: number): void => {
     let released = false;
     const release = () => { if (!released) { released = true; revision.release(instance); } };
-    const headers = forwardHeaders(req);
+    const headers = forwardHeaders(req, false, span?.trace);
     // A body of unknown length (chunked HTTP/1, or HTTP/2 without content-length) goes chunked:
     // Node sends a GET's body unframed otherwise.
     if (!bodiless && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
@@ -285,7 +298,7 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse, deps:
       fail(503, `cannot reach the instance over h2c (${err instanceof Error ? err.message : String(err)})`);
       return;
     }
-    const headers: http2.OutgoingHttpHeaders = { ...forwardHeaders(req) };
+    const headers: http2.OutgoingHttpHeaders = { ...forwardHeaders(req, false, span?.trace) };
     const authority = String(headers.host ?? `${instance.handle!.host}:${instance.handle!.port}`);
     delete headers.host;
     // gRPC needs `te: trailers`; it is the one value HTTP/2 allows.

@@ -42,6 +42,8 @@ export class Instance {
   throttleTimer?: NodeJS.Timeout;
   /** Startup CPU boost lasts until then (ms since epoch). */
   boostUntil = 0;
+  /** When it was asked for and when it became ready (ms since epoch): a request that arrived before `readyAt` waited for its cold start. */
+  startup?: { startedAt: number; readyAt: number };
   private h2?: http2.ClientHttp2Session;
   constructor(readonly id: string, concurrency: number) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, keepAliveMsecs: 1000, scheduling: 'lifo' });
@@ -517,6 +519,7 @@ export class Revision {
       if (inst.state !== 'starting') throw new Error(inst.exit ? 'the instance exited during startup' : 'the instance was stopped during startup');
       const ms = Date.now() - started;
       inst.state = 'ready';
+      inst.startup = { startedAt: started, readyAt: started + ms };
       inst.lastActive = Date.now();
       this.failures = 0;
       this.lastStartFailure = undefined;

@@ -87,6 +87,7 @@ export class CloudRunRuntime {
         dispatch: ctx.dispatch,
         metrics: this.metrics,
         requestLogs: sim.requestLogs ?? false,
+        tracing: this.engine.tracing,
         frontEnd: this.options.frontEnd,
         host: sim.host,
       });

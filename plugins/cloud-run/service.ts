@@ -13,6 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { Deployment, Logger, ResourceUsage } from '../../core/engine/contexts.js';
+import type { SpanSink } from '../../core/engine/tracing.js';
 import { DevloopError } from '../../core/errors.js';
 import type { Action } from '../../core/store/actions.js';
 import type { Endpoint } from '../../core/store/state.js';
@@ -69,6 +70,8 @@ export interface ServiceOptions {
   frontEnd?: Partial<FrontDoorLimits>;
   /** Where the front ends listen (`simulation.cloudRun.host`); default 127.0.0.1. */
   host?: string;
+  /** The session's span sink holder (`engine.tracing`): each request gets a span while a sink is set. */
+  tracing?: { sink?: SpanSink };
 }
 
 export class CloudRunService implements Deployment {
@@ -396,6 +399,7 @@ export class CloudRunService implements Deployment {
   private async openProxy(port: number, tag: string | undefined): Promise<Proxy> {
     return startProxy(port, {
       route: (req) => this.route(req, tag),
+      tracing: this.options.tracing && { sink: () => this.options.tracing?.sink, service: this.options.service },
       finished: (revision, status, seconds, req) => {
         // The one place requests are counted, for `devloop status` (revision.requests) and /metrics
         // (requests_total) alike: each request once, when answered, with whatever status (the

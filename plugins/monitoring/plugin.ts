@@ -5,12 +5,12 @@
  * | hook      | what                                                                           |
  * | --------- | ------------------------------------------------------------------------------ |
  * | (apply)   | claims `engine.metrics`, so the simulators' series join the session endpoint   |
- * | start     | serves `/metrics`, starts Prometheus and Alertmanager (runtime.ts)              |
+ * | start     | serves `/metrics`, starts Prometheus, Alertmanager and Jaeger (runtime.ts)      |
  * | watch     | counts the file changes that reached each service                              |
- * | shutdown  | stops Prometheus, Alertmanager and the endpoint                                |
+ * | shutdown  | sends the last spans, stops the parts and the endpoint                         |
  *
  * Projects without a `monitoring` block pay nothing: the runtime (and prom-client) is loaded
- * only when the block is there. A Devfile edit that changes the block takes effect at the next
+ * only when the block is there, the OpenTelemetry SDK (tracing.ts) only once Jaeger runs. A Devfile edit that changes the block takes effect at the next
  * `devloop up`, which the log says.
  */
 import type { DevloopPlugin } from '../../core/plugins/types.js';
@@ -18,7 +18,7 @@ import { PLUGIN } from './id.js';
 
 export interface MonitoringPluginOptions {
   /** Names (or paths) to look for each part's binary under, instead of the usual ones. */
-  binaries?: Partial<Record<'prometheus' | 'alertmanager' | 'promtool', string[]>>;
+  binaries?: Partial<Record<'prometheus' | 'alertmanager' | 'promtool' | 'jaeger', string[]>>;
 }
 
 export function monitoringPlugin(options: MonitoringPluginOptions = {}): DevloopPlugin {

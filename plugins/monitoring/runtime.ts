@@ -1,8 +1,9 @@
 /**
  * What `devloop:monitoring` runs for one session: the session's `/metrics` (devloop's registry,
  * the services' CPU and memory, every plugin's MetricsSource), and when the Devfile asks, a
- * Prometheus and an Alertmanager as local binaries, configured here, their data under
- * `.devloop/monitoring/`. Nothing in here may take devloop or a service down: a part that cannot
+ * Prometheus, an Alertmanager and a Jaeger as local binaries, configured here, their data under
+ * `.devloop/monitoring/`. With Jaeger, devloop's own spans (each pipeline run, each request
+ * through a Cloud Run front end) go to it through `engine.tracing.sink`. Nothing in here may take devloop or a service down: a part that cannot
  * start is one warning naming how to get it, and the rest runs.
  */
 import { execFile } from 'node:child_process';
@@ -12,33 +13,42 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { MonitoringConfig, PrometheusSettings } from '../../core/devfile/types.js';
 import type { Engine } from '../../core/engine/engine.js';
+import type { SpanRecord, SpanSink } from '../../core/engine/tracing.js';
 import type { Action } from '../../core/store/actions.js';
 import type { EngineState } from '../../core/store/state.js';
 import { serveMetricsEndpoint, type MetricsEndpoint } from '../shared/metrics-endpoint.js';
-import { isPortFree, nextFreePort, portTakenError } from '../shared/ports.js';
+import { findFreePort, isPortFree, nextFreePort, portTakenError } from '../shared/ports.js';
 import { AlertBook, describeAlert } from './alerts.js';
 import { alertmanagerConfig, prometheusConfig, targetsFile } from './config.js';
 import { DevloopMetrics, type ServiceUsage } from './devloop-metrics.js';
 import { findBinary, startLocalPart, type LocalPart } from './local-binary.js';
 import { PLUGIN } from './id.js';
+import { jaegerConfig } from './jaeger-config.js';
 import { devloopRuleGroups, prometheusRuleFile } from './rules.js';
 import { addressOf, probeMetrics, TargetSet } from './targets.js';
+import type { SpanExport } from './tracing.js';
+import { updateSpans } from './update-spans.js';
 
 const run = promisify(execFile);
 
-export const DEFAULT_PORTS = { metrics: 9464, prometheus: 9090, alertmanager: 9093 } as const;
+export const DEFAULT_PORTS = { metrics: 9464, prometheus: 9090, alertmanager: 9093, jaeger: 16686, otlp: 4318 } as const;
 /** Debian names Alertmanager's binary prometheus-alertmanager; the upstream release, alertmanager. */
-const BINARIES = { prometheus: ['prometheus'], alertmanager: ['prometheus-alertmanager', 'alertmanager'], promtool: ['promtool'] };
+const BINARIES = { prometheus: ['prometheus'], alertmanager: ['prometheus-alertmanager', 'alertmanager'], promtool: ['promtool'], jaeger: ['jaeger'] };
+/** Spans kept while Jaeger starts (the first pipeline runs and requests), sent once it is ready. */
+const EARLY_SPANS_KEPT = 2_000;
 
 export interface MonitoringUrls {
   metrics?: string;
   prometheus?: string;
   alertmanager?: string;
+  /** Jaeger's UI and query API. */
   jaeger?: string;
+  /** Jaeger's OTLP/HTTP receiver (`OTEL_EXPORTER_OTLP_ENDPOINT` for a service's SDK). */
+  otlp?: string;
   grafana?: string;
 }
 
-type Part = 'metrics' | 'prometheus' | 'alertmanager';
+type Part = 'metrics' | 'prometheus' | 'alertmanager' | 'jaeger';
 
 /** `true`/`{...}` is on, `false`/absent is off; `metrics` is on unless `false`. */
 export function partOn(config: MonitoringConfig, part: Part | 'grafana' | 'jaeger'): boolean {
@@ -79,6 +89,8 @@ export class MonitoringRuntime {
     const state = this.engine.getState();
     this.metrics.onAction(state, { type: 'config/loaded', file: state.config.file ?? '', services: state.order.map((name) => ({ name, kind: state.services[name].kind, target: state.services[name].target, triggerMode: state.services[name].triggerMode })) });
 
+    // Spans of what happens while Jaeger starts are kept and sent once it runs.
+    if (partOn(this.config, 'jaeger')) this.engine.tracing.sink = this.early;
     if (partOn(this.config, 'metrics')) this.endpoint = await this.serve();
     if (this.endpoint) this.urls.metrics = this.endpoint.url;
     // Prometheus takes seconds to be ready: the first build does not wait for it.
@@ -97,8 +109,13 @@ export class MonitoringRuntime {
     let alertmanager: string | undefined;
     if (partOn(this.config, 'alertmanager')) alertmanager = await this.startAlertmanager();
     if (partOn(this.config, 'prometheus')) await this.startPrometheus(alertmanager);
-    for (const part of ['grafana', 'jaeger'] as const) {
-      if (partOn(this.config, part)) this.note(`monitoring.${part}: not started; devloop does not run ${part === 'grafana' ? 'Grafana' : 'Jaeger'} yet (see the README's monitoring section)`);
+    if (partOn(this.config, 'jaeger')) await this.startJaeger();
+    // After Prometheus (and Jaeger): the datasources point at the URLs they got. Loaded only when asked for.
+    if (partOn(this.config, 'grafana')) {
+      const { startGrafana } = await import('./grafana-start.js');
+      const g = await startGrafana({ root: this.engine.root, settings: this.config.grafana, prometheusUrl: this.urls.prometheus, jaegerUrl: this.urls.jaeger,
+        project: this.engine.devfile.name ?? path.basename(this.engine.root), onCrash: (m) => this.crashed('grafana', m) });
+      if ('part' in g) { this.parts.push(g.part); this.urls.grafana = g.url; } else this.note(g.note);
     }
     const shown = Object.entries(this.urls).map(([k, v]) => `${k} ${v}`).join(', ');
     if (shown) log.info(`monitoring: ${shown}`);
@@ -240,7 +257,9 @@ export class MonitoringRuntime {
         name: 'prometheus', root: this.engine.root, logFile: path.join(this.dir, 'prometheus.log'),
         argv: [binary, `--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, 'data')}`,
           `--storage.tsdb.retention.time=${settings.retention ?? '2d'}`, `--storage.tsdb.retention.size=${settings.retentionSize ?? '512MB'}`,
-          `--web.listen-address=${address}`],
+          `--web.listen-address=${address}`,
+          // An alert firing before the Alertmanager was discovered is sent again after this, not after the default minute.
+          '--rules.alert.resend-delay=5s'],
         readyUrl: `http://${address}/-/ready`,
         readyTimeoutMs: 30_000,
         onCrash: (m) => this.crashed('prometheus', m),
@@ -254,6 +273,64 @@ export class MonitoringRuntime {
     // Services that became healthy while Prometheus started.
     const state = this.engine.getState();
     for (const name of state.order) if (state.services[name].phase === 'healthy') void this.discover(name, state);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Jaeger and devloop's spans
+
+  private readonly earlySpans: SpanRecord[] = [];
+  private readonly early: SpanSink = { span: (r) => { if (this.earlySpans.length < EARLY_SPANS_KEPT) this.earlySpans.push(r); } };
+  private spans?: SpanExport;
+
+  /**
+   * Jaeger all-in-one (v2) with spans in memory, its OTLP/HTTP receiver for devloop's spans and
+   * the services' own, its UI and query API; then the span export (the OpenTelemetry SDK, loaded
+   * only now) becomes `engine.tracing.sink`.
+   */
+  private async startJaeger(): Promise<void> {
+    const binary = findBinary(this.binaries.jaeger);
+    if (!binary) {
+      this.dropSpans();
+      this.note(`jaeger not started: no ${this.binaries.jaeger.join(' or ')} binary on PATH; build it with bash test/infra/jaeger.sh (Jaeger v2 from the Go module proxy), or get the release from jaegertracing.io/download, or set monitoring.jaeger: false`);
+      return;
+    }
+    const ui = await this.port('jaeger', portOf(this.config.jaeger), 'monitoring.jaeger.port');
+    if (ui === undefined) { this.dropSpans(); return; }
+    let otlp = await nextFreePort(DEFAULT_PORTS.otlp);
+    if (otlp === ui) otlp = await nextFreePort(ui + 1);
+    const [queryGrpc, health] = [await findFreePort(), await findFreePort()];
+    const dir = path.join(this.dir, 'jaeger');
+    await mkdir(dir, { recursive: true });
+    const configFile = path.join(dir, 'jaeger.yaml');
+    await writeFile(configFile, jaegerConfig({ otlpHttp: otlp, ui, queryGrpc, health }));
+    try {
+      this.parts.push(await startLocalPart({
+        name: 'jaeger', root: this.engine.root, logFile: path.join(this.dir, 'jaeger.log'),
+        argv: [binary, `--config=${configFile}`],
+        readyUrl: `http://127.0.0.1:${health}/status`,
+        readyTimeoutMs: 30_000,
+        onCrash: (m) => { this.dropSpans(); delete this.urls.otlp; this.crashed('jaeger', m); },
+      }));
+    } catch (err) {
+      this.dropSpans();
+      this.note(`jaeger not started: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    this.urls.jaeger = `http://127.0.0.1:${ui}`;
+    this.urls.otlp = `http://127.0.0.1:${otlp}`;
+    const { startSpanExport } = await import('./tracing.js');
+    this.spans = startSpanExport(this.urls.otlp, { 'devloop.project': this.engine.devfile.name ?? path.basename(this.engine.root) });
+    for (const r of this.earlySpans.splice(0)) this.spans.span(r);
+    this.engine.tracing.sink = this.spans;
+  }
+
+  /** No Jaeger (any more): nothing collects spans, and nobody keeps gathering them. */
+  private dropSpans(): void {
+    this.earlySpans.length = 0;
+    if (this.engine.tracing.sink === this.early || this.engine.tracing.sink === this.spans) this.engine.tracing.sink = undefined;
+    const spans = this.spans;
+    this.spans = undefined;
+    void spans?.shutdown();
   }
 
   /** The user's rule files that `promtool check rules` accepts; each one it rejects is a warning with promtool's words. */
@@ -299,6 +376,10 @@ export class MonitoringRuntime {
   private onAction(state: EngineState, action: Action): void {
     if (action.type === 'session/extra') return;
     this.metrics.onAction(state, action);
+    if (action.type === 'update/finished') {
+      const sink = this.engine.tracing.sink;
+      if (sink && (sink === this.early || sink === this.spans)) for (const r of updateSpans(action.service, action.update)) sink.span(r);
+    }
     if (!this.targetsPath) return;
     if (action.type === 'service/health' && action.health === 'healthy') void this.discover(action.service, state);
     if (action.type === 'service/stopped' || action.type === 'service/removed') {
@@ -375,6 +456,9 @@ export class MonitoringRuntime {
     await this.starting;
     this.stopped = true;
     this.unsubscribe?.();
+    // The last batch of spans goes out while Jaeger still runs.
+    if (this.engine.tracing.sink === this.early || this.engine.tracing.sink === this.spans) this.engine.tracing.sink = undefined;
+    await this.spans?.shutdown();
     await Promise.all(this.parts.map((p) => p.stop()));
     await this.endpoint?.close();
   }
