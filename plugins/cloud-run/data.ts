@@ -224,3 +224,19 @@ export const SCALING_PRESETS: Record<'dev' | 'parity', ScalingSettings> = {
     shutdownGraceSeconds: SHUTDOWN_GRACE_SECONDS,
   },
 };
+
+/**
+ * Cloud Run's trace sampling: "requests are sampled at a maximum rate of 0.1 requests per second
+ * for each instance (or one request every 10 seconds)"; a forced request (the caller's trace
+ * context says sampled) "at a maximum rate of 0.1 second for each instance (or 10 requests per
+ * second)". Not configurable on Cloud Run. Source: https://cloud.google.com/run/docs/trace
+ * ("Trace sampling rate"). Used by the `parity` preset (trace-sampling.ts).
+ */
+export const TRACE_SAMPLING = { perInstancePerSecond: 0.1, forcedPerInstancePerSecond: 10 } as const;
+
+/**
+ * devloop's own choice for the `dev` preset, per service: enough that every request a developer
+ * sends by hand is traced, bounded so a load test measures the service rather than the exporter
+ * (bench/tracing.bench.ts).
+ */
+export const DEV_TRACE_SAMPLING = { perSecond: 20, forcedPerSecond: 100 } as const;

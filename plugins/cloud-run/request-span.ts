@@ -15,6 +15,8 @@ import type { Instance, Revision } from './revision.js';
 export interface RequestTracing {
   sink(): SpanSink | undefined;
   service: string;
+  /** Whether to trace this request (trace-sampling.ts); absent: every request the caller did not opt out of. */
+  sample?(forced: boolean): boolean;
 }
 
 /** Wall-clock ms with sub-ms precision (spans of a fast request are a fraction of a ms). */
@@ -27,8 +29,14 @@ export class RequestSpan {
   private cold?: { startMs: number; endMs: number; ms: number };
   private ended = false;
 
-  constructor(private readonly sink: SpanSink, private readonly service: string, private readonly req: http.IncomingMessage) {
+  constructor(private readonly sink: SpanSink, private readonly service: string, private readonly req: http.IncomingMessage, sample?: (forced: boolean) => boolean) {
     this.trace = traceContext(req.headers);
+    // A caller that sent a trace context decided (sampled: forced; not sampled: never); the rest
+    // are the front end's to sample. Not sampled: the instance is told so and nothing is recorded.
+    if (this.trace.sampled && sample) {
+      const forced = req.headers.traceparent !== undefined || req.headers['x-cloud-trace-context'] !== undefined;
+      if (!sample(forced)) this.trace = { ...this.trace, sampled: false };
+    }
   }
 
   /** Starts timing a wait for a slot; call the returned function when the request has one. */
@@ -71,5 +79,5 @@ export class RequestSpan {
 /** A span for the request when the service is traced and a sink is set, else undefined. */
 export function requestSpan(tracing: RequestTracing | undefined, req: http.IncomingMessage): RequestSpan | undefined {
   const sink = tracing?.sink();
-  return sink ? new RequestSpan(sink, tracing!.service, req) : undefined;
+  return sink ? new RequestSpan(sink, tracing!.service, req, tracing!.sample) : undefined;
 }

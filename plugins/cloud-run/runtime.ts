@@ -88,6 +88,7 @@ export class CloudRunRuntime {
         metrics: this.metrics,
         requestLogs: sim.requestLogs ?? false,
         tracing: this.engine.tracing,
+        tracePreset: sim.preset ?? 'dev',
         frontEnd: this.options.frontEnd,
         host: sim.host,
       });

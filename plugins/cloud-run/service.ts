@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { Deployment, Logger, ResourceUsage } from '../../core/engine/contexts.js';
 import type { SpanSink } from '../../core/engine/tracing.js';
+import { TraceSampler, type SamplingPreset } from './trace-sampling.js';
 import { DevloopError } from '../../core/errors.js';
 import type { Action } from '../../core/store/actions.js';
 import type { Endpoint } from '../../core/store/state.js';
@@ -70,8 +71,10 @@ export interface ServiceOptions {
   frontEnd?: Partial<FrontDoorLimits>;
   /** Where the front ends listen (`simulation.cloudRun.host`); default 127.0.0.1. */
   host?: string;
-  /** The session's span sink holder (`engine.tracing`): each request gets a span while a sink is set. */
+  /** The session's span sink holder (`engine.tracing`): requests get spans while a sink is set. */
   tracing?: { sink?: SpanSink };
+  /** Which requests are traced: Cloud Run's rates (`parity`) or devloop's bounded all (`dev`, the default). */
+  tracePreset?: SamplingPreset;
 }
 
 export class CloudRunService implements Deployment {
@@ -99,7 +102,11 @@ export class CloudRunService implements Deployment {
   private readonly startWaiters = new Set<() => void>();
   backend = '';
 
-  constructor(private readonly options: ServiceOptions) {}
+  private readonly sampler: TraceSampler;
+
+  constructor(private readonly options: ServiceOptions) {
+    this.sampler = new TraceSampler(options.tracePreset ?? 'dev');
+  }
 
   /** The host in the service's URLs: the listen address, or loopback when that is a wildcard. */
   private get urlHost(): string {
@@ -399,7 +406,11 @@ export class CloudRunService implements Deployment {
   private async openProxy(port: number, tag: string | undefined): Promise<Proxy> {
     return startProxy(port, {
       route: (req) => this.route(req, tag),
-      tracing: this.options.tracing && { sink: () => this.options.tracing?.sink, service: this.options.service },
+      tracing: this.options.tracing && {
+        sink: () => this.options.tracing?.sink,
+        service: this.options.service,
+        sample: (forced) => this.sampler.sample(forced, this.revisions.reduce((n, r) => n + r.counts().ready, 0)),
+      },
       finished: (revision, status, seconds, req) => {
         // The one place requests are counted, for `devloop status` (revision.requests) and /metrics
         // (requests_total) alike: each request once, when answered, with whatever status (the
