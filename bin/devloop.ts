@@ -187,6 +187,21 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .argument('<node>', 'node name (kubectl get nodes -l cloud.google.com/gke-spot=true)')
     .action((node: string, _o, cmd) => run(async () => (await import('./commands/autopilot-preempt.js')).autopilotPreempt(globals(cmd), node), cmd));
 
+  const agentsCmd = program.command('agents').description('the Ghostbusters expert crew: find security, build, manifest, quality, test and architecture problems in a repository, and fix the safe ones');
+  agentsCmd.command('run')
+    .description('run the experts over a repository: findings with file:line:col, rule, severity, confidence and fix (exit 1 if findings at or above --fail-on remain, 2 on bad input)')
+    .argument('[path]', 'the repository (default: the current folder)')
+    .option('--agent <ids>', 'only these experts, comma-separated (security, build, manifests, quality, tests, architecture)')
+    .addOption(new Option('--output <format>', 'output format (default: text, or json with the global -o json)').choices(['text', 'json', 'sarif']))
+    .option('--fix', 'write the safe fixes as .devloop/agents/fixes-<time>.patch; nothing else changes', false)
+    .option('--record <file>', 'write the run record (each expert\'s step: input, output, duration, error) as JSON')
+    .option('--apply', 'apply the safe fixes, then run the experts again to show the fixed findings gone', false)
+    .addOption(new Option('--fail-on <severity>', 'lowest severity that fails the run').choices(['error', 'warning', 'note']).default('error'))
+    .action((repoPath: string | undefined, o, cmd) => run(async () => {
+      const g = globals(cmd);
+      return (await import('./commands/agents.js')).agents({ cwd: g.cwd, path: repoPath, agent: o.agent, output: o.output ?? (g.output === 'json' ? 'json' : 'text'), fix: o.fix, apply: o.apply, failOn: o.failOn, record: o.record });
+    }, cmd));
+
   const cloudrun = program.command('cloudrun').description('Cloud Run simulation: check and serve Knative Service YAML locally');
   cloudrun.command('validate')
     .description('check service.yaml files against Cloud Run\'s rules; print what each deploys (exit 2 on any error)')
@@ -220,6 +235,16 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
   return program;
 }
 
+/** The first argument that is not a global option or its value: the command's name. */
+function firstOperand(args: string[]): string | undefined {
+  const withValue = new Set(['-f', '--file', '-e', '--env', '-o', '--output', '-C', '--cwd', '--context']);
+  for (let i = 0; i < args.length; i++) {
+    if (withValue.has(args[i])) i++;
+    else if (!args[i].startsWith('-')) return args[i];
+  }
+  return undefined;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT_OK;
   const program = buildProgram(async (fn, cmd) => {
@@ -230,6 +255,9 @@ export async function main(argv: string[]): Promise<number> {
       code = (await shared()).reportError(err, g);
     }
   });
+  // `agents run` has its own --output (text|json|sarif): global options after `agents` would take
+  // it as the global -o (plain|json) and refuse sarif, so for that command they go before it.
+  if (firstOperand(argv.slice(2)) === 'agents') program.enablePositionalOptions();
   try {
     await program.parseAsync(argv);
   } catch (err) {
