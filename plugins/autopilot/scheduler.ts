@@ -435,24 +435,36 @@ class Simulation {
   /** The feasible node with the least room left after placing `p` (most allocated); with preferences, the best scored. */
   best(p: PodState, which: (n: NodeState) => boolean): { node?: NodeState; filtered: { node: string; reason: string }[]; count: number; why?: string } {
     if (p.shape.scored) return this.bestScored(p, which);
-    const filtered: { node: string; reason: string }[] = [];
-    let count = 0;
+    const { feasible, filtered, count } = this.feasible(p, which);
     let best: NodeState | undefined;
     let bestScore = Infinity;
-    const r = p.shape.requests;
-    for (const n of this.nodes) {
-      if (n.removed || !which(n)) continue;
-      const why = this.fits(p, n);
-      if (why !== undefined) {
-        count++;
-        if (filtered.length < NO_FIT) filtered.push({ node: n.out.name, reason: typeof why === 'function' ? why() : why });
-        continue;
-      }
-      const a = n.out.allocatable;
-      const score = (n.free.cpuMilli - r.cpuMilli) / a.cpuMilli + (n.free.memoryBytes - r.memoryBytes) / a.memoryBytes;
+    for (const n of feasible) {
+      const score = this.leftAfter(p, n);
       if (score < bestScore) { bestScore = score; best = n; }
     }
     return { node: best, filtered, count };
+  }
+
+  /** The nodes `which` admits that can take `p`; of the others, the count and the first few reasons. */
+  private feasible(p: PodState, which: (n: NodeState) => boolean): { feasible: NodeState[]; filtered: { node: string; reason: string }[]; count: number } {
+    const filtered: { node: string; reason: string }[] = [];
+    const feasible: NodeState[] = [];
+    let count = 0;
+    for (const n of this.nodes) {
+      if (n.removed || !which(n)) continue;
+      const why = this.fits(p, n);
+      if (why === undefined) { feasible.push(n); continue; }
+      count++;
+      if (filtered.length < NO_FIT) filtered.push({ node: n.out.name, reason: typeof why === 'function' ? why() : why });
+    }
+    return { feasible, filtered, count };
+  }
+
+  /** The share of CPU plus the share of memory `n` has left once `p` is on it (0 to 2; lower is fuller). */
+  private leftAfter(p: PodState, n: NodeState): number {
+    const r = p.shape.requests;
+    const a = n.out.allocatable;
+    return (n.free.cpuMilli - r.cpuMilli) / a.cpuMilli + (n.free.memoryBytes - r.memoryBytes) / a.memoryBytes;
   }
 
   /**
@@ -461,26 +473,10 @@ class Simulation {
    * 0-100 over the feasible nodes. `why` names the preferences that set the winner apart.
    */
   bestScored(p: PodState, which: (n: NodeState) => boolean): { node?: NodeState; filtered: { node: string; reason: string }[]; count: number; why?: string } {
-    const filtered: { node: string; reason: string }[] = [];
-    let count = 0;
-    const feasible: NodeState[] = [];
-    const raws: Prefs[] = [];
-    const pack: number[] = [];
-    const r = p.shape.requests;
-    for (const n of this.nodes) {
-      if (n.removed || !which(n)) continue;
-      const why = this.fits(p, n);
-      if (why !== undefined) {
-        count++;
-        if (filtered.length < NO_FIT) filtered.push({ node: n.out.name, reason: typeof why === 'function' ? why() : why });
-        continue;
-      }
-      const a = n.out.allocatable;
-      feasible.push(n);
-      pack.push(100 * (1 - ((n.free.cpuMilli - r.cpuMilli) / a.cpuMilli + (n.free.memoryBytes - r.memoryBytes) / a.memoryBytes) / 2));
-      raws.push(this.prefs(p.shape, n.out.labels, (sel, key) => this.countIn(sel, key, n)));
-    }
+    const { feasible, filtered, count } = this.feasible(p, which);
     if (!feasible.length) return { filtered, count };
+    const pack = feasible.map((n) => 100 * (1 - this.leftAfter(p, n) / 2));
+    const raws: Prefs[] = feasible.map((n) => this.prefs(p.shape, n.out.labels, (sel, key) => this.countIn(sel, key, n)));
     const g = rangesOf(raws);
     let best = 0;
     let top = -Infinity;
