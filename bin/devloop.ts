@@ -49,11 +49,13 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .exitOverride();
 
   program.command('init')
-    .description('write a Devfile.ts in this folder (optionally converted from a gke-local.yaml)')
+    .description('write a Devfile.ts in this folder (optionally converted from a gke-local.yaml), or start a project from a template')
+    .argument('[dir]', 'the folder (default: this one); created when missing')
     .option('--from <file>', 'convert an old gke-local.yaml')
+    .option('--template <name>', 'copy a whole starter project into a new or empty folder: ai-service (an agent service on devloop/agents)')
     .option('--name <name>', 'project name (default: the folder name)')
     .option('--force', 'overwrite an existing Devfile.ts', false)
-    .action((o, cmd) => run(async () => (await import('./commands/init.js')).init(globals(cmd), { from: o.from, name: o.name, force: o.force }), cmd));
+    .action((dir: string | undefined, o, cmd) => run(async () => (await import('./commands/init.js')).init(globals(cmd), { from: o.from, name: o.name, force: o.force, template: o.template, dir }), cmd));
 
   program.command('up')
     .description('build, deploy and watch every service (or the ones named); Ctrl-C stops them all')

@@ -1,7 +1,8 @@
 /**
- * `devloop init [--from gke-local.yaml]`: writes a Devfile.ts into the current folder, made from
- * what the folder holds (service.yaml, Dockerfile, package.json, else a starter service), and the
- * editor types for `import ... from 'devloop'` (a tsconfig `paths` entry to .devloop/types).
+ * `devloop init [--from gke-local.yaml] [DIR]`: writes a Devfile.ts into DIR (default: the current
+ * folder), made from what the folder holds (service.yaml, Dockerfile, package.json, else a starter
+ * service), and the editor types for `import ... from 'devloop'` (a tsconfig `paths` entry to
+ * .devloop/types). `--template NAME` instead copies a whole recipe (init-template.ts).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { DevloopError } from '../../core/errors.js';
 import { convertGkeLocalYaml, mergeTsconfig, planInit, renderTsconfig, renderTypesShim, TYPES_SHIM } from '../../core/devfile/init.js';
 import { EXIT, type GlobalOptions } from '../shared.js';
 
-export interface InitOptions { from?: string; name?: string; force: boolean }
+export interface InitOptions { from?: string; name?: string; force: boolean; template?: string; dir?: string }
 
 // This file is bin/commands/init.ts from source and dist/bin/commands/init.js when built; the
 // folder holding `core` is two levels up in either case, as core/devfile/bundle.ts finds it.
@@ -23,7 +24,24 @@ export function devloopTypesFile(): string {
   return candidates.find((c) => existsSync(c)) ?? path.join(HERE, 'core/index.ts');
 }
 
+/** The devloop package root (package.json, recipes/): HERE from source, its parent when built. */
+function devloopRoot(): string {
+  return [HERE, path.resolve(HERE, '..')].find((r) => existsSync(path.join(r, 'recipes'))) ?? HERE;
+}
+
 export async function init(opts: GlobalOptions, initOpts: InitOptions): Promise<number> {
+  if (initOpts.template) {
+    const { copyTemplate } = await import('./init-template.js');
+    const dir = path.resolve(opts.cwd, initOpts.dir ?? '.');
+    const made = copyTemplate(initOpts.template, dir, devloopRoot(), initOpts.name);
+    const shown = path.relative(opts.cwd, dir) || '.';
+    process.stdout.write(`wrote ${made.files.length} files into ${shown} (template ${initOpts.template}, service ${made.name})\nnext: ${shown === '.' ? '' : `cd ${shown} && `}npm install && devloop up\n`);
+    return EXIT.ok;
+  }
+  if (initOpts.dir) {
+    opts = { ...opts, cwd: path.resolve(opts.cwd, initOpts.dir) };
+    mkdirSync(opts.cwd, { recursive: true });
+  }
   const target = path.resolve(opts.cwd, opts.file ?? 'Devfile.ts');
   const dir = path.dirname(target);
   const notes: string[] = [];
