@@ -22,7 +22,7 @@ import { coverDirs, ignoreFileDirs, parcelIgnoreGlobs, watchDirFor } from './roo
 import { ActivityProbe } from './probe.js';
 import { createdFolders, listTree } from './scan.js';
 import { candidateTargets, indexTargets, mapChangesToTargets, type TargetIndex } from './targets.js';
-import type { WatchBatch, Watcher, WatcherOptions, WatchTarget, WatchTargetSpec } from './types.js';
+import type { Watcher, WatcherOptions, WatchTarget, WatchTargetSpec } from './types.js';
 
 interface State {
   specs: WatchTargetSpec[];

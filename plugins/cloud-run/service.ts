@@ -23,7 +23,7 @@ import type { CloudRunMetrics } from './metrics.js';
 import type { FrontDoorLimits } from './front-door.js';
 import { startProxy, type Proxy } from './proxy.js';
 import { Revision, type RevisionDeps, type RevisionSnapshot } from './revision.js';
-import type { CloudRunSpec, RevisionTemplate, ScalingSettings, TrafficTarget } from './types.js';
+import type { CloudRunSpec, ScalingSettings, TrafficTarget } from './types.js';
 
 export { PLUGIN } from './id.js';
 

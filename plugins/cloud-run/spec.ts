@@ -21,10 +21,10 @@ import { closest, describeValue } from '../../core/devfile/issues.js';
 import type { CloudRunServiceConfig } from '../../core/devfile/types.js';
 import { ConfigError, type ConfigIssue } from '../../core/errors.js';
 import { parseQuantity, toBytes } from '../autopilot/quantity.js';
-import { ANNOTATIONS, API_VERSION, CONCURRENCY, CPU, DEFAULT_CPU, DEFAULT_MEMORY, DEFAULT_STARTUP_PROBE, KIND, LOCATION_LABEL, PORT, PROBE_DEFAULTS, SCALE, TIMEOUT_SECONDS } from './data.js';
+import { ANNOTATIONS, API_VERSION, CONCURRENCY, DEFAULT_CPU, DEFAULT_MEMORY, DEFAULT_STARTUP_PROBE, KIND, LOCATION_LABEL, PORT, PROBE_DEFAULTS, SCALE, TIMEOUT_SECONDS } from './data.js';
 import { checkSpec, type Field, type Where, yamlWhere } from './rules.js';
 import type { CloudRunSpec, EnvVar, Probe, SpecNote, TrafficTarget } from './types.js';
-import { AliasBomb, bool, child, describe, type Entry, isNull, list, type MapValue, num, OBJECT_META_ACCEPT, type Pos, Reader, type ScalarValue, type Shape, str, strList, strMap, toValue, type Value, walk } from './yaml-tree.js';
+import { AliasBomb, bool, child, describe, isNull, list, type MapValue, num, OBJECT_META_ACCEPT, type Pos, Reader, type ScalarValue, type Shape, str, strList, strMap, toValue, type Value, walk } from './yaml-tree.js';
 
 /** The Devfile's inline options, with the service's port and env the caller adds. */
 export type InlineOptions = CloudRunServiceConfig & { port?: number; env?: Record<string, string> };

@@ -12,7 +12,7 @@ import { describeRequestError } from './client.js';
 import { forDiff, diffYaml, unifiedDiff } from './diff.js';
 import { applyFailure } from './failures.js';
 import { locatedSource } from './locate.js';
-import { LABEL_PROJECT, LABEL_SESSION, LABEL_SESSION_START, prepare, refOf, repositoryOf, type K8sObject, type LoadedObject } from './manifests.js';
+import { LABEL_PROJECT, LABEL_SESSION, LABEL_SESSION_START, prepare, refOf, repositoryOf, type LoadedObject } from './manifests.js';
 import { hasSource, loadSources } from './sources.js';
 import { projectId } from '../docker/names.js';
 
