@@ -1,10 +1,12 @@
 // The real CLI, run as a child process, on fixture projects copied to temp folders.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { copyFixture, runCli, startCli, until } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { cliPath, copyFixture, repoRoot, runCli, startCli, until } from './helpers.js';
 
 const COMMANDS = ['init', 'up', 'ci', 'deploy', 'logs', 'debug', 'down', 'status', 'render', 'doctor'];
 
@@ -147,6 +149,32 @@ describe('devloop CLI', { concurrency: false }, () => {
     assert.equal(await up.exited, 0);
     assert.ok(up.events.some((e) => e.type === 'engine/stopped'));
     await assert.rejects(fetch(healthy.state.endpoints[0].url));
+  });
+
+  it('up stops everything when one Ctrl-C arrives twice (the terminal\'s to the group and a wrapper\'s forwarded copy: npm, timeout)', { timeout: 120_000 }, async () => {
+    // The Cloud Run recipe: stopping its instance takes long enough for the copy to arrive meanwhile.
+    const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'devloop-ctrlc-')));
+    cpSync(path.join(repoRoot, 'recipes', 'hello-cloud-run'), dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}.devloop`) });
+    // Its own process group, as a terminal's foreground job.
+    const up = spawn(process.execPath, [cliPath, 'up', '--output', 'json'], { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', NO_COLOR: '1' } });
+    const events: Record<string, any>[] = [];
+    let stderr = '';
+    up.stderr!.on('data', (d) => { stderr += d; });
+    createInterface({ input: up.stdout! }).on('line', (l) => { try { events.push(JSON.parse(l)); } catch { /* not an event */ } });
+    const exited = new Promise<number | null>((r) => up.on('exit', (code) => r(code)));
+    try {
+      const healthy = await until(() => events.find((e) => e.type === 'service/health' && e.service === 'hello' && e.health === 'healthy'), 60_000, `hello healthy (stderr: ${stderr})`);
+      process.kill(-up.pid!, 'SIGINT');
+      await new Promise((r) => setTimeout(r, 30));
+      try { process.kill(-up.pid!, 'SIGINT'); } catch { /* already gone */ }
+      assert.equal(await exited, 0, stderr);
+      assert.doesNotMatch(stderr, /second interrupt/);
+      assert.ok(events.some((e) => e.type === 'engine/stopped'), 'stopped cleanly');
+      await assert.rejects(fetch(healthy.state.endpoints[0].url), 'the service is gone');
+    } finally {
+      try { process.kill(-up.pid!, 'SIGKILL'); } catch { /* gone */ }
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('ci exits 0 when every service is healthy and 1 naming the one that fails', { timeout: 120_000 }, async () => {

@@ -25,6 +25,7 @@ import { isWorkload, podCount } from '../../plugins/autopilot/workload.js';
 import { LABEL_SESSION as DOCKER_SESSION, LABEL_SESSION_START as DOCKER_SESSION_START, sessionAlive } from '../../plugins/docker/names.js';
 import type { DevfileConfig } from '../../core/devfile/types.js';
 import { DevloopError } from '../../core/errors.js';
+import { onInterrupt } from '../interrupts.js';
 import { EXIT } from '../shared.js';
 import { inputError, InputError, load, reportProblems, seconds, streams, type AutopilotCliOptions, type AutopilotSimulateFlags } from './autopilot.js';
 
@@ -121,9 +122,9 @@ export async function autopilotSimulateCluster(opts: AutopilotCliOptions, files:
   let webhook: Awaited<ReturnType<typeof AutopilotWebhook.start>> | undefined;
   let provisioner: InstanceType<typeof Provisioner> | undefined;
   let interrupted = false;
-  const onSignal = () => { interrupted = true; abort.abort(); };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // A forced exit would leave the namespaces, nodes and webhook configurations: an echo of the
+  // same Ctrl-C is ignored, a later one too (the cleanup takes seconds and is what it waits for).
+  const offInterrupt = onInterrupt({ signals: ['SIGINT', 'SIGTERM'], stop: () => { interrupted = true; abort.abort(); }, force: () => {} });
 
   const cleanup = async () => {
     if (applied.length) await deleteOwned(objects, applied.filter((r) => r.kind !== 'Namespace' || !createdNamespaces.includes(r.name)), SERVICE).catch((err) => logger.warn(`deleting what was applied failed: ${apiError(err).message}`));
@@ -229,11 +230,10 @@ export async function autopilotSimulateCluster(opts: AutopilotCliOptions, files:
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     const usage = process.resourceUsage();
     report.controller = { cpuS: Math.round((usage.userCPUTime + usage.systemCPUTime) / 1e4) / 100, maxRssMiB: Math.round(usage.maxRSS / 1024) };
     await cleanup();
+    offInterrupt();
   }
   if (json) io.out(`${JSON.stringify(report, null, 2)}\n`);
   else say(`removed what was applied${createdNamespaces.length ? `, namespace ${createdNamespaces.join(', ')}` : ''}, the simulated nodes and the webhook`);

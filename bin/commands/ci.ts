@@ -12,6 +12,7 @@ import { judge, newMemory, type Verdict, type VerdictOptions } from '../ci/verdi
 import { junitXml, type JunitCase } from '../ci/junit.js';
 import { runTest, type TestOutcome } from '../ci/tests.js';
 import { ensureSessionDir } from '../../core/session/paths.js';
+import { onInterrupt } from '../interrupts.js';
 import { createProjectEngine, createReporter, EXIT, load, preloadEngine, type GlobalOptions } from '../shared.js';
 
 export interface CiOptions {
@@ -35,9 +36,14 @@ export async function ci(opts: GlobalOptions, ciOpts: CiOptions): Promise<number
   const readyAt: Record<string, number> = {};
   engine.subscribe((_s, a) => { if (a.type === 'service/health' && a.health === 'healthy' && readyAt[a.service] === undefined) readyAt[a.service] = Date.now(); });
   const interrupt = new AbortController();
-  const onSignal = () => { interrupt.abort(); void engine.stop('interrupted'); };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const offInterrupt = onInterrupt({
+    signals: ['SIGINT', 'SIGTERM'],
+    stop: () => { interrupt.abort(); void engine.stop('interrupted'); },
+    force: () => {
+      process.stderr.write('devloop: second interrupt, exiting without waiting for cleanup; run "devloop down" to remove leftovers\n');
+      process.exit(EXIT.interrupted);
+    },
+  });
   let verdict: Verdict & { done: true } = { done: true, ok: false, reason: 'not started' };
   const tests: TestOutcome[] = [];
   try {
@@ -68,8 +74,7 @@ export async function ci(opts: GlobalOptions, ciOpts: CiOptions): Promise<number
     if (ciOpts.junit) writeJunit(path.resolve(opts.cwd, ciOpts.junit), engine, finalState, verdict, tests, startedAt, readyAt);
     if (!ciOpts.keep) await engine.stop('ci finished');
     reporter.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offInterrupt();
   }
   return verdict.ok ? EXIT.ok : EXIT.failed;
 }

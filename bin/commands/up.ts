@@ -17,6 +17,7 @@ import { tapLogRotation } from '../../core/session/rotate.js';
 import { startSessionServer } from '../../core/session/server.js';
 import type { Watcher } from '../../core/watch/types.js';
 import { onOutputClosed } from '../last-resort.js';
+import { onInterrupt } from '../interrupts.js';
 import { createProjectEngine, createReporter, EXIT, load, preloadEngine, reportError, type GlobalOptions } from '../shared.js';
 
 export interface UpOptions {
@@ -78,18 +79,13 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
   };
 
   const session = await startSessionServer(engine, { devfile: loaded.file, command: preloaded?.command ?? 'up', onStop: () => void stop('devloop down', EXIT.ok) });
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts > 1) {
+  const offInterrupt = onInterrupt({
+    stop: (signal) => void stop(signal === 'SIGINT' ? 'interrupted (Ctrl-C)' : `received ${signal}`, EXIT.ok),
+    force: () => {
       process.stderr.write('devloop: second interrupt, exiting without waiting for cleanup; run "devloop down" to remove leftovers\n');
       process.exit(EXIT.interrupted);
-    }
-    void stop(signal === 'SIGINT' ? 'interrupted (Ctrl-C)' : `received ${signal}`, signal === 'SIGINT' ? EXIT.ok : EXIT.ok);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
+    },
+  });
   // The reader of the output went away (`devloop up | head`): stop as after Ctrl-C, exit 0.
   const offOutputClosed = onOutputClosed((stream) => void stop(`${stream} closed (its reader went away)`, EXIT.ok));
 
@@ -146,9 +142,7 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
     throw err;
   }
   const code = await done;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  process.off('SIGHUP', onSignal);
+  offInterrupt();
   offOutputClosed();
   return code;
 }
