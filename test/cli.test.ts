@@ -1,12 +1,13 @@
 // The real CLI, run as a child process, on fixture projects copied to temp folders.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { cliPath, copyFixture, repoRoot, runCli, startCli, until } from './helpers.js';
+import { findFreePort } from '../plugins/shared/ports.js';
+import { cliPath, copyFixture, runCli, startCli, until } from './helpers.js';
 
 const COMMANDS = ['init', 'up', 'ci', 'deploy', 'logs', 'debug', 'down', 'status', 'render', 'doctor'];
 
@@ -152,9 +153,10 @@ describe('devloop CLI', { concurrency: false }, () => {
   });
 
   it('up stops everything when one Ctrl-C arrives twice (the terminal\'s to the group and a wrapper\'s forwarded copy: npm, timeout)', { timeout: 120_000 }, async () => {
-    // The Cloud Run recipe: stopping its instance takes long enough for the copy to arrive meanwhile.
-    const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'devloop-ctrlc-')));
-    cpSync(path.join(repoRoot, 'recipes', 'hello-cloud-run'), dir, { recursive: true, filter: (src) => !src.includes(`${path.sep}.devloop`) });
+    // A Cloud Run service (process instance): stopping it takes long enough for the copy to arrive meanwhile.
+    const dir = copyFixture('cloud-run-app');
+    const port = await findFreePort();
+    writeFileSync(path.join(dir, 'Devfile.ts'), `export default { name: 'ctrlc', simulation: { cloudRun: { instances: 'process' } }, services: { hello: { runtime: 'cloud-run', command: ['node', 'server.js'], port: ${port}, cloudRun: { minScale: 1 } } } };\n`);
     // Its own process group, as a terminal's foreground job.
     const up = spawn(process.execPath, [cliPath, 'up', '--output', 'json'], { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true', NO_COLOR: '1' } });
     const events: Record<string, any>[] = [];

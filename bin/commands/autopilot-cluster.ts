@@ -123,8 +123,9 @@ export async function autopilotSimulateCluster(opts: AutopilotCliOptions, files:
   let provisioner: InstanceType<typeof Provisioner> | undefined;
   let interrupted = false;
   // A forced exit would leave the namespaces, nodes and webhook configurations: an echo of the
-  // same Ctrl-C is ignored, a later one too (the cleanup takes seconds and is what it waits for).
-  const offInterrupt = onInterrupt({ signals: ['SIGINT', 'SIGTERM'], stop: () => { interrupted = true; abort.abort(); }, force: () => {} });
+  // same Ctrl-C is ignored, a later one too (the cleanup takes seconds and is what it waits for);
+  // the handlers stay until the process exits, so no copy can kill it by the default action.
+  onInterrupt({ signals: ['SIGINT', 'SIGTERM'], stop: () => { interrupted = true; abort.abort(); }, force: () => {} });
 
   const cleanup = async () => {
     if (applied.length) await deleteOwned(objects, applied.filter((r) => r.kind !== 'Namespace' || !createdNamespaces.includes(r.name)), SERVICE).catch((err) => logger.warn(`deleting what was applied failed: ${apiError(err).message}`));
@@ -233,7 +234,6 @@ export async function autopilotSimulateCluster(opts: AutopilotCliOptions, files:
     const usage = process.resourceUsage();
     report.controller = { cpuS: Math.round((usage.userCPUTime + usage.systemCPUTime) / 1e4) / 100, maxRssMiB: Math.round(usage.maxRSS / 1024) };
     await cleanup();
-    offInterrupt();
   }
   if (json) io.out(`${JSON.stringify(report, null, 2)}\n`);
   else say(`removed what was applied${createdNamespaces.length ? `, namespace ${createdNamespaces.join(', ')}` : ''}, the simulated nodes and the webhook`);

@@ -36,7 +36,7 @@ export async function ci(opts: GlobalOptions, ciOpts: CiOptions): Promise<number
   const readyAt: Record<string, number> = {};
   engine.subscribe((_s, a) => { if (a.type === 'service/health' && a.health === 'healthy' && readyAt[a.service] === undefined) readyAt[a.service] = Date.now(); });
   const interrupt = new AbortController();
-  const offInterrupt = onInterrupt({
+  onInterrupt({
     signals: ['SIGINT', 'SIGTERM'],
     stop: () => { interrupt.abort(); void engine.stop('interrupted'); },
     force: () => {
@@ -74,7 +74,7 @@ export async function ci(opts: GlobalOptions, ciOpts: CiOptions): Promise<number
     if (ciOpts.junit) writeJunit(path.resolve(opts.cwd, ciOpts.junit), engine, finalState, verdict, tests, startedAt, readyAt);
     if (!ciOpts.keep) await engine.stop('ci finished');
     reporter.close();
-    offInterrupt();
+    // The interrupt handlers stay until the process exits (see up.ts).
   }
   return verdict.ok ? EXIT.ok : EXIT.failed;
 }

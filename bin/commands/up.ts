@@ -79,7 +79,7 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
   };
 
   const session = await startSessionServer(engine, { devfile: loaded.file, command: preloaded?.command ?? 'up', onStop: () => void stop('devloop down', EXIT.ok) });
-  const offInterrupt = onInterrupt({
+  onInterrupt({
     stop: (signal) => void stop(signal === 'SIGINT' ? 'interrupted (Ctrl-C)' : `received ${signal}`, EXIT.ok),
     force: () => {
       process.stderr.write('devloop: second interrupt, exiting without waiting for cleanup; run "devloop down" to remove leftovers\n');
@@ -142,7 +142,8 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
     throw err;
   }
   const code = await done;
-  offInterrupt();
+  // The handlers stay until the process exits: a copy of the Ctrl-C arriving after the cleanup
+  // must not kill it by the default action (exit by signal instead of 0).
   offOutputClosed();
   return code;
 }
