@@ -199,9 +199,11 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .option('--record <file>', 'write the run record (each expert\'s step: input, output, duration, error) as JSON')
     .option('--apply', 'apply the safe fixes, then run the experts again to show the fixed findings gone', false)
     .addOption(new Option('--fail-on <severity>', 'lowest severity that fails the run').choices(['error', 'warning', 'note']).default('error'))
+    .option('--explain', 'add one short explanation per finding from the model in Devfile.ts (ai.ghostbusters.model); a failing model is a warning', false)
+    .option('--token-budget <n>', 'model tokens --explain may spend (default 20000)')
     .action((repoPath: string | undefined, o, cmd) => run(async () => {
       const g = globals(cmd);
-      return (await import('./commands/agents.js')).agents({ cwd: g.cwd, path: repoPath, agent: o.agent, output: o.output ?? (g.output === 'json' ? 'json' : 'text'), fix: o.fix, apply: o.apply, failOn: o.failOn, record: o.record });
+      return (await import('./commands/agents.js')).agents({ cwd: g.cwd, path: repoPath, agent: o.agent, output: o.output ?? (g.output === 'json' ? 'json' : 'text'), fix: o.fix, apply: o.apply, failOn: o.failOn, record: o.record, explain: o.explain, tokenBudget: o.tokenBudget });
     }, cmd));
 
   const cloudrun = program.command('cloudrun').description('Cloud Run simulation: check and serve Knative Service YAML locally');

@@ -107,6 +107,13 @@ async function probe() {
     missing.push({ what: 'jaeger', why: jaeger.absent ? 'jaeger is not installed' : `jaeger version failed: ${jaeger.why}`,
       how: 'as root, `bash test/infra/jaeger.sh` (builds Jaeger v2 from the Go module proxy once, 5-15 min on 2 cores; needs go); elsewhere the release from https://www.jaegertracing.io/download/ on PATH' });
   }
+  // The ai-service-python template's venv (test/infra/python.sh): its pytest suite runs in it.
+  const python = process.env.DEVLOOP_PYTHON ?? '/var/cache/devloop-python/ai-service-venv/bin/python';
+  const venv = run(python, ['-c', 'import fastapi, uvicorn, prometheus_client, pytest']);
+  if (!venv.ok) {
+    missing.push({ what: 'python', why: venv.absent ? `no Python venv at ${python}` : `${python} cannot import the recipe's requirements: ${venv.why}`,
+      how: '`bash test/infra/python.sh` (python3 -m venv, then pip install -r recipes/ai-service-python/requirements.txt from PyPI); or set DEVLOOP_PYTHON to a venv\'s python with them installed' });
+  }
   const tmux = run('tmux', ['-V']);
   if (!tmux.ok) {
     missing.push({ what: 'tmux', why: tmux.absent ? 'tmux is not installed' : `tmux -V failed: ${tmux.why}`,
@@ -145,6 +152,10 @@ function setUp(missing) {
   if (what.has('jaeger')) {
     console.error('[test] building Jaeger: bash test/infra/jaeger.sh');
     spawnSync('bash', [join(root, 'test', 'infra', 'jaeger.sh')], { stdio: 'inherit' });
+  }
+  if (what.has('python')) {
+    console.error('[test] making the Python venv for recipes/ai-service-python: bash test/infra/python.sh');
+    spawnSync('bash', [join(root, 'test', 'infra', 'python.sh')], { stdio: 'inherit' });
   }
   if (what.has('kubernetes')) {
     console.error('[test] bringing up the local Kubernetes test cluster: bash test/infra/k8s-up.sh');

@@ -35,7 +35,7 @@ export async function init(opts: GlobalOptions, initOpts: InitOptions): Promise<
     const dir = path.resolve(opts.cwd, initOpts.dir ?? '.');
     const made = copyTemplate(initOpts.template, dir, devloopRoot(), initOpts.name);
     const shown = path.relative(opts.cwd, dir) || '.';
-    process.stdout.write(`wrote ${made.files.length} files into ${shown} (template ${initOpts.template}, service ${made.name})\nnext: ${shown === '.' ? '' : `cd ${shown} && `}npm install && devloop up\n`);
+    process.stdout.write(`wrote ${made.files.length} files into ${shown} (template ${initOpts.template}, service ${made.name})\nnext: ${shown === '.' ? '' : `cd ${shown} && `}${made.next}\n`);
     return EXIT.ok;
   }
   if (initOpts.dir) {

@@ -32,7 +32,7 @@ test('a full, valid config passes and comes back equal', () => {
     cluster: { name: 'c', version: '1.31', nodes: 3, provider: 'kind' },
     simulation: { cloudRun: { enabled: true, scaleToZero: false, coldStartDelay: '2s', preset: 'parity' }, autopilot: { enabled: true, provisioning: 'fast' } },
     monitoring: { prometheus: true, grafana: { port: 3000 }, jaeger: false },
-    ai: { modelServing: { models: ['gemma'] }, ghostbusters: { agents: 2 }, gpuSupport: false },
+    ai: { modelServing: { models: ['gemma'] }, ghostbusters: { layers: [{ from: 'core/**', notImport: ['ui/**'] }], model: { baseUrl: 'http://127.0.0.1:8000/v1', model: 'm', apiKeyEnv: 'KEY' } }, gpuSupport: false },
     tests: [{ name: 'e2e', command: 'npm test', services: ['api'], timeoutMs: 60000 }],
   };
   const result = validateDevfile(config);

@@ -240,7 +240,17 @@ export const devfileSchema = z.strictObject({
   }).optional(),
   ai: z.strictObject({
     modelServing: z.union([z.boolean(), z.strictObject({ models: z.array(z.string()).optional() })]).optional(),
-    ghostbusters: z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional(),
+    ghostbusters: z.union([z.boolean(), z.strictObject({
+      layers: z.array(z.object({
+        from: z.union([z.string(), z.array(z.string())]),
+        notImport: z.array(z.string()).min(1, { error: 'expected at least one glob or package name' }),
+        because: z.string().optional(),
+      }), { error: 'must be a list of { from, notImport } rules' }).optional(),
+      model: z.strictObject({
+        baseUrl: z.string().regex(/^https?:\/\//, { error: 'expected an http(s) URL including the version, like "http://127.0.0.1:8000/v1"' }),
+        model: nonEmpty, apiKeyEnv: envName.optional(), timeoutMs: positive.optional(),
+      }).optional(),
+    })]).optional(),
     gpuSupport: z.boolean().optional(),
   }).optional(),
   tests: z.array(z.strictObject({

@@ -426,8 +426,35 @@ export interface MonitoringAlerts {
 
 export interface AiConfig {
   modelServing?: boolean | { models?: string[] };
-  ghostbusters?: boolean | Record<string, unknown>;
+  ghostbusters?: boolean | GhostbustersConfig;
   gpuSupport?: boolean;
+}
+
+/** `devloop agents run` settings. */
+export interface GhostbustersConfig {
+  /** Layering rules the architecture expert checks. */
+  layers?: LayerRule[];
+  /** An OpenAI-compatible endpoint for `devloop agents run --explain`; the agents never need one. */
+  model?: GhostbustersModelConfig;
+}
+
+export interface LayerRule {
+  /** Globs of the importing files (`core/**`). */
+  from: string | string[];
+  /** Globs of repository files, or package names, these files must not import. */
+  notImport: string[];
+  /** Why, shown in the finding. */
+  because?: string;
+}
+
+export interface GhostbustersModelConfig {
+  /** Includes the version: `http://127.0.0.1:8000/v1`, `https://api.openai.com/v1`. */
+  baseUrl: string;
+  model: string;
+  /** The environment variable holding the key (default `OPENAI_API_KEY`); the key never goes in the Devfile. */
+  apiKeyEnv?: string;
+  /** Per request (default 30000). */
+  timeoutMs?: number;
 }
 
 export interface CloudRunServiceConfig {

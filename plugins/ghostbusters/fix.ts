@@ -1,16 +1,18 @@
 /**
  * Fixes as a reviewable unified diff, and applying them.
  *
- * Every finding's fix is taken whole or not at all: an edit that overlaps an edit of a fix taken
- * before it (same file, intersecting ranges) leaves the later finding's fix out, with a note
- * naming the fix it collides with. Insertions at the same point do not collide; they keep finding
- * order. Edits are applied from the end of each file backwards, so earlier offsets stay valid.
+ * Which fixes go together is chosen by `chooseFixes` (triage.ts, the pipeline's plan step): each
+ * taken whole or not at all, most severe first, one that overlaps a fix already taken left out
+ * with a note naming it. This file only turns the chosen fixes into file changes: insertions at
+ * one point keep plan order, and edits are applied from the end of each file backwards, so
+ * earlier offsets stay valid.
  * The diff text comes from the `diff` package (jsdiff: well kept, no dependencies); the git
  * headers around it (`diff --git`, `new file mode`) are added here so `git apply` takes it.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { structuredPatch } from 'diff';
+import { chooseFixes } from './triage.js';
 import type { Finding, TextEdit } from './types.js';
 
 export interface FileChange {
@@ -30,20 +32,15 @@ export interface FixPlan {
   patch: string;
 }
 
-const where = (f: Finding) => `${f.ruleId} at ${f.file}:${f.line}:${f.column}`;
-const overlaps = (a: TextEdit, b: TextEdit) => a.file === b.file && a.start < b.end && b.start < a.end || (a.file === b.file && a.start === b.start && a.end === b.end && a.start !== a.end);
-
+/** Chooses the fixes that go together (`chooseFixes`) and makes their file changes. */
 export function planFixes(root: string, findings: Finding[]): FixPlan {
-  const taken: Finding[] = [];
-  const leftOut: FixPlan['leftOut'] = [];
-  const accepted: { edit: TextEdit; by: Finding; order: number }[] = [];
-  for (const f of findings) {
-    if (!f.fix || !f.fix.edits.length) continue;
-    const clash = f.fix.edits.map((e) => accepted.find((a) => overlaps(a.edit, e))).find(Boolean);
-    if (clash) { leftOut.push({ finding: f, why: `its edit overlaps the fix of ${where(clash.by)}; run again after applying` }); continue; }
-    for (const edit of f.fix.edits) accepted.push({ edit, by: f, order: accepted.length });
-    taken.push(f);
-  }
+  const { plan, deferred } = chooseFixes(findings);
+  return { ...planChanges(root, plan), leftOut: deferred.map((d) => ({ finding: d.finding, why: d.why })) };
+}
+
+/** The file changes of fixes already chosen to go together (the pipeline's plan), in their order. */
+export function planChanges(root: string, taken: Finding[]): FixPlan {
+  const accepted = taken.flatMap((f) => f.fix?.edits ?? []).map((edit, order) => ({ edit, order }));
   const byFile = new Map<string, typeof accepted>();
   for (const a of accepted) byFile.set(a.edit.file, [...(byFile.get(a.edit.file) ?? []), a]);
   const changes: FileChange[] = [];
@@ -58,7 +55,7 @@ export function planFixes(root: string, findings: Finding[]): FixPlan {
     }
     changes.push({ file, before: before ?? '', after, created });
   }
-  return { taken, leftOut, changes, patch: changes.map(unifiedDiff).join('') };
+  return { taken, leftOut: [], changes, patch: changes.map(unifiedDiff).join('') };
 }
 
 function unifiedDiff(c: FileChange): string {

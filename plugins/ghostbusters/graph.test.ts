@@ -136,6 +136,20 @@ describe('crewPipeline', () => {
     assert.deepEqual(state.report?.findings, []);
   });
 
+  it('with recheck off (a patch only), goes fix -> report; the re-check gets the fixed findings and the set they came from', async () => {
+    const { parts, calls } = repo([rootUser, noTests]);
+    const { state, trace } = await crewPipeline(parts, { recheck: false }).run();
+    assert.deepEqual(trace.map((t) => t.step), ['detect', 'validate', 'plan', 'fix', 'report']);
+    assert.deepEqual(calls, ['detect', 'fix:1']);
+    assert.deepEqual(state.found, [rootUser, noTests]);
+    assert.deepEqual(state.report?.findings, [rootUser, noTests], 'nothing changed, so everything is still there');
+
+    let given: Finding[][] = [];
+    const seeing = repo([rootUser, noTests]);
+    await crewPipeline({ ...seeing.parts, recheck: async (_s, fixed, before) => { given = [fixed, before]; return [noTests]; } }).run();
+    assert.deepEqual(given, [[rootUser], [rootUser, noTests]]);
+  });
+
   it('does not fix in detect-only mode, and passes cancellation to the experts', async () => {
     const { parts, calls } = repo([rootUser]);
     const { trace } = await crewPipeline(parts, { detectOnly: true }).run();

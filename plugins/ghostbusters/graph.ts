@@ -20,7 +20,7 @@
  * reducers), which keeps every step's effect readable in the trace.
  */
 import { CancelledError, DevloopError } from '../../core/errors.js';
-import { chooseFixes, sameProblem, validateFindings, type Dropped } from './triage.js';
+import { chooseFixes, sameProblem, validateFindings, type Deferred, type Dropped } from './triage.js';
 import type { Finding } from './types.js';
 
 export const END = '__end__';
@@ -126,18 +126,25 @@ export interface FixOutcome {
 export interface CrewParts {
   detect(signal: AbortSignal): Promise<Finding[]>;
   fix(plan: Finding[], signal: AbortSignal): Promise<FixOutcome>;
-  /** Detects again after a fix (usually `detect` on the fixed tree). */
-  recheck(signal: AbortSignal): Promise<Finding[]>;
+  /**
+   * Detects again after a fix (usually `detect` on the fixed tree), given the findings whose fixes
+   * were just made and the working set they were chosen from: a caller may re-run only the experts
+   * those fixes concern and keep the rest of `before`.
+   */
+  recheck(signal: AbortSignal, fixed: Finding[], before: Finding[]): Promise<Finding[]>;
 }
 
 export interface CrewState {
   /** What the first detect found, as reported. */
   detected: Finding[];
+  /** The first validate's output: what the run reports as found. */
+  found: Finding[];
   /** The working set: validated findings, then what a re-check still finds. */
   current: Finding[];
   dropped: Dropped[];
   plan: Finding[];
-  deferred: Dropped[];
+  deferred: Deferred[];
+  /** Findings whose fixes were made (applied, or written as a patch when `recheck` is off). */
   applied: Finding[];
   failed: FixOutcome['failed'];
   patches: string[];
@@ -160,7 +167,7 @@ export interface CrewReport {
 }
 
 export function initialCrewState(): CrewState {
-  return { detected: [], current: [], dropped: [], plan: [], deferred: [], applied: [], failed: [], patches: [], rounds: 0, rechecked: false };
+  return { detected: [], found: [], current: [], dropped: [], plan: [], deferred: [], applied: [], failed: [], patches: [], rounds: 0, rechecked: false };
 }
 
 export interface CrewOptions {
@@ -168,6 +175,8 @@ export interface CrewOptions {
   maxFixRounds?: number;
   /** Skip fix and re-check even when fixes exist (`devloop agents run` without --fix/--apply). */
   detectOnly?: boolean;
+  /** false: the fix step only writes a patch and the tree is unchanged, so fix goes straight to report (`--fix`). */
+  recheck?: boolean;
 }
 
 export function crewPipeline(parts: CrewParts, options: CrewOptions = {}): {
@@ -179,7 +188,10 @@ export function crewPipeline(parts: CrewParts, options: CrewOptions = {}): {
     { name: 'detect', run: async (_s, { signal }) => { const found = await parts.detect(signal); return { detected: found, current: found }; } },
     {
       name: 'validate',
-      run: (s) => { const { valid, dropped } = validateFindings(s.current); return { current: valid, dropped: [...s.dropped, ...dropped] }; },
+      run: (s) => {
+        const { valid, dropped } = validateFindings(s.current);
+        return { current: valid, dropped: [...s.dropped, ...dropped], ...(s.rounds === 0 ? { found: valid } : {}) };
+      },
     },
     {
       name: 'plan',
@@ -192,10 +204,11 @@ export function crewPipeline(parts: CrewParts, options: CrewOptions = {}): {
         const out = await parts.fix(s.plan, signal);
         return { applied: [...s.applied, ...out.applied], failed: [...s.failed, ...out.failed], patches: out.patch ? [...s.patches, out.patch] : s.patches, rounds: s.rounds + 1 };
       },
+      next: options.recheck === false ? 'report' : 'recheck',
     },
     {
       name: 'recheck',
-      run: async (_s, { signal }) => ({ current: await parts.recheck(signal), rechecked: true }),
+      run: async (s, { signal }) => ({ current: await parts.recheck(signal, s.plan.filter((f) => s.applied.includes(f)), s.current), rechecked: true }),
       // Loop back only while rounds remain and something fixable is left: a fix that does not
       // remove its finding would otherwise be retried for ever.
       next: (s) => (s.rounds < maxRounds && s.current.some((f) => f.fix) ? 'validate' : 'report'),

@@ -12,7 +12,7 @@ export type { ReplayMismatch, RunRecord, StepRecord } from './record.js';
 export { crewPipeline, END, initialCrewState, PipelineError, runPipeline } from './graph.js';
 export type { CrewOptions, CrewParts, CrewReport, CrewState, FixOutcome, PipelineResult, PipelineStep, RunPipelineOptions, StepContext, TraceEntry } from './graph.js';
 export { chooseFixes, sameProblem, validateFindings } from './triage.js';
-export type { Dropped } from './triage.js';
+export type { Deferred, Dropped } from './triage.js';
 export { createModelClient, explainFindings, parseCompletion } from './model.js';
 export type { ChatMessage, ChatOptions, ChatResult, ModelClient, ModelConfig, TokenBudget } from './model.js';
 export { findingId } from './finding-id.js';

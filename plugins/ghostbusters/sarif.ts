@@ -4,11 +4,13 @@
  * character-offset replacements (JavaScript string offsets are UTF-16 units, as SARIF counts).
  */
 import { pathToFileURL } from 'node:url';
+import { findingId } from './finding-id.js';
 import type { Expert, Finding } from './types.js';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 
-export function toSarif(root: string, experts: Expert[], findings: Finding[], failures: { expert: string; message: string }[]): object {
+/** `explanations` (by `findingId`, from the model) go in each result's properties. */
+export function toSarif(root: string, experts: Expert[], findings: Finding[], failures: { expert: string; message: string }[], explanations: Record<string, string> = {}): object {
   const rules = experts.flatMap((e) => Object.entries(e.rules).map(([id, text]) => ({ id, shortDescription: { text }, properties: { expert: e.id } })));
   const index = new Map(rules.map((r, i) => [r.id, i]));
   const results = findings.map((f) => ({
@@ -22,7 +24,7 @@ export function toSarif(root: string, experts: Expert[], findings: Finding[], fa
         region: { startLine: f.line, startColumn: f.column, ...(f.endLine ? { endLine: f.endLine } : {}), ...(f.endColumn ? { endColumn: f.endColumn } : {}) },
       },
     }],
-    properties: { expert: f.expert, confidence: f.confidence },
+    properties: { expert: f.expert, confidence: f.confidence, ...(explanations[findingId(f)] ? { explanation: explanations[findingId(f)] } : {}) },
     ...(f.fix ? {
       fixes: [{
         description: { text: f.fix.description },

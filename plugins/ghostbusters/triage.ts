@@ -27,8 +27,11 @@ export function validateFindings(findings: Finding[]): { valid: Finding[]; dropp
     const id = safeId(f);
     const problem = findingProblem(f);
     if (problem) { dropped.push({ id, what: 'finding', why: problem }); continue; }
-    if (seen.has(id)) { dropped.push({ id, what: 'finding', why: 'duplicate: the same rule at the same place was already reported' }); continue; }
-    seen.add(id);
+    // Same rule, place and message: one rule may say two different things at one place
+    // (package.json lacking both a start and a test script).
+    const key = `${id}\n${f.message}`;
+    if (seen.has(key)) { dropped.push({ id, what: 'finding', why: 'duplicate: the same rule at the same place was already reported' }); continue; }
+    seen.add(key);
     const fixProblem = f.fix ? fixProblemOf(f.fix.edits) : undefined;
     if (fixProblem) {
       dropped.push({ id, what: 'fix', why: fixProblem });
@@ -41,22 +44,31 @@ export function validateFindings(findings: Finding[]): { valid: Finding[]; dropp
   return { valid, dropped };
 }
 
+/** A fix left for a later round (or a later run), with the finding it belongs to. */
+export interface Deferred extends Dropped {
+  finding: Finding;
+}
+
 /**
- * The fixes to apply this round: most severe and most confident first, each accepted unless one
- * of its edits overlaps an edit already accepted (two fixes creating the same `.dockerignore`,
- * say). Deferred ones come back on the next round, re-detected against the fixed files.
+ * The fixes to apply this round: most severe and most confident first, each taken whole unless
+ * one of its edits overlaps an edit already taken. The only fix selection there is: `planFixes`
+ * (fix.ts) turns what this picks into file changes. Deferred ones come back on the next round,
+ * re-detected against the fixed files.
  */
-export function chooseFixes(findings: Finding[]): { plan: Finding[]; deferred: Dropped[] } {
+export function chooseFixes(findings: Finding[]): { plan: Finding[]; deferred: Deferred[] } {
   const candidates = findings.filter((f) => f.fix && f.fix.edits.length > 0).sort(byPriority);
   const plan: Finding[] = [];
-  const deferred: Dropped[] = [];
-  const taken: { edit: TextEdit; id: string }[] = [];
+  const deferred: Deferred[] = [];
+  const taken: { edit: TextEdit; by: Finding }[] = [];
   for (const f of candidates) {
-    const id = findingId(f);
     const clash = taken.find((t) => f.fix!.edits.some((e) => overlaps(e, t.edit)));
-    if (clash) { deferred.push({ id, what: 'fix', why: `its edits overlap the fix for ${clash.id}; retried after that one is applied` }); continue; }
+    if (clash) {
+      const by = clash.by;
+      deferred.push({ id: findingId(f), what: 'fix', why: `its edit overlaps the fix of ${by.ruleId} at ${by.file}:${by.line}:${by.column}; left for the next round (run again after applying)`, finding: f });
+      continue;
+    }
     plan.push(f);
-    for (const edit of f.fix!.edits) taken.push({ edit, id });
+    for (const edit of f.fix!.edits) taken.push({ edit, by: f });
   }
   return { plan, deferred };
 }
@@ -104,12 +116,11 @@ function fixProblemOf(edits: TextEdit[]): string | undefined {
 
 /**
  * Same file and intersecting ranges, or the same replaced range twice. Inserts at one point do
- * not collide (fix.ts applies them in finding order, the same rule); two fixes creating one file
- * do, because their contents would be glued together.
+ * not collide, new files included: fix.ts applies them in plan order, so two secrets each adding
+ * a line to a new `.env.example` give a file with both lines.
  */
-function overlaps(a: TextEdit, b: TextEdit): boolean {
+export function overlaps(a: TextEdit, b: TextEdit): boolean {
   if (a.file !== b.file) return false;
-  if (a.create && b.create) return true;
   return (a.start < b.end && b.start < a.end) || (a.start === b.start && a.end === b.end && a.start !== a.end);
 }
 

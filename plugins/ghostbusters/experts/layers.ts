@@ -16,14 +16,9 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import { DEVFILE_NAME } from '../../../core/devfile/find.js';
 
-export interface LayerRule {
-  /** Globs of the importing files (`core/**`). */
-  from: string | string[];
-  /** Globs of repository files, or package names, these files must not import. */
-  notImport: string[];
-  /** Why, shown in the finding. */
-  because?: string;
-}
+import type { LayerRule } from '../../../core/devfile/types.js';
+
+export type { LayerRule };
 
 export interface LayerMatcher {
   rule: LayerRule;
@@ -85,7 +80,9 @@ export async function devfileLayers(root: string): Promise<DevfileLayers> {
   try {
     config = (await loadDevfile({ cwd: root, file: DEVFILE_NAME, command: 'agents' })).config;
   } catch (err) {
-    const loc = (err as { location?: { line: number; column: number } }).location;
+    // A ConfigError (the schema checks `layers` too) carries its location on its first issue.
+    const e = err as { location?: { line: number; column: number }; issues?: { location?: { line: number; column: number } }[] };
+    const loc = e.location ?? e.issues?.find((i) => i.location)?.location;
     return { layers: [], problem: { message: `the Devfile did not load, so its layering rules were not checked: ${(err as Error).message}`, line: loc?.line ?? 1, column: loc?.column ?? 1 } };
   }
   const gb = config.ai?.ghostbusters;

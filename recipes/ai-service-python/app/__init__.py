@@ -1,0 +1,1 @@
+"""The ai-service-python template: agents behind a FastAPI app (see README.md)."""
