@@ -145,17 +145,15 @@ function setUp(missing) {
     console.error('[test] setting up dockerd, the registry and the base images: bash test/infra/up.sh');
     spawnSync('bash', [join(root, 'test', 'infra', 'up.sh')], { stdio: 'inherit' });
   }
-  if (what.has('monitoring')) {
-    console.error('[test] installing Prometheus, promtool and Alertmanager: bash test/infra/monitoring.sh');
-    spawnSync('bash', [join(root, 'test', 'infra', 'monitoring.sh')], { stdio: 'inherit' });
-  }
-  if (what.has('jaeger')) {
-    console.error('[test] building Jaeger: bash test/infra/jaeger.sh');
-    spawnSync('bash', [join(root, 'test', 'infra', 'jaeger.sh')], { stdio: 'inherit' });
-  }
-  if (what.has('python')) {
-    console.error('[test] making the Python venv for recipes/ai-service-python: bash test/infra/python.sh');
-    spawnSync('bash', [join(root, 'test', 'infra', 'python.sh')], { stdio: 'inherit' });
+  // One script each: run when its probe failed.
+  for (const [part, script, doing] of [
+    ['monitoring', 'monitoring.sh', 'installing Prometheus, promtool and Alertmanager'],
+    ['jaeger', 'jaeger.sh', 'building Jaeger'],
+    ['python', 'python.sh', 'making the Python venv for recipes/ai-service-python'],
+  ]) {
+    if (!what.has(part)) continue;
+    console.error(`[test] ${doing}: bash test/infra/${script}`);
+    spawnSync('bash', [join(root, 'test', 'infra', script)], { stdio: 'inherit' });
   }
   if (what.has('kubernetes')) {
     console.error('[test] bringing up the local Kubernetes test cluster: bash test/infra/k8s-up.sh');

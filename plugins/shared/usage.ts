@@ -84,24 +84,35 @@ function processStat(pid: number): { pgrp: number; cpuSeconds: number; rssBytes:
   }
 }
 
-/**
- * The use of a process group (devloop starts each service as one): CPU of the group's live
- * processes, plus what their reaped children used; resident memory summed. A service that runs
- * `npm start` -> node is counted whole.
- */
-export function processGroupUsage(pgid: number): ResourceUsage | undefined {
+/** Every process's group, CPU and memory, read from /proc at most once per SCAN_MS. */
+const SCAN_MS = 250;
+let scan: { at: number; byGroup: Map<number, ResourceUsage> } | undefined;
+
+function groups(): Map<number, ResourceUsage> | undefined {
+  const now = Date.now();
+  if (scan && now - scan.at < SCAN_MS) return scan.byGroup;
   let names: string[];
   try { names = readdirSync('/proc'); } catch { return undefined; }
-  let cpu = 0;
-  let rss = 0;
-  let found = false;
+  const byGroup = new Map<number, ResourceUsage>();
   for (const name of names) {
     if (name.charCodeAt(0) > 57) continue;
     const s = processStat(Number(name));
-    if (!s || s.pgrp !== pgid) continue;
-    found = true;
-    cpu += s.cpuSeconds;
-    rss += s.rssBytes;
+    if (!s) continue;
+    const u = byGroup.get(s.pgrp) ?? { cpuSeconds: 0, memoryBytes: 0 };
+    u.cpuSeconds! += s.cpuSeconds;
+    u.memoryBytes! += s.rssBytes;
+    byGroup.set(s.pgrp, u);
   }
-  return found ? { cpuSeconds: cpu, memoryBytes: rss } : undefined;
+  scan = { at: now, byGroup };
+  return byGroup;
+}
+
+/**
+ * The use of a process group (devloop starts each service as one): CPU of the group's live
+ * processes, plus what their reaped children used; resident memory summed. A service that runs
+ * `npm start` -> node is counted whole. One /proc scan serves every group asked for within
+ * SCAN_MS (a scrape asks for each service in turn).
+ */
+export function processGroupUsage(pgid: number): ResourceUsage | undefined {
+  return groups()?.get(pgid);
 }

@@ -54,6 +54,20 @@ apt_install() {
   fi
 }
 
+# apt_install_no_start PKG...: apt_install, with a policy-rc.d (unless one exists) so that no
+# service the packages ship starts during the install: the tests start what they need themselves.
+apt_install_no_start() {
+  local policy=/usr/sbin/policy-rc.d own=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# devloop test/infra (%s): no service starts during the install\nexit 101\n' "$_infra_tag" >"$policy"
+    chmod 755 "$policy"
+    own=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  apt_install "$@"
+  if [ "$own" -eq 1 ]; then rm -f "$policy"; trap - EXIT; fi
+}
+
 # alive PID: true when PID is a running process (a zombie does not count).
 alive() {
   local st

@@ -79,18 +79,8 @@ fi
 
 need_root
 
-POLICY=/usr/sbin/policy-rc.d
-own_policy=0
-if [ ! -e "$POLICY" ]; then
-  printf '#!/bin/sh\n# devloop test/infra/monitoring.sh: no service starts during the install\nexit 101\n' >"$POLICY"
-  chmod 755 "$POLICY"
-  own_policy=1
-  trap 'rm -f "$POLICY"' EXIT
-fi
-
 SECONDS=0
-apt_install "${PACKAGES[@]}"
-[ "$own_policy" -eq 1 ] && { rm -f "$POLICY"; trap - EXIT; }
+apt_install_no_start "${PACKAGES[@]}"
 
 have_all || die "prometheus, promtool or prometheus-alertmanager is not on PATH after installing ${PACKAGES[*]} ($PATH)"
 disable_services

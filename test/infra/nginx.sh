@@ -20,18 +20,8 @@ fi
 
 need_root
 
-POLICY=/usr/sbin/policy-rc.d
-own_policy=0
-if [ ! -e "$POLICY" ]; then
-  printf '#!/bin/sh\n# devloop test/infra/nginx.sh: no service starts during the install\nexit 101\n' >"$POLICY"
-  chmod 755 "$POLICY"
-  own_policy=1
-  trap 'rm -f "$POLICY"' EXIT
-fi
-
 SECONDS=0
-apt_install nginx
-[ "$own_policy" -eq 1 ] && { rm -f "$POLICY"; trap - EXIT; }
+apt_install_no_start nginx
 
 command -v nginx >/dev/null 2>&1 || die "nginx installed but not on PATH ($PATH)"
 nginx -t -q 2>/dev/null || warn "the packaged /etc/nginx config does not pass nginx -t (harmless: the bench uses its own)"
