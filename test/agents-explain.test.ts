@@ -7,14 +7,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { findingId } from '../plugins/ghostbusters/finding-id.js';
 import { repoRoot } from './helpers.js';
+import { startModelServer, type ModelAnswer } from './model-server.js';
 
 const dirs: string[] = [];
 const closers: (() => Promise<void>)[] = [];
@@ -34,27 +33,11 @@ function planted(baseUrl?: string): string {
   return dir;
 }
 
-type Answer = { status?: number; body: string };
-
-/** An OpenAI-style chat completions server on 127.0.0.1; `answer` decides each response from the request body. */
-async function modelServer(answer: (body: any) => Answer) {
-  const seen: { url?: string; authorization?: string; body: any }[] = [];
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.setEncoding('utf8');
-    req.on('data', (c) => { raw += c; });
-    req.on('end', () => {
-      let body: any;
-      try { body = JSON.parse(raw); } catch { body = raw; }
-      seen.push({ url: req.url, authorization: req.headers.authorization, body });
-      const a = answer(body);
-      res.writeHead(a.status ?? 200, { 'content-type': 'application/json' }).end(a.body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  closers.push(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
-  return { baseUrl: `http://127.0.0.1:${port}/v1`, seen };
+/** The test server (test/model-server.ts), closed after the file. */
+async function modelServer(answer: (body: any) => ModelAnswer) {
+  const server = await startModelServer(answer);
+  closers.push(server.close);
+  return { baseUrl: server.baseUrl, seen: server.seen };
 }
 
 const completion = (content: string) => JSON.stringify({
@@ -64,7 +47,7 @@ const completion = (content: string) => JSON.stringify({
 });
 
 /** Explains every id it was sent, and invents one more finding id: it must not show up. */
-function explainer(body: any): Answer {
+function explainer(body: any): ModelAnswer {
   const listing: { id: string }[] = JSON.parse(body.messages[1].content);
   const out: Record<string, string> = { 'build/invented@Dockerfile:99:1': 'a finding the model made up' };
   for (const f of listing) out[f.id] = `explained ${f.id}`;

@@ -3,41 +3,22 @@
  * completions API (the request shape is checked on the server side, as a real endpoint sees it).
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { DevloopError, isCancelled } from '../../core/errors.js';
 import { until } from '../../test/helpers.js';
+import { startModelServer, type ModelAnswer } from '../../test/model-server.js';
 import { findingId } from './finding-id.js';
 import { AgentFramework } from './framework.js';
 import { createModelClient, explainFindings } from './model.js';
 import type { Finding } from './types.js';
 
-interface Seen { method?: string; url?: string; authorization?: string; contentType?: string; body: any }
-type Answer = { status?: number; body: string } | 'hang';
-
-/** An OpenAI-style server on 127.0.0.1; `answer` decides each response from the request body. */
-async function modelServer(answer: (body: any) => Answer) {
-  const seen: Seen[] = [];
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.setEncoding('utf8');
-    req.on('data', (c) => { raw += c; });
-    req.on('end', () => {
-      let body: any;
-      try { body = JSON.parse(raw); } catch { body = raw; }
-      seen.push({ method: req.method, url: req.url, authorization: req.headers.authorization, contentType: req.headers['content-type'], body });
-      const a = answer(body);
-      if (a === 'hang') return; // never answers; closed by `close()`
-      res.writeHead(a.status ?? 200, { 'content-type': 'application/json' }).end(a.body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  const close = () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
-  servers.push(close);
-  return { baseUrl: `http://127.0.0.1:${port}/v1`, seen, close, port };
+/** The test server (test/model-server.ts), closed after the file. */
+async function modelServer(answer: (body: any) => ModelAnswer) {
+  const server = await startModelServer(answer);
+  servers.push(server.close);
+  return server;
 }
+
 const servers: (() => Promise<void>)[] = [];
 after(async () => { await Promise.all(servers.map((c) => c().catch(() => {}))); });
 
@@ -53,7 +34,7 @@ const findings: Finding[] = [
 ];
 
 /** Answers the explain prompt: an explanation for every id it was sent, plus one it was not. */
-function explainer(body: any): Answer {
+function explainer(body: any): ModelAnswer {
   const listing: { id: string }[] = JSON.parse(body.messages[1].content);
   const out: Record<string, string> = { 'security/invented@x.ts:1:1': 'made up' };
   for (const f of listing) out[f.id] = `why ${f.id} matters`;

@@ -31,7 +31,7 @@ import { updateSpans } from './update-spans.js';
 
 const run = promisify(execFile);
 
-export const DEFAULT_PORTS = { metrics: 9464, prometheus: 9090, alertmanager: 9093, jaeger: 16686, otlp: 4318 } as const;
+const DEFAULT_PORTS = { metrics: 9464, prometheus: 9090, alertmanager: 9093, jaeger: 16686, otlp: 4318 } as const;
 /** Debian names Alertmanager's binary prometheus-alertmanager; the upstream release, alertmanager. */
 const BINARIES = { prometheus: ['prometheus'], alertmanager: ['prometheus-alertmanager', 'alertmanager'], promtool: ['promtool'], jaeger: ['jaeger'] };
 /** Spans kept while Jaeger starts (the first pipeline runs and requests), sent once it is ready. */
@@ -51,7 +51,7 @@ export interface MonitoringUrls {
 type Part = 'metrics' | 'prometheus' | 'alertmanager' | 'jaeger';
 
 /** `true`/`{...}` is on, `false`/absent is off; `metrics` is on unless `false`. */
-export function partOn(config: MonitoringConfig, part: Part | 'grafana' | 'jaeger'): boolean {
+function partOn(config: MonitoringConfig, part: Part | 'grafana' | 'jaeger'): boolean {
   const v = config[part];
   return part === 'metrics' ? v !== false : v !== undefined && v !== false;
 }
@@ -98,11 +98,6 @@ export class MonitoringRuntime {
   }
 
   private starting?: Promise<void>;
-
-  /** Resolves once Prometheus and Alertmanager are ready (or reported as not started). */
-  ready(): Promise<void> {
-    return this.starting ?? Promise.resolve();
-  }
 
   private async startParts(): Promise<void> {
     const log = this.engine.logger();
