@@ -206,6 +206,28 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
       return (await import('./commands/agents.js')).agents({ cwd: g.cwd, path: repoPath, agent: o.agent, output: o.output ?? (g.output === 'json' ? 'json' : 'text'), fix: o.fix, apply: o.apply, failOn: o.failOn, record: o.record, explain: o.explain, tokenBudget: o.tokenBudget });
     }, cmd));
 
+  const models = program.command('models').description('local model serving: ONNX models behind the Open Inference Protocol v2 (as KServe and Triton serve it)');
+  const intFlag = (min: number, what: string) => (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected ${what}`);
+    return n;
+  };
+  models.command('serve')
+    .description('serve one .onnx model (or a folder of numbered versions) in the foreground: /v2/models/NAME/infer, /v1/embeddings for embedding models, /metrics; reloads the file when it changes')
+    .argument('<file>', 'a .onnx file, or a folder holding 1/model.onnx, 2/model.onnx, ...')
+    .option('--name <name>', 'the model\'s name in URLs (default: the file name without .onnx)')
+    .option('--port <port>', 'port on 127.0.0.1 (default 8000; 0 picks a free one)', intFlag(0, 'a port from 0 to 65535'))
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+    .option('--gpu', 'run on the CUDA execution provider when onnxruntime-node has it and a GPU answers; else CPU, said once', false)
+    .option('--max-batch-size <k>', 'merge concurrent requests along the batch dimension up to K rows (default 1: no batching)', intFlag(1, 'an integer of at least 1'))
+    .option('--max-batch-delay-ms <d>', 'how long a request may wait for others to batch with (default 0)', intFlag(0, 'an integer of at least 0'))
+    .option('--instances <n>', 'sessions running batches in parallel, each on its own thread (default 1)', intFlag(1, 'an integer of at least 1'))
+    .option('--max-queue <n>', 'requests that may wait; beyond it the answer is 429 (default 128)', intFlag(1, 'an integer of at least 1'))
+    .action((file: string, o, cmd) => run(async () => {
+      const g = globals(cmd);
+      return (await import('./commands/models.js')).modelsServe(file, { cwd: g.cwd, name: o.name, port: o.port, host: o.host, gpu: o.gpu, maxBatchSize: o.maxBatchSize, maxBatchDelayMs: o.maxBatchDelayMs, instances: o.instances, maxQueue: o.maxQueue });
+    }, cmd));
+
   const cloudrun = program.command('cloudrun').description('Cloud Run simulation: check and serve Knative Service YAML locally');
   cloudrun.command('validate')
     .description('check service.yaml files against Cloud Run\'s rules; print what each deploys (exit 2 on any error)')

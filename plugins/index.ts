@@ -11,6 +11,7 @@ import { commandPlugin } from './command/index.js';
 import { dockerPlugin } from './docker/index.js';
 import { esbuildPlugin } from './esbuild/index.js';
 import { kubernetesPlugin } from './kubernetes/index.js';
+import { modelServingPlugin } from './model-serving/plugin.js';
 import { monitoringPlugin } from './monitoring/plugin.js';
 import { processPlugin } from './local-process/index.js';
 import { registryPlugin } from './registry/index.js';
@@ -25,6 +26,7 @@ export const builtinPlugins: BuiltinRegistry = {
   'devloop:cloud-run': cloudRunPlugin,
   'devloop:kubernetes': kubernetesPlugin,
   'devloop:monitoring': monitoringPlugin,
+  'devloop:model-serving': modelServingPlugin,
 };
 
 /** The plugins every project gets unless the Devfile lists the same id itself. */

@@ -1,6 +1,7 @@
 /**
  * What the schema's shape cannot say: dependencies that name no service or go round in a
- * circle, the order of live-update steps, fixed host ports claimed twice, and `cloudRun` settings
+ * circle, model names that clash with a service or each other, a cluster model without an
+ * image, the order of live-update steps, fixed host ports claimed twice, and `cloudRun` settings
  * that nothing would read. These read the raw value and skip anything malformed, which the schema
  * reports on its own.
  */
@@ -11,14 +12,45 @@ type Obj = Record<string, unknown>;
 export function checkDevfile(value: unknown): ValidationIssue[] {
   if (!isObj(value) || !isObj(value.services)) return [];
   const services = value.services;
+  const models = modelsOf(value.ai);
+  // Models become services once loaded (model-services.ts): dependencies and tests may name them.
+  const named: Obj = { ...Object.fromEntries(models.flatMap((m) => (typeof m.name === 'string' ? [[m.name, {}]] : []))), ...services };
   return [
-    ...checkDependencies(services),
+    ...checkModels(services, models),
+    ...checkDependencies(named),
     ...Object.entries(services).flatMap(([name, svc]) => (isObj(svc) ? checkLiveUpdate(`services.${name}`, svc.liveUpdate) : [])),
     ...Object.entries(services).flatMap(([name, svc]) => (isObj(svc) ? checkCloudRunEffect(`services.${name}`, svc) : [])),
     ...Object.entries(services).flatMap(([name, svc]) => (isObj(svc) ? checkK8s(`services.${name}`, svc.k8s) : [])),
     ...checkHostPorts(services, value.monitoring),
-    ...checkTests(services, value.tests),
+    ...checkTests(named, value.tests),
   ];
+}
+
+/** `ai.modelServing.models`, the entries that are objects, with their index. */
+function modelsOf(ai: unknown): (Obj & { index: number })[] {
+  const serving = isObj(ai) ? ai.modelServing : undefined;
+  if (!isObj(serving) || !Array.isArray(serving.models)) return [];
+  return serving.models.flatMap((m, index) => (isObj(m) ? [{ ...m, index }] : []));
+}
+
+/** Each model is served as the service of its name, so a name must be free; on a cluster it runs from an image. */
+function checkModels(services: Obj, models: (Obj & { index: number })[]): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const first = new Map<string, number>();
+  for (const m of models) {
+    const at = `ai.modelServing.models.${m.index}`;
+    if (typeof m.name === 'string') {
+      if (Object.hasOwn(services, m.name)) {
+        issues.push({ path: `${at}.name`, message: `"${m.name}" is already the name of a service (services.${m.name}); a model is served as a service of its own name: rename the model or the service` });
+      } else if (first.has(m.name)) {
+        issues.push({ path: `${at}.name`, message: `"${m.name}" is already the name of ai.modelServing.models.${first.get(m.name)}: each model needs its own name` });
+      } else first.set(m.name, m.index);
+    }
+    if (m.runtime === 'kubernetes' && m.image === undefined) {
+      issues.push({ path: `${at}.image`, message: `runtime "kubernetes" runs the model from an image, and none is set: give the model-server image with the model in it (image: 'registry.example/model-server:1', the model at containerModelPath, default /models/${typeof m.name === 'string' ? m.name : '<name>'}/model.onnx), or remove runtime to serve it as a local process` });
+    }
+  }
+  return issues;
 }
 
 function dependsOn(svc: unknown): unknown[] {

@@ -39,6 +39,8 @@ test('the starter Devfile imports defineDevfile from devloop and loads with one 
 
 test('gke-local.yaml converts to camelCase fields and the result loads', async (t) => {
   const source = convertGkeLocalYaml(await readFile(gkeLocal, 'utf8'), 'gke-local.yaml', 'shop');
+  // model_serving was a switch naming no model file: it stays `true` (serving nothing), with a note on how to list models.
+  assert.match(source, /\n {2}\/\/ modelServing: true serves no model yet\. .*\n {2}\/\/ {3}modelServing: \{ models: \[\{ name: 'gemma', path: 'models\/gemma\.onnx' \}\] \},\n {2}ai: \{ modelServing: true,/);
   const loaded = await loadSource(t, source);
   assert.deepEqual(loaded.config, {
     name: 'shop',
@@ -58,6 +60,7 @@ test('the project name defaults to the folder holding gke-local.yaml', () => {
 });
 
 test('an empty gke-local.yaml, or empty sections, convert to a Devfile with no services', async (t) => {
+  assert.doesNotMatch(convertGkeLocalYaml('services:\n  ai:\n    model_serving: false\n', 'gke-local.yaml', 'x'), /serves no model yet/);
   const loaded = await loadSource(t, convertGkeLocalYaml('simulation:\nservices:\n  ai:\n', 'gke-local.yaml', 'x'));
   assert.deepEqual(loaded.config, { name: 'x', services: {} });
   assert.match(convertGkeLocalYaml('', 'gke-local.yaml', 'x'), /services: \{/);

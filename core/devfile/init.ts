@@ -31,12 +31,21 @@ const EXAMPLE_SERVICE = (entry = 'src/server.ts') => `api: {
   env: { LOG_LEVEL: 'debug' },
 },`;
 
+/**
+ * gke-local.yaml's `model_serving` was an on/off switch with no model files, so it converts to
+ * `modelServing: true`, which serves nothing: this says how to name the models.
+ */
+const MODELS_NOTE = [
+  `// modelServing: true serves no model yet. List each model file to serve it as a service of its own:`,
+  `//   modelServing: { models: [{ name: 'gemma', path: 'models/gemma.onnx' }] },`,
+].join('\n');
+
 export function renderDevfile(options: RenderDevfileOptions): string {
   const converted = options.from ? fromGkeLocal(options.from) : {};
   const services = options.from
     ? `services: {\n${indent(`// gke-local.yaml described the platform, not your services: add one entry per service,\n// for example:\n${comment(EXAMPLE_SERVICE())}`, 2)}\n},`
     : `services: {\n${indent(EXAMPLE_SERVICE(options.entry), 2)}\n},`;
-  const rest = Object.entries(converted).map(([key, value]) => `${key}: ${literal(value, '')},`);
+  const rest = Object.entries(converted).map(([key, value]) => `${key === 'ai' && converted.ai?.modelServing === true ? `${MODELS_NOTE}\n` : ''}${key}: ${literal(value, '')},`);
   return [
     `import { defineDevfile } from 'devloop';`,
     ``,

@@ -110,6 +110,11 @@ export async function loadDevfile(options: LoadDevfileOptions): Promise<LoadedDe
   }
 
   const result = (await schema).validateDevfile(value);
+  // Models are served as services of their own (checks.ts refused names that clash).
+  if (result.ok && typeof result.config.ai?.modelServing === 'object') {
+    const { modelServices } = await import('./model-services.js');
+    result.config.services = { ...result.config.services, ...modelServices(result.config, dir) };
+  }
   // Cloud Run's own bounds for inline cloudRun values, which a deploy would refuse later.
   const issues = result.ok ? await cloudRunIssues(result.config) : result.issues;
   if (!result.ok || issues.length > 0) {

@@ -32,7 +32,7 @@ test('a full, valid config passes and comes back equal', () => {
     cluster: { name: 'c', version: '1.31', nodes: 3, provider: 'kind' },
     simulation: { cloudRun: { enabled: true, scaleToZero: false, coldStartDelay: '2s', preset: 'parity' }, autopilot: { enabled: true, provisioning: 'fast' } },
     monitoring: { prometheus: true, grafana: { port: 3000 }, jaeger: false },
-    ai: { modelServing: { models: ['gemma'] }, ghostbusters: { layers: [{ from: 'core/**', notImport: ['ui/**'] }], model: { baseUrl: 'http://127.0.0.1:8000/v1', model: 'm', apiKeyEnv: 'KEY' } }, gpuSupport: false },
+    ai: { modelServing: { models: [{ name: 'gemma', path: 'models/gemma.onnx', versionPolicy: { latest: 2 }, gpu: true, maxBatchSize: 8, maxBatchDelayMs: 5, instances: 2, maxQueue: 64, port: 8600, runtime: 'kubernetes', image: 'registry.example/model-server:1', containerModelPath: '/models/g.onnx', accelerator: 'nvidia-tesla-t4', resources: { cpu: '2', memory: '8Gi' } }] }, ghostbusters: { layers: [{ from: 'core/**', notImport: ['ui/**'] }], model: { baseUrl: 'http://127.0.0.1:8000/v1', model: 'm', apiKeyEnv: 'KEY' } }, gpuSupport: false },
     tests: [{ name: 'e2e', command: 'npm test', services: ['api'], timeoutMs: 60000 }],
   };
   const result = validateDevfile(config);
@@ -212,5 +212,52 @@ test('cpu, memory and cpuThrottling beside cloudRun.service are errors: the file
   assert.deepEqual(problems({ services: { a: { cloudRun: { service: 'service.yaml', cpu: '2', memory: '1Gi', maxScale: 3 } } } }), [
     'services.a.cloudRun.cpu: has no effect beside cloudRun.service, which sets cpu itself (only containerConcurrency, timeoutSeconds, minScale and maxScale override the file): set it in service.yaml, or remove it here',
     'services.a.cloudRun.memory: has no effect beside cloudRun.service, which sets memory itself (only containerConcurrency, timeoutSeconds, minScale and maxScale override the file): set it in service.yaml, or remove it here',
+  ]);
+});
+
+test('ai.modelServing models: each field is checked against its documented range', () => {
+  const models = (...list: unknown[]) => ({ services: {}, ai: { modelServing: { models: list } } });
+  assert.deepEqual(problems({ services: {}, ai: { modelServing: true } }), []);
+  assert.deepEqual(problems(models({ name: 'm', path: 'm.onnx', versionPolicy: { all: true } }, { name: 'n', path: 'n', versionPolicy: { specific: [1, 3] }, maxBatchDelayMs: 0 })), []);
+  assert.deepEqual(problems({ services: {}, ai: { modelServing: { models: ['gemma'] } } }), ['ai.modelServing.models.0: expected an object, got "gemma"']);
+  assert.deepEqual(problems({ services: {}, ai: { modelServing: {} } }), ['ai.modelServing.models: missing required field (expected an array)']);
+  assert.deepEqual(problems(models(
+    { name: 'Gemma', path: '' },
+    { name: 'b', path: 'b.onnx', maxBatchSize: 0, maxBatchDelayMs: -1, instances: 0, maxQueue: 0, port: 70000, runtime: 'docker', gpus: 1 },
+    { name: 'c', path: 'c', versionPolicy: { latest: 1, all: true } },
+    { name: 'd', path: 'd', versionPolicy: { specific: [] }, containerModelPath: 'models/d.onnx' },
+    { name: 'e', path: 'e', maxBatchDelayMs: 2.5 },
+  )), [
+    'ai.modelServing.models.0.name: invalid service name "Gemma": use lowercase letters, digits and "-", starting with a letter and not ending with "-"',
+    'ai.modelServing.models.0.path: expected a non-empty string, got an empty string',
+    'ai.modelServing.models.1.maxBatchSize: expected a number >= 1, got 0',
+    'ai.modelServing.models.1.maxBatchDelayMs: expected a number >= 0, got -1',
+    'ai.modelServing.models.1.instances: expected a number >= 1, got 0',
+    'ai.modelServing.models.1.maxQueue: expected a number >= 1, got 0',
+    'ai.modelServing.models.1.port: expected a port from 1 to 65535, got 70000',
+    'ai.modelServing.models.1.runtime: expected one of "process" | "kubernetes", got "docker"',
+    'ai.modelServing.models.1 [gpus]: unknown field "gpus" (did you mean "gpu"?)',
+    'ai.modelServing.models.2.versionPolicy: a version policy takes exactly one of "latest", "all", "specific", got "latest" and "all"',
+    'ai.modelServing.models.3.versionPolicy.specific: expected at least one version number',
+    'ai.modelServing.models.3.containerModelPath: expected an absolute path inside the image, like "/models/gemma/model.onnx"',
+    'ai.modelServing.models.4.maxBatchDelayMs: expected an integer, got a number (2.5)',
+  ]);
+});
+
+test('a model is served as a service of its name: a clash with a service or another model is an error at the name', () => {
+  assert.deepEqual(problems({
+    services: { api: { dependsOn: ['gemma'] } },
+    ai: { modelServing: { models: [{ name: 'api', path: 'a.onnx' }, { name: 'gemma', path: 'g.onnx' }, { name: 'gemma', path: 'g2.onnx' }] } },
+    tests: [{ name: 't', command: 'x', services: ['gemma', 'gema'] }],
+  }), [
+    'ai.modelServing.models.0.name: "api" is already the name of a service (services.api); a model is served as a service of its own name: rename the model or the service',
+    'ai.modelServing.models.2.name: "gemma" is already the name of ai.modelServing.models.1: each model needs its own name',
+    'tests.0.services.1: unknown service "gema" (did you mean "gemma"?)',
+  ]);
+});
+
+test('a model on runtime kubernetes needs an image: the error is at its image field and says what to give', () => {
+  assert.deepEqual(problems({ services: {}, ai: { modelServing: { models: [{ name: 'gemma', path: 'g.onnx', runtime: 'kubernetes' }] } } }), [
+    'ai.modelServing.models.0.image: runtime "kubernetes" runs the model from an image, and none is set: give the model-server image with the model in it (image: \'registry.example/model-server:1\', the model at containerModelPath, default /models/gemma/model.onnx), or remove runtime to serve it as a local process',
   ]);
 });

@@ -179,6 +179,28 @@ const plugin = z.union([nonEmpty, z.tuple([nonEmpty, z.record(z.string(), z.unkn
     : `expected a plugin (an object, a package name or path, or [name, options]), got ${describeValue(issue.input)}`,
 });
 
+/** `ai.modelServing.models[]`: each becomes a service (model-services.ts); names and images are cross-checked in checks.ts. */
+const model = z.strictObject({
+  name: serviceName,
+  path: nonEmpty,
+  versionPolicy: oneKeyOf('a version policy', ['latest', 'all', 'specific'], [
+    z.strictObject({ latest: positive }),
+    z.strictObject({ all: z.literal(true) }),
+    z.strictObject({ specific: z.array(positive).min(1, { error: 'expected at least one version number' }) }),
+  ]).optional(),
+  gpu: z.boolean().optional(),
+  maxBatchSize: positive.optional(),
+  maxBatchDelayMs: count.optional(),
+  instances: positive.optional(),
+  maxQueue: positive.optional(),
+  port: port.optional(),
+  runtime: z.enum(['process', 'kubernetes']).optional(),
+  image: nonEmpty.optional(),
+  containerModelPath: z.string().regex(/^\//, { error: 'expected an absolute path inside the image, like "/models/gemma/model.onnx"' }).optional(),
+  accelerator: nonEmpty.optional(),
+  resources: z.strictObject({ cpu: nonEmpty.optional(), memory: nonEmpty.optional() }).optional(),
+});
+
 /** `'15%'` or a number of percent. */
 const percent = z.union([
   z.string().refine((s) => { const m = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(s); return !!m && Number(m[1]) <= 100; }, { error: (issue) => `expected a percent like "15%" (0 to 100), got ${JSON.stringify(issue.input)}` }),
@@ -239,7 +261,7 @@ export const devfileSchema = z.strictObject({
     }).optional(),
   }).optional(),
   ai: z.strictObject({
-    modelServing: z.union([z.boolean(), z.strictObject({ models: z.array(z.string()).optional() })]).optional(),
+    modelServing: z.union([z.boolean(), z.strictObject({ models: z.array(model) })]).optional(),
     ghostbusters: z.union([z.boolean(), z.strictObject({
       layers: z.array(z.object({
         from: z.union([z.string(), z.array(z.string())]),

@@ -425,9 +425,93 @@ export interface MonitoringAlerts {
 }
 
 export interface AiConfig {
-  modelServing?: boolean | { models?: string[] };
+  /**
+   * Local model serving (`devloop:model-serving`): each model becomes a service of its own, named
+   * as the model, that serves the Open Inference Protocol v2 (`/v2/models/<name>/infer`) and is
+   * ready when `GET /v2/health/ready` answers 200. `true` turns the feature on with no model yet
+   * (what `devloop init --from gke-local.yaml` writes, since that file named no model files):
+   * nothing is served until `{ models: [...] }` lists some.
+   */
+  modelServing?: boolean | ModelServingConfig;
   ghostbusters?: boolean | GhostbustersConfig;
+  /**
+   * @deprecated Read by nothing: set `gpu: true` on a model in `modelServing.models` instead.
+   * Still accepted so a Devfile converted from gke-local.yaml (`gpu_support`) loads.
+   */
   gpuSupport?: boolean;
+}
+
+/** `ai.modelServing` as an object. */
+export interface ModelServingConfig {
+  /** The models to serve, each as its own service. */
+  models: ModelConfig[];
+}
+
+/**
+ * One served model. It becomes the service `services.<name>` (so `dependsOn`, `devloop logs
+ * <name>` and `tests[].services` name it like any other): a name a service already has is an
+ * error. The server reloads the model file itself when it changes, so saving a new model never
+ * restarts the service (its `src` is empty: devloop watches nothing for it).
+ */
+export interface ModelConfig {
+  /** The service and model name (`/v2/models/<name>`): lowercase letters, digits and `-`, starting with a letter, at most 63 characters. */
+  name: string;
+  /**
+   * The model, relative to the Devfile: an `.onnx` file, or a Triton-style repository folder with
+   * one numbered folder per version (`1/model.onnx`, `2/model.onnx`; see `versionPolicy`).
+   * Read by the `process` runtime; with `kubernetes` the model is inside `image` (`containerModelPath`).
+   * A service whose `src` is the whole project (the default) is rebuilt when this file changes:
+   * give such services `src`, or put the models folder in `ignore`.
+   */
+  path: string;
+  /**
+   * Which versions of a repository folder are served (Triton's version policy): `{ latest: n }`
+   * the n highest (default `{ latest: 1 }`), `{ all: true }` every one, `{ specific: [1, 3] }`
+   * those listed. Ignored for a single `.onnx` file.
+   */
+  versionPolicy?: { latest: number } | { all: true } | { specific: number[] };
+  /**
+   * Run on a GPU. `process`: onnxruntime's CUDA provider (`--gpu`), which needs a CUDA-capable
+   * onnxruntime on this machine. `kubernetes`: the pod requests one `nvidia.com/gpu` and selects
+   * `accelerator` nodes. Default false.
+   */
+  gpu?: boolean;
+  /**
+   * Dynamic batching: requests that arrive together are run as one batch of at most this many
+   * (the model's first dimension must be dynamic). Default 1: no batching, each request runs alone.
+   */
+  maxBatchSize?: number;
+  /** How long (whole ms) the first request of a batch may wait for others to fill it; only with `maxBatchSize` > 1. Default 0: a batch runs with whatever has arrived when an instance is free. */
+  maxBatchDelayMs?: number;
+  /** Model instances (sessions) run in parallel, each taking one batch at a time. Default 1. */
+  instances?: number;
+  /** Requests waiting beyond this many are refused at once with 429 (Retry-After: 1), rather than queued without bound. Default 128. */
+  maxQueue?: number;
+  /**
+   * The port the `process` runtime serves on (its `PORT`; the next free one, with a warning, when
+   * taken). Default 8500 + the model's index in `models` (the readiness check needs a port).
+   */
+  port?: number;
+  /**
+   * Where it runs: `process` (default), the server as a local Node process; or `kubernetes`, a
+   * Deployment and a ClusterIP Service (port 8080) in the cluster (`devloop render` prints them).
+   */
+  runtime?: 'process' | 'kubernetes';
+  /**
+   * The model-server image, with the model in it at `containerModelPath`; required with runtime
+   * `kubernetes`. Built by one of your services, it is substituted like any image (`image: name`).
+   */
+  image?: string;
+  /** Where the model is inside `image`. Default `/models/<name>/model.onnx`. Only with runtime `kubernetes`. */
+  containerModelPath?: string;
+  /** The GKE accelerator (`cloud.google.com/gke-accelerator`) a `kubernetes` model with `gpu` is placed on. Default `nvidia-l4`. */
+  accelerator?: string;
+  /**
+   * CPU and memory. `process`: as `services.<name>.resources`. `kubernetes`: the container's
+   * requests and limits (equal), default cpu `"1"`, memory `"2Gi"`. On GKE Autopilot a GPU pod is
+   * raised to its accelerator's minimum (1 x `nvidia-l4`: 2 CPU, 7Gi), with a warning.
+   */
+  resources?: { cpu?: string; memory?: string };
 }
 
 /** `devloop agents run` settings. */
