@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -330,5 +330,39 @@ describe('bad models', () => {
     }
     const missing = new ModelServer({ models: [{ name: 'gone', path: path.join(dir, 'nope.onnx') }], port: 0, ...logs().sinks });
     await assert.rejects(missing.start(), /model file not found: .*nope\.onnx/);
+  });
+});
+
+describe('model versions', () => {
+  test('a folder of numbered versions: the policy picks them, a new version folder is loaded and the old one unloaded', async () => {
+    const repo = mkdtempSync(path.join(dir, 'versions-'));
+    const version = (v: number, bias: number) => {
+      mkdirSync(path.join(repo, String(v)), { recursive: true });
+      writeModel(path.join(repo, String(v), 'model.onnx'), matmulAdd({ ...SMALL_MATMUL, bias: [bias, bias] }));
+    };
+    version(1, 0);
+    version(2, 1000);
+    mkdirSync(path.join(repo, 'notes'));
+    const out = logs();
+    const all = new ModelServer({ models: [{ name: 'all', path: repo, versionPolicy: { all: true } }, { name: 'latest', path: repo, debounceMs: 50 }], port: 0, ...out.sinks });
+    const base = await all.start();
+    const ask = async (model: string, v?: string) => (await post(`${base}/v2/models/${model}${v ? `/versions/${v}` : ''}/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3], data: [1, 1, 1] }] }));
+    try {
+      assert.deepEqual((await (await fetch(`${base}/v2/models/all`)).json()).versions, ['2', '1']);
+      assert.deepEqual((await ask('all', '1')).json.outputs[0].data, [9, 12]);
+      assert.deepEqual((await ask('all', '2')).json.outputs[0].data, [1009, 1012]);
+      // Without a version: the newest.
+      assert.equal((await ask('all')).json.model_version, '2');
+      assert.deepEqual((await (await fetch(`${base}/v2/models/latest`)).json()).versions, ['2']);
+      const gone = await ask('latest', '1');
+      assert.equal(gone.status, 404);
+      assert.match(gone.json.error, /model "latest" has no version "1" loaded; loaded: 2/);
+      version(3, 5000);
+      await until(async () => (await ask('latest')).json?.model_version === '3', 15_000, 'version 3 served');
+      assert.deepEqual((await ask('latest')).json.outputs[0].data, [5009, 5012]);
+      await until(() => out.log.some((l) => /latest: unloaded version 2 \(not selected by versionPolicy\)/.test(l)), 5000, 'version 2 unloaded');
+    } finally {
+      await all.close();
+    }
   });
 });
