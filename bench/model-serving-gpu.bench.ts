@@ -13,7 +13,7 @@
  *        ONNXRUNTIME_NODE_INSTALL_CUDA=v12 npm install onnxruntime-node --foreground-scripts
  *      (npm 11 first needs `npm install-scripts approve onnxruntime-node`, so its postinstall may
  *      download the CUDA provider). Check that
- *      node_modules/onnxruntime-node/bin/napi-v* /linux/x64/libonnxruntime_providers_cuda.so exists.
+ *      node_modules/onnxruntime-node/bin/napi-v<N>/linux/x64/libonnxruntime_providers_cuda.so exists.
  *   2. nvidia-smi shows the GPU; the CUDA/cuDNN libraries are on LD_LIBRARY_PATH.
  *   3. node scripts/bench.mjs model-serving-gpu
  * Without a CUDA build (or a GPU) it still runs: the GPU row is 0 with the note
@@ -40,7 +40,7 @@ interface Timing { p50: number; p99: number; runs: number; output: Float32Array 
 
 /** Warm-up runs (the first CUDA run also sets up kernels and memory), then timed runs for SECONDS (at least 10). */
 async function time(model: LoadedModel, input: HostTensor): Promise<Timing> {
-  let output = new Float32Array();
+  let output: Float32Array = new Float32Array();
   for (let i = 0; i < 3; i++) output = (await model.run([input], 0))[0]!.data as Float32Array;
   const times: number[] = [];
   const end = performance.now() + SECONDS * 1000;
@@ -66,7 +66,9 @@ export function compare(cpu: Float32Array, gpu: Float32Array): { maxRel: number;
   let at = 0;
   for (let i = 0; i < cpu.length; i++) {
     const rel = Math.abs(gpu[i]! - cpu[i]!) / Math.max(Math.abs(cpu[i]!), mean, Number.MIN_VALUE);
-    if (!(rel <= maxRel)) { maxRel = rel; at = i; }
+    // A NaN on either side is no match at all.
+    const r = Number.isNaN(rel) ? Infinity : rel;
+    if (r > maxRel) { maxRel = r; at = i; }
   }
   return { maxRel, at };
 }

@@ -208,6 +208,23 @@ async function throughput(dir: string, dim: number): Promise<BenchResult[]> {
   ];
 }
 
+/** Concurrency 32 with 32 rows in every request: nothing left to merge; devloop against the plain server. */
+async function wholeBatches(dir: string, dim: number): Promise<BenchResult> {
+  const file = path.join(dir, `whole${dim}.onnx`);
+  writeFileSync(file, benchMatmul(dim, dim));
+  const body = writeBody(path.join(dir, `c32-32-${dim}.body`), 32, dim);
+  const server = new ModelServer({ models: [{ name: 'mm', path: file, maxBatchSize: 32, maxBatchDelayMs: 2 }], port: 0, ...quiet });
+  const served = await load('cannon', `${await server.start()}/v2/models/mm/infer`, body, 32);
+  await server.close();
+  const plain = await plainServer(file);
+  const plainC32 = await load('cannon', plain.url, body, 32);
+  await plain.close();
+  return {
+    name: `c32 MatMul ${dim}x${dim}, 32 rows per request (JSON): req/s`, value: served.rps, unit: 'req/s', baseline: { name: 'plain server', value: plainC32.rps },
+    note: `p50 ${served.p50.toFixed(1)} vs ${plainC32.p50.toFixed(1)} ms, p99 ${served.p99.toFixed(1)} vs ${plainC32.p99.toFixed(1)} ms${served.failed ? `; ${served.failed} failed` : ''}`,
+  };
+}
+
 export async function run(): Promise<BenchResult[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'devloop-bench-models-'));
   const results: BenchResult[] = [];
@@ -219,6 +236,7 @@ export async function run(): Promise<BenchResult[]> {
     results.push(await latency(dir, `MatMul ${DIM}x${DIM}`, benchMatmul(DIM, DIM), DIM, 32, false));
     results.push(await latency(dir, `MatMul ${DIM}x${DIM}`, benchMatmul(DIM, DIM), DIM, 32, true));
     for (const dim of DIMS) results.push(...await throughput(dir, dim));
+    results.push(await wholeBatches(dir, DIM));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -63,6 +63,18 @@ const health = oneKeyOf('a health check', ['http', 'tcp', 'exec'], [
   z.strictObject({ exec: strings, ...timing }),
 ]);
 
+const secretRef = z.strictObject({ secret: nonEmpty, version: nonEmpty.optional(), key: nonEmpty.optional() });
+/** Per-environment production settings, shared by `environments.<env>` and `services.<name>.environments.<env>`. */
+const productionSettings = {
+  replicas: count.optional(),
+  resources: z.strictObject({ cpu: nonEmpty.optional(), memory: nonEmpty.optional() }).optional(),
+  scaling: z.strictObject({
+    min: count.optional(), max: positive.optional(), targetCpuUtilization: z.int().min(1).max(100).optional(),
+    concurrency: z.int().min(1).max(1000).optional(), timeoutSeconds: z.int().min(1).max(3600).optional(),
+  }).optional(),
+  secrets: z.record(envName, secretRef).optional(),
+};
+
 const liveUpdateStep = oneKeyOf('a live-update step', ['fallBackOn', 'sync', 'run', 'restart'], [
   z.strictObject({ fallBackOn: strings }),
   z.strictObject({ sync: z.strictObject({ from: nonEmpty, to: nonEmpty }) }),
@@ -138,6 +150,7 @@ const service = z.strictObject({
   ports: z.array(portConfig).optional(),
   env: envMap.optional(),
   envByEnvironment: z.record(z.string(), envMap).optional(),
+  environments: z.record(z.string(), z.strictObject(productionSettings)).optional(),
   health: health.optional(),
   dependsOn: z.array(z.string()).optional(),
   liveUpdate: z.array(liveUpdateStep).optional(),
@@ -216,6 +229,7 @@ export const devfileSchema = z.strictObject({
   services: z.record(serviceName, service),
   environments: z.record(z.string(), z.strictObject({
     env: envMap.optional(), kubeContext: z.string().optional(), allowKubeContexts: z.array(z.string()).optional(), runtime: nonEmpty.optional(),
+    ...productionSettings, registry: nonEmpty.optional(), project: nonEmpty.optional(), region: nonEmpty.optional(),
   })).optional(),
   plugins: z.array(plugin).optional(),
   ignore: z.array(z.string()).optional(),

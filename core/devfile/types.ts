@@ -98,6 +98,8 @@ export interface ServiceConfig {
   env?: Record<string, string>;
   /** Per-environment overrides, merged over `env`. */
   envByEnvironment?: Record<string, Record<string, string>>;
+  /** Production settings per environment (replicas, resources, scaling, secrets); see `EnvironmentConfig`. */
+  environments?: Record<string, ServiceEnvironmentConfig>;
   /** How devloop decides the service is healthy. Default: the port accepts TCP connections, else the process is running. */
   health?: HealthCheckConfig;
   /** Services that must be healthy before this one is deployed (first deploy only). */
@@ -225,6 +227,57 @@ export interface EnvironmentConfig {
   allowKubeContexts?: string[];
   /** Default runtime for services in this environment. */
   runtime?: RuntimeKind;
+  /**
+   * Secrets every service gets in this environment, by env var name. In `local` their values come
+   * from the git-ignored secrets file (`simulation.cloudRun.secretsFile`, default
+   * `secrets.local.yaml`); elsewhere they are references only, rendered as a Cloud Run
+   * `secretKeyRef` (Secret Manager) or a Kubernetes `secretKeyRef` (a Secret of that name). A
+   * value never appears in a rendered file.
+   */
+  secrets?: Record<string, SecretRef>;
+  /** Registry production images are pushed to for this environment (`europe-docker.pkg.dev/PROJECT/REPO`). */
+  registry?: string;
+  /** Google Cloud project of this environment (Cloud Run renders, Secret Manager references). */
+  project?: string;
+  /** Google Cloud region of this environment (`europe-west1`). */
+  region?: string;
+  /** Production settings every service gets in this environment unless its own `environments.<env>` says otherwise. */
+  replicas?: number;
+  resources?: { cpu?: string; memory?: string };
+  scaling?: ScalingConfig;
+}
+
+/** Where a secret comes from outside `local`: a Secret Manager secret (Cloud Run) or a Kubernetes Secret. */
+export interface SecretRef {
+  /** Secret name (Secret Manager secret id, or the Kubernetes Secret's name). */
+  secret: string;
+  /** Secret Manager version. Default `latest`. */
+  version?: string;
+  /** Key inside the Kubernetes Secret. Default: the env var's name. */
+  key?: string;
+}
+
+/** How a service scales in an environment (HPA on GKE, min/max instances on Cloud Run). */
+export interface ScalingConfig {
+  /** Fewest replicas / instances. Default: `replicas`, else 1 (Cloud Run: 0). */
+  min?: number;
+  /** Most replicas / instances. Default: `min` (no autoscaling) on GKE, 100 on Cloud Run. */
+  max?: number;
+  /** GKE: the HPA's average CPU utilization target in percent. Default 80. */
+  targetCpuUtilization?: number;
+  /** Cloud Run: requests per instance (`containerConcurrency`). Default 80. */
+  concurrency?: number;
+  /** Cloud Run: request timeout in seconds. Default 300. */
+  timeoutSeconds?: number;
+}
+
+/** `services.<name>.environments.<env>`: this service's production settings in one environment. */
+export interface ServiceEnvironmentConfig {
+  replicas?: number;
+  resources?: { cpu?: string; memory?: string };
+  scaling?: ScalingConfig;
+  /** Secrets of this service only, by env var name (merged over the environment's). */
+  secrets?: Record<string, SecretRef>;
 }
 
 /**
