@@ -128,12 +128,14 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .action((_o, cmd) => run(async () => (await import('./commands/status.js')).status(globals(cmd)), cmd));
 
   program.command('render')
-    .description('print the Kubernetes objects devloop would apply (a YAML stream, as skaffold render), or the resolved Devfile when no service deploys to a cluster (YAML, or JSON with -o json); with --monitoring, writes the Prometheus alert rules')
+    .description('print the Kubernetes objects devloop would apply (a YAML stream, as skaffold render), or the resolved Devfile when no service deploys to a cluster (YAML, or JSON with -o json); with --monitoring, writes the Prometheus alert rules; with --target gke|cloudrun, the production manifests for --env')
     .argument('[services...]', 'only these services\' objects')
     .option('--devfile', 'print the Devfile as resolved for the environment instead', false)
     .option('--monitoring', 'write the Prometheus recording and alerting rules (rule file, PrometheusRule, GMP Rules) and print their paths', false)
-    .option('--out <dir>', 'with --monitoring: the folder to write to (default: .devloop/monitoring/rendered in the project)')
-    .action((services: string[], o, cmd) => run(async () => (await import('./commands/render.js')).render(globals(cmd), { services, devfile: o.devfile, monitoring: o.monitoring, out: o.out }), cmd));
+    .option('--out <dir>', 'with --monitoring: the folder to write to (default: .devloop/monitoring/rendered in the project); with --target: write the files there and print their paths (default: a YAML stream on stdout)')
+    .option('--target <gke|cloudrun>', 'render what production needs for --env on GKE Autopilot (Deployments, Services, HPAs, PDBs, NetworkPolicies, admitted by Autopilot) or Cloud Run (Service YAML for gcloud run services replace), with the monitoring rules')
+    .option('--image <service=ref>', 'with --target: the pushed image of a service (repeatable); a service without one gets its image field, else a placeholder', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .action((services: string[], o, cmd) => run(async () => (await import('./commands/render.js')).render(globals(cmd), { services, devfile: o.devfile, monitoring: o.monitoring, out: o.out, target: o.target, images: o.image }), cmd));
 
   program.command('doctor')
     .description('check Node, Docker, the registry, the cluster (context, API server, RBAC, its registry) and file watching; say how to fix what is missing')
@@ -206,6 +208,21 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
       return (await import('./commands/agents.js')).agents({ cwd: g.cwd, path: repoPath, agent: o.agent, output: o.output ?? (g.output === 'json' ? 'json' : 'text'), fix: o.fix, apply: o.apply, failOn: o.failOn, record: o.record, explain: o.explain, tokenBudget: o.tokenBudget });
     }, cmd));
 
+  const hooks = program.command('hooks').description('a git pre-push hook that runs devloop ci and the security expert, blocking the push when either fails');
+  hooks.command('install')
+    .description('add the pre-push hook in the folder git runs hooks from (core.hooksPath and worktrees respected); an existing pre-push hook is kept as pre-push.devloop-previous and run first; the hook runs the project\'s node_modules/.bin/devloop, else this devloop; bypass once with DEVLOOP_SKIP_HOOKS=1 git push or git push --no-verify')
+    .action((_o, cmd) => run(async () => (await import('./commands/hooks.js')).hooksInstall(globals(cmd)), cmd));
+  hooks.command('uninstall')
+    .description('remove devloop\'s pre-push hook (only one devloop wrote) and restore the hook it chained; nothing to remove is not an error')
+    .action((_o, cmd) => run(async () => (await import('./commands/hooks.js')).hooksUninstall(globals(cmd)), cmd));
+  hooks.command('status')
+    .description('say whether the pre-push hook is devloop\'s, another one, or none, and which project it checks')
+    .action((_o, cmd) => run(async () => (await import('./commands/hooks.js')).hooksStatus(globals(cmd)), cmd));
+
+  program.command('validate')
+    .description('check the Devfile for every environment it declares (and local): secrets each environment lacks, resources GKE Autopilot would change, Cloud Run settings production would refuse (exit 2 with each problem at its field path)')
+    .action((_o, cmd) => run(async () => (await import('./commands/validate.js')).validate(globals(cmd)), cmd));
+
   const models = program.command('models').description('local model serving: ONNX models behind the Open Inference Protocol v2 (as KServe and Triton serve it)');
   const intFlag = (min: number, what: string) => (v: string) => {
     const n = Number(v);
@@ -257,6 +274,12 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .option('--remove-tags <list>', 'TAG,...')
     .option('--clear-tags', 'remove every tag')
     .action((service: string, o, cmd) => run(() => import('./commands/cloudrun.js').then((m) => m.cloudrunUpdateTraffic(globals(cmd), service, { toRevisions: o.toRevisions, toLatest: o.toLatest, setTags: o.setTags, removeTags: o.removeTags, clearTags: o.clearTags })), cmd));
+
+  program.command('parity')
+    .description('compare what --env renders for production with what production runs (a kubectl get -o yaml or gcloud run services describe --format export file, or a folder of them); print each difference that changes behaviour, exit 1 when any, 0 when none')
+    .requiredOption('--against <path>', 'the production export: a YAML file (documents or a kind: List) or a folder of .yaml/.yml files')
+    .addOption(new Option('--target <target>', 'what production is (default: from the export\'s kinds)').choices(['gke', 'cloudrun']))
+    .action((o, cmd) => run(async () => (await import('./commands/parity.js')).parity(globals(cmd), { against: o.against, target: o.target }), cmd));
 
   return program;
 }

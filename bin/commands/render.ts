@@ -5,8 +5,13 @@
  * with a comment), labelled, namespaced. Otherwise, or with `--devfile`, the Devfile as devloop
  * resolved it for the selected environment (function form evaluated, env merged per environment),
  * as YAML, or JSON with `--output json`. Secret-looking env values are masked. With `--monitoring`,
- * the project's Prometheus rules as files (render-monitoring.ts).
+ * the project's Prometheus rules as files (render-monitoring.ts). With `--target gke|cloudrun`,
+ * what production needs for the `--env` environment (plugins/production/render.ts): a YAML stream
+ * on stdout, or files under `--out DIR` whose paths are printed; notes (placeholder images,
+ * skipped services) go to stderr.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { stringify } from 'yaml';
 import type { LoadedDevfile } from '../../core/devfile/load.js';
 import { serviceEnv } from '../../core/engine/env.js';
@@ -23,8 +28,12 @@ export interface RenderOptions {
   devfile?: boolean;
   /** Write the recording and alerting rules (rule file, PrometheusRule, GMP Rules) instead. */
   monitoring?: boolean;
-  /** Where `monitoring` writes, relative to the working folder. Default `.devloop/monitoring/rendered` in the project. */
+  /** Where `monitoring` or `target` writes, relative to the working folder. Default for `monitoring`: `.devloop/monitoring/rendered` in the project; for `target`: stdout. */
   out?: string;
+  /** Production manifests for this platform instead (`gke` or `cloudrun`). */
+  target?: string;
+  /** With `target`: pushed images, `service=reference` each. */
+  images?: string[];
 }
 
 /**
@@ -42,8 +51,12 @@ export async function knownImages(dir: string): Promise<Map<string, string>> {
 }
 
 export async function render(opts: GlobalOptions, renderOpts: RenderOptions = {}): Promise<number> {
+  if (renderOpts.target !== undefined) return renderTarget(opts, renderOpts);
+  if (renderOpts.images?.length) {
+    throw new DevloopError('--image only applies to --target', { code: 'BAD_FLAGS', exitCode: 2, hint: 'devloop render --env prod --target gke --image api=REGISTRY/api@sha256:... renders production manifests with that image' });
+  }
   if (renderOpts.out !== undefined && !renderOpts.monitoring) {
-    throw new DevloopError('--out only applies to --monitoring', { code: 'BAD_FLAGS', exitCode: 2, hint: 'devloop render --monitoring --out DIR writes the rule files to DIR; plain render prints to stdout' });
+    throw new DevloopError('--out only applies to --monitoring or --target', { code: 'BAD_FLAGS', exitCode: 2, hint: 'devloop render --monitoring --out DIR writes the rule files to DIR, devloop render --env prod --target gke --out DIR the production manifests; plain render prints to stdout' });
   }
   if (renderOpts.monitoring && (renderOpts.devfile || renderOpts.services?.length)) {
     throw new DevloopError('--monitoring renders the whole project\'s rules: it takes no service names and no --devfile', { code: 'BAD_FLAGS', exitCode: 2, hint: 'run devloop render --monitoring [--out DIR] on its own' });
@@ -62,6 +75,55 @@ export async function render(opts: GlobalOptions, renderOpts: RenderOptions = {}
     }
   }
   return renderDevfile(opts, loaded);
+}
+
+/** `--target`: production manifests for `--env` (plugins/production/render.ts), to stdout or under `--out`. */
+async function renderTarget(opts: GlobalOptions, renderOpts: RenderOptions): Promise<number> {
+  const target = renderOpts.target;
+  if (target !== 'gke' && target !== 'cloudrun') {
+    throw new DevloopError(`unknown --target "${target}"`, { code: 'BAD_TARGET', exitCode: 2, hint: 'devloop render --env prod --target gke (or --target cloudrun)' });
+  }
+  if (renderOpts.monitoring || renderOpts.devfile || renderOpts.services?.length) {
+    throw new DevloopError('--target renders the whole project for one environment: it takes no service names, no --devfile and no --monitoring', {
+      code: 'BAD_FLAGS', exitCode: 2, hint: `run devloop render --env ${opts.env} --target ${target} [--out DIR] on its own (with a monitoring block, the rules are part of it)`,
+    });
+  }
+  const images = new Map<string, string>();
+  for (const pair of renderOpts.images ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0 || eq === pair.length - 1) {
+      throw new DevloopError(`--image "${pair}" is not service=reference`, { code: 'BAD_FLAGS', exitCode: 2, hint: '--image api=europe-docker.pkg.dev/PROJECT/REPO/api@sha256:...' });
+    }
+    images.set(pair.slice(0, eq), pair.slice(eq + 1));
+  }
+  const loaded = await load(opts, 'render');
+  for (const name of images.keys()) {
+    if (!loaded.config.services[name]) throw new DevloopError(`--image names "${name}", which is no service in ${loaded.file}`, { code: 'UNKNOWN_SERVICE', exitCode: 2, hint: `services are: ${Object.keys(loaded.config.services).join(', ') || '(none)'}` });
+  }
+  const { renderProductionWithNotes } = await import('../../plugins/production/render.js');
+  const { files, notes } = await renderProductionWithNotes(loaded, { env: opts.env, target, images });
+  if (opts.output !== 'json') for (const n of notes) process.stderr.write(`note: ${n}\n`);
+  if (renderOpts.out === undefined) {
+    process.stdout.write(opts.output === 'json'
+      ? `${JSON.stringify({ environment: opts.env, target, files: files.map((f) => ({ path: f.path, objects: f.objects })), notes }, null, 2)}\n`
+      : files.map((f) => `# Source: ${f.path}\n${f.text}`).join('---\n'));
+    return EXIT.ok;
+  }
+  const dir = path.resolve(opts.cwd, renderOpts.out);
+  const written: string[] = [];
+  for (const f of files) {
+    const file = path.join(dir, f.path);
+    try {
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, f.text);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new DevloopError(`cannot write ${file}: ${e.code ?? e.message}`, { code: 'RENDER_WRITE_FAILED', cause: err, hint: 'pick a writable folder with --out DIR' });
+    }
+    written.push(file);
+  }
+  process.stdout.write(opts.output === 'json' ? `${JSON.stringify({ environment: opts.env, target, dir, files: written, notes }, null, 2)}\n` : `${written.join('\n')}\n`);
+  return EXIT.ok;
 }
 
 async function renderObjects(opts: GlobalOptions, loaded: LoadedDevfile, services: string[]): Promise<number> {

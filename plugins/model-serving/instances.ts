@@ -54,7 +54,12 @@ export function providersFor(ort: OrtModule, gpu: boolean, opts: LoadOptions): P
 /** Session options for one of `instances` sessions sharing the machine's cores. */
 function sessionOptions(provider: Provider, instances: number): Ort.InferenceSession.SessionOptions {
   const threads = Math.max(1, Math.floor(os.availableParallelism() / instances));
-  return { executionProviders: [provider], graphOptimizationLevel: 'all', logSeverityLevel: 3, ...(instances > 1 ? { intraOpNumThreads: threads } : {}) };
+  // No spinning: onnxruntime's pool threads otherwise busy-wait after each run, taking the CPU
+  // the server's own thread needs for parsing and answering the next requests.
+  return {
+    executionProviders: [provider], graphOptimizationLevel: 'all', logSeverityLevel: 3, ...(instances > 1 ? { intraOpNumThreads: threads } : {}),
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  };
 }
 
 /** Creates a session from model bytes on the first provider that works. */
