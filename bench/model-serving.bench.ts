@@ -21,12 +21,16 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { ModelServer } from '../plugins/model-serving/server.js';
-import { benchMatmul, matmulAdd, seeded, SMALL_MATMUL } from '../test/onnx-models.js';
+import { benchMatmul, benchMlp, matmulAdd, seeded, SMALL_MATMUL } from '../test/onnx-models.js';
 import { median, percentile, type BenchResult } from './types.js';
 
 const DIM = Number(process.env.DEVLOOP_BENCH_MODEL_DIM ?? 1024);
 /** Model sizes of the concurrency-32 comparison. */
 const DIMS = (process.env.DEVLOOP_BENCH_MODEL_DIMS ?? '1024,2048').split(',').map(Number);
+/** Hidden widths of the MLP (1024 in, 16 out) in the concurrency-32 comparison. */
+const HIDDEN = (process.env.DEVLOOP_BENCH_MODEL_HIDDEN ?? '4096,16384').split(',').map(Number);
+/** `c32`: only the concurrency-32 batching comparison (DEVLOOP_BENCH_MODEL_ONLY). */
+const ONLY = process.env.DEVLOOP_BENCH_MODEL_ONLY;
 const SECONDS = Number(process.env.DEVLOOP_BENCH_MODEL_SECONDS ?? 5);
 const self = new URL(import.meta.url).pathname;
 
@@ -180,10 +184,10 @@ async function latency(dir: string, label: string, model: Uint8Array, dim: numbe
 }
 
 /** Concurrency 32, one row per request: dynamic batching against the plain per-request server. */
-async function throughput(dir: string, dim: number): Promise<BenchResult[]> {
-  const file = path.join(dir, `mm${dim}.onnx`);
-  writeFileSync(file, benchMatmul(dim, dim));
-  const body = writeBody(path.join(dir, `c32-${dim}.body`), 1, dim);
+async function throughput(dir: string, label: string, model: Uint8Array, dim: number): Promise<BenchResult[]> {
+  const file = path.join(dir, `${label.replace(/\W+/g, '-')}.onnx`);
+  writeFileSync(file, model);
+  const body = writeBody(path.join(dir, `c32-${label.replace(/\W+/g, '-')}.body`), 1, dim);
   const batched = new ModelServer({ models: [{ name: 'mm', path: file, maxBatchSize: 32, maxBatchDelayMs: 2 }], port: 0, ...quiet });
   const withBatching = await load('cannon', `${await batched.start()}/v2/models/mm/infer`, body, 32);
   const text = await batched.metricsText();
@@ -198,11 +202,11 @@ async function throughput(dir: string, dim: number): Promise<BenchResult[]> {
   const count = Number(/devloop_model_batch_size_count\{model="mm"\} (\S+)/.exec(text)?.[1]);
   return [
     {
-      name: `c32 MatMul ${dim}x${dim}: req/s, batching 32 rows / 2 ms`, value: withBatching.rps, unit: 'req/s', baseline: { name: 'plain server, no batching', value: plainC32.rps },
+      name: `c32 ${label}: req/s, batching 32 rows / 2 ms`, value: withBatching.rps, unit: 'req/s', baseline: { name: 'plain server, no batching', value: plainC32.rps },
       note: `${(withBatching.rps / plainC32.rps).toFixed(2)}x (target >= 3x); p50 ${withBatching.p50.toFixed(1)} vs ${plainC32.p50.toFixed(1)} ms, p99 ${withBatching.p99.toFixed(1)} vs ${plainC32.p99.toFixed(1)} ms; ${(sum / count).toFixed(1)} rows per batch${withBatching.failed ? `; ${withBatching.failed} failed` : ''}`,
     },
     {
-      name: `c32 MatMul ${dim}x${dim}: req/s, devloop without batching`, value: without.rps, unit: 'req/s', baseline: { name: 'plain server, no batching', value: plainC32.rps },
+      name: `c32 ${label}: req/s, devloop without batching`, value: without.rps, unit: 'req/s', baseline: { name: 'plain server, no batching', value: plainC32.rps },
       note: `p50 ${without.p50.toFixed(1)} ms, p99 ${without.p99.toFixed(1)} ms${without.failed ? `; ${without.failed} failed` : ''}`,
     },
   ];
@@ -230,13 +234,18 @@ export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   try {
     // HTTP overhead on a model whose run costs microseconds (3x2 MatMul): what the server adds.
+    if (ONLY !== 'c32') {
     const tiny = await latency(dir, 'MatMul 3x2', matmulAdd(SMALL_MATMUL), 3, 1, false);
     results.push(tiny, { name: 'c1 HTTP overhead p50 (MatMul 3x2)', value: tiny.value - tiny.baseline!.value, unit: 'ms', note: 'target < 0.3 ms' });
     results.push(await latency(dir, `MatMul ${DIM}x${DIM}`, benchMatmul(DIM, DIM), DIM, 1, false));
     results.push(await latency(dir, `MatMul ${DIM}x${DIM}`, benchMatmul(DIM, DIM), DIM, 32, false));
     results.push(await latency(dir, `MatMul ${DIM}x${DIM}`, benchMatmul(DIM, DIM), DIM, 32, true));
-    for (const dim of DIMS) results.push(...await throughput(dir, dim));
-    results.push(await wholeBatches(dir, DIM));
+    }
+    // The answer's size matters as much as the model's: an MLP with 16 outputs measures batching;
+    // square MatMuls answer DIM floats each, which JSON (and the load client) pay for.
+    for (const hidden of HIDDEN) results.push(...await throughput(dir, `MLP 1024-${hidden}-16`, benchMlp(1024, hidden, 16), 1024));
+    for (const dim of DIMS) results.push(...await throughput(dir, `MatMul ${dim}x${dim}`, benchMatmul(dim, dim), dim));
+    if (ONLY !== 'c32') results.push(await wholeBatches(dir, DIM));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -145,3 +145,28 @@ export function writeModel(path: string, bytes: Uint8Array): string {
   writeFileSync(path, bytes);
   return path;
 }
+
+/**
+ * A two-layer perceptron, `y = relu(x W1 + b1) W2 + b2`, x FP32 `[batch, inDim]`, y `[batch,
+ * outDim]`: most of the work in the first MatMul, a small answer (as rankers and classifiers
+ * give), so a benchmark measures the model and the batching rather than JSON-encoding the answer.
+ */
+export function benchMlp(inDim = 1024, hidden = 4096, outDim = 16): Uint8Array {
+  return encode({
+    nodes: [
+      { opType: 'MatMul', input: ['x', 'W1'], output: ['h0'], name: 'mm1' },
+      { opType: 'Add', input: ['h0', 'b1'], output: ['h1'], name: 'add1' },
+      { opType: 'Relu', input: ['h1'], output: ['h'], name: 'relu' },
+      { opType: 'MatMul', input: ['h', 'W2'], output: ['y0'], name: 'mm2' },
+      { opType: 'Add', input: ['y0', 'b2'], output: ['y'], name: 'add2' },
+    ],
+    initializers: [
+      { name: 'W1', dataType: T.FLOAT, dims: [inDim, hidden], floatData: seeded(3, inDim * hidden).map((v) => v / 16) },
+      { name: 'b1', dataType: T.FLOAT, dims: [hidden], floatData: seeded(4, hidden) },
+      { name: 'W2', dataType: T.FLOAT, dims: [hidden, outDim], floatData: seeded(5, hidden * outDim).map((v) => v / 16) },
+      { name: 'b2', dataType: T.FLOAT, dims: [outDim], floatData: seeded(6, outDim) },
+    ],
+    inputs: [valueInfo('x', T.FLOAT, ['batch', inDim])],
+    outputs: [valueInfo('y', T.FLOAT, ['batch', outDim])],
+  });
+}
