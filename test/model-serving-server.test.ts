@@ -254,7 +254,7 @@ describe('OpenAI-compatible embeddings', () => {
       assert.deepEqual(Array.from(new Float32Array(Uint8Array.from(Buffer.from(b64.json.data[0].embedding, 'base64')).buffer)), [2, 20]);
       const text = await post(`${base}/v1/embeddings`, { model: 'embed', input: 'hello' });
       assert.equal(text.status, 400);
-      assert.match(text.json.error.message, /no tokenizer: send token ids/);
+      assert.match(text.json.error.message, /has no tokenizer \(a BERT WordPiece vocab\.txt beside model\.onnx\): send token ids instead/);
       const notEmbedding = await post(`${base}/v1/embeddings`, { model: 'mm', input: [1] });
       assert.equal(notEmbedding.status, 400);
       assert.match(notEmbedding.json.error.message, /not embedding-shaped/);
@@ -363,6 +363,33 @@ describe('model versions', () => {
       await until(() => out.log.some((l) => /latest: unloaded version 2 \(not selected by versionPolicy\)/.test(l)), 5000, 'version 2 unloaded');
     } finally {
       await all.close();
+    }
+  });
+});
+
+describe('embeddings of text through the model\'s WordPiece vocabulary', () => {
+  test('a vocab.txt beside the model turns text into token ids; each text gets its mean row', async () => {
+    const sub = mkdtempSync(path.join(dir, 'text-'));
+    // Token t's row is [t, 10t]; the vocabulary: 2 = [CLS], 3 = [SEP], 4 = hello, 6 = world.
+    const table = Array.from({ length: 8 }, (_, t) => [t, 10 * t]).flat();
+    const file = writeModel(path.join(sub, 'model.onnx'), embedding({ table, vocab: 8, dim: 2 }));
+    writeFileSync(path.join(sub, 'vocab.txt'), ['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'hello', ',', 'world', '!'].join('\n'));
+    const server = new ModelServer({ models: [{ name: 'embed', path: file }], port: 0, ...logs().sinks });
+    const base = await server.start();
+    try {
+      // "Hello World" -> [CLS] hello world [SEP] = 2, 4, 6, 3: mean 3.75; "hello" -> 2, 4, 3: mean 3.
+      const res = await post(`${base}/v1/embeddings`, { model: 'embed', input: ['Hello World', 'hello'] });
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.json.data.map((d: any) => d.embedding), [[3.75, 37.5], [3, 30]]);
+      assert.deepEqual(res.json.usage, { prompt_tokens: 7, total_tokens: 7 });
+      const one = await post(`${base}/v1/embeddings`, { model: 'embed', input: 'hello, world!' });
+      // 2, 4, 5, 6, 7, 3: mean 4.5.
+      assert.deepEqual(one.json.data[0].embedding, [4.5, 45]);
+      const mixed = await post(`${base}/v1/embeddings`, { model: 'embed', input: ['hello', 4] });
+      assert.equal(mixed.status, 400);
+      assert.match(mixed.json.error.message, /mixes text and token ids/);
+    } finally {
+      await server.close();
     }
   });
 });

@@ -5,6 +5,7 @@
  * mask keeps, as sentence-transformers exports do).
  */
 import { halfToFloat } from './protocol.js';
+import type { Tokenizer } from './tokenizer.js';
 import { ProtocolError, type HostTensor, type ModelSignature, type TensorSpec, type V2Datatype } from './types.js';
 
 export interface EmbeddingShape {
@@ -32,15 +33,25 @@ export function embeddingShape(sig: ModelSignature): EmbeddingShape | string {
   return { ids, mask, typeIds, output, pooled: output.shape.length === 2 };
 }
 
-/** The `input` of an embeddings request as token id lists. */
-export function tokenLists(input: unknown): number[][] {
+/**
+ * The `input` of an embeddings request as token id lists: token ids as given (an array of
+ * integers, or of such arrays), or text (a string, or an array of strings) through the model's
+ * tokenizer when it has one (tokenizer.ts).
+ */
+export function tokenLists(input: unknown, tokenizer?: Tokenizer, maxLength = 512): number[][] {
   const bad = (why: string): never => {
     throw new ProtocolError(400, `"input" ${why}`);
   };
-  if (typeof input === 'string' || (Array.isArray(input) && input.some((x) => typeof x === 'string'))) {
-    bad('is text, and this model server has no tokenizer: send token ids instead, as an array of integers or an array of such arrays (OpenAI\'s API accepts both)');
+  if (typeof input === 'string' || (Array.isArray(input) && input.length > 0 && input.every((x) => typeof x === 'string'))) {
+    if (!tokenizer) bad('is text, and this model has no tokenizer (a BERT WordPiece vocab.txt beside model.onnx): send token ids instead, as an array of integers or an array of such arrays (OpenAI\'s API accepts both), or put the model\'s vocab.txt beside it');
+    const texts = typeof input === 'string' ? [input] : (input as string[]);
+    return texts.map((t, i) => {
+      if (t.length === 0) bad(`[${i}] is an empty string`);
+      return tokenizer!.encode(t, maxLength);
+    });
   }
-  if (!Array.isArray(input) || input.length === 0) bad('must be a non-empty array of token ids, or an array of such arrays');
+  if (Array.isArray(input) && input.some((x) => typeof x === 'string')) bad('mixes text and token ids: send one kind');
+  if (!Array.isArray(input) || input.length === 0) bad('must be text, a non-empty array of token ids, or an array of such arrays');
   const lists = (input as unknown[]).every((x) => typeof x === 'number') ? [input as number[]] : (input as unknown[]);
   return lists.map((list, i) => {
     if (!Array.isArray(list) || list.length === 0) bad(`[${i}] must be a non-empty array of token ids`);
@@ -55,7 +66,11 @@ export function tokenLists(input: unknown): number[][] {
  * without a mask would average the padding in), so callers group by length first.
  */
 export function embeddingInputs(shape: EmbeddingShape, rows: number[][]): HostTensor[] {
-  const seq = Math.max(...rows.map((r) => r.length));
+  const longest = Math.max(...rows.map((r) => r.length));
+  // A model with a fixed sequence length takes exactly that many tokens, padded.
+  const fixed = shape.ids.shape[1]!;
+  if (fixed > 0 && longest > fixed) throw new ProtocolError(400, `"input" has ${longest} tokens in one row; model input "${shape.ids.name}" takes at most ${fixed}`);
+  const seq = fixed > 0 ? fixed : longest;
   const n = rows.length;
   const ids = shape.ids.datatype === 'INT64' ? new BigInt64Array(n * seq) : new Int32Array(n * seq);
   const mask = shape.mask ? (shape.mask.datatype === 'INT32' ? new Int32Array(n * seq) : new BigInt64Array(n * seq)) : undefined;

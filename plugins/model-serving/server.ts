@@ -12,7 +12,8 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { checkLoopbackHost } from '../shared/loopback-host.js';
 import { QueueFullError } from './batcher.js';
 import { base64Vector, embeddingInputs, embeddingShape, embeddingVectors, tokenLists, type EmbeddingShape } from './embeddings.js';
-import { ModelHost, type ModelHostOptions } from './host.js';
+import { ModelHost, type ModelHostOptions, type ServedVersion } from './host.js';
+import { findTokenizer, type Tokenizer } from './tokenizer.js';
 import { encodeInferResponse, errorBody, MAX_BODY_BYTES, modelMetadata, parseInferRequest } from './protocol.js';
 import { ProtocolError, type HostTensor } from './types.js';
 
@@ -87,6 +88,7 @@ export class ModelServer {
   private readonly maxBody: number;
   /** Embedding shapes by model and version, worked out once per loaded signature. */
   private readonly shapes = new WeakMap<object, EmbeddingShape | string>();
+  private readonly tokenizers = new WeakMap<ServedVersion, Tokenizer | null>();
   address = '';
 
   constructor(private readonly opts: ModelServerOptions) {
@@ -281,6 +283,12 @@ export class ModelServer {
     req.on('error', () => undefined);
   }
 
+  /** The tokenizer beside a served version's file, looked for once per version. */
+  private tokenizerOf(served: ServedVersion): Tokenizer | undefined {
+    if (!this.tokenizers.has(served)) this.tokenizers.set(served, findTokenizer(served.file) ?? null);
+    return this.tokenizers.get(served) ?? undefined;
+  }
+
   private embeddingModels(): string[] {
     return [...this.hosts.entries()].filter(([, h]) => {
       const served = h.get();
@@ -316,7 +324,8 @@ export class ModelServer {
     if (typeof shape === 'string') throw new ProtocolError(400, `model "${name}" is not embedding-shaped: ${shape}. Use POST /v2/models/${name}/infer`);
     const format = parsed.encoding_format ?? 'float';
     if (format !== 'float' && format !== 'base64') throw new ProtocolError(400, `"encoding_format" must be "float" or "base64", got ${JSON.stringify(format)}`);
-    const rows = tokenLists(parsed.input);
+    const seq = shape.ids.shape[1]!;
+    const rows = tokenLists(parsed.input, this.tokenizerOf(served), seq > 0 ? seq : 512);
     // Without a mask, padding would be averaged in: rows of one length go together.
     const groups = new Map<number, number[]>();
     rows.forEach((r, i) => {
