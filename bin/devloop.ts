@@ -281,6 +281,32 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .addOption(new Option('--target <target>', 'what production is (default: from the export\'s kinds)').choices(['gke', 'cloudrun']))
     .action((o, cmd) => run(async () => (await import('./commands/parity.js')).parity(globals(cmd), { against: o.against, target: o.target }), cmd));
 
+  // devloop release (issue 17 part 4b): bin/commands/release.ts, plugins/release/.
+  const release = program.command('release')
+    .description('ship --env\'s GKE objects (as render --target gke makes them) to its kube context: a rolling update, or a canary by replicas with a gate (pods Ready, error ratio of a burst of requests) between steps; rolled back on failure; recorded under .devloop/releases')
+    .argument('[services...]', 'only these services')
+    .addOption(new Option('--strategy <strategy>', 'how the new images go out').choices(['rolling', 'canary']).default('rolling'))
+    .option('--steps <list>', 'canary: percentages of the stable replica count the canary runs at, in order', '25,50,100')
+    .option('--max-error-ratio <ratio>', 'canary: a gate fails when more than this share of its requests fail', '0.05')
+    .option('--image <service=ref>', 'the pushed image of a service, by digest (repeatable); needed for services built from source: release does not build yet', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--timeout <duration>', 'each rollout and each canary step must be ready within this', '3m')
+    .option('--dry-run', 'print the plan (objects, steps, gates) and change nothing', false)
+    .option('--yes', 'confirm a release to a non-local context without asking', false)
+    .action((services: string[], o, cmd) => run(async () => (await import('./commands/release.js')).release(globals(cmd), { services, strategy: o.strategy, steps: o.steps, maxErrorRatio: o.maxErrorRatio, dryRun: o.dryRun, yes: o.yes, images: o.image, timeout: o.timeout }), cmd));
+  release.command('history')
+    .description('list the releases recorded under .devloop/releases (of --env when given), oldest first, with their outcomes')
+    .action((_o, cmd) => run(async () => {
+      // Every environment's releases unless --env was given (its default, local, would hide the rest).
+      const envGiven = cmd.getOptionValueSourceWithGlobals('env') === 'cli';
+      return (await import('./commands/release.js')).releaseHistory(globals(cmd), envGiven ? globals(cmd).env : undefined);
+    }, cmd));
+  release.command('rollback')
+    .description('re-apply (rolling) the images of the successful release before the newest successful one of --env')
+    .argument('[service]', 'only this service')
+    .option('--timeout <duration>', 'the rollout must be ready within this', '3m')
+    .option('--yes', 'confirm a rollback on a non-local context without asking', false)
+    .action((service: string | undefined, o, cmd) => run(async () => (await import('./commands/release.js')).releaseRollback(globals(cmd), service, { yes: o.yes, timeout: o.timeout }), cmd));
+
   return program;
 }
 
