@@ -82,7 +82,7 @@ function printPlan(opts: GlobalOptions, loaded: LoadedDevfile, plans: ServicePla
   const planned = plans.map((p) => {
     const replicas = (p.deployment as any).spec.replicas ?? 1;
     const canary = strategy === 'canary'
-      ? canaryReplicas(steps, replicas).map((n, i) => ({ percent: steps[i], canaryReplicas: n, gate: `canary pods Ready with no restarts; error ratio of ${BURST_REQUESTS} requests to ${p.gatePath} <= ${maxErrorRatio}` }))
+      ? canaryReplicas(steps, replicas).map((n, i) => ({ percent: steps[i], canaryReplicas: n, gate: `canary pods Ready with no restarts; error ratio of ${BURST_REQUESTS} requests to ${p.gatePath} <= ${maxErrorRatio}, sent to the new pods before they join the Service` }))
       : [];
     return { service: p.name, namespace: p.namespace, image: p.image, objects: p.objects.map((x) => `${x.kind}/${x.metadata.name}`), steps: [...canary, { step: strategy === 'canary' ? 'promote' : 'rollout', what: `apply ${p.objects.length} objects, wait for deployment/${p.deployment.metadata.name}` }] };
   });

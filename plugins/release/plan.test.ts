@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TRACK_LABEL, canaryDeployment, canaryReplicas, parseImages, parseSteps, withTemplate } from './plan.js';
+import { TRACK_LABEL, admissionLabel, canaryDeployment, canaryReplicas, parseImages, parseSteps, withTemplate } from './plan.js';
 
+const labels = { 'app.kubernetes.io/name': 'web', 'app.kubernetes.io/part-of': 'shop' };
 const stable = {
   apiVersion: 'apps/v1', kind: 'Deployment',
-  metadata: { name: 'web', namespace: 'ns', labels: { 'app.kubernetes.io/name': 'web' } },
-  spec: { replicas: 4, selector: { matchLabels: { 'app.kubernetes.io/name': 'web' } }, template: { metadata: { labels: { 'app.kubernetes.io/name': 'web' } }, spec: { containers: [{ name: 'web', image: 'r/web@sha256:new' }] } } },
+  metadata: { name: 'web', namespace: 'ns', labels: { ...labels } },
+  spec: { replicas: 4, selector: { matchLabels: { ...labels } }, template: { metadata: { labels: { ...labels, tier: 'front' } }, spec: { containers: [{ name: 'web', image: 'r/web@sha256:new' }] } } },
 };
 
 describe('release plan', () => {
@@ -15,13 +16,20 @@ describe('release plan', () => {
     assert.deepEqual(canaryReplicas([1], 0), [1]);
   });
 
-  it('gives the canary the pod labels the Service selects plus its track, in its own selector', () => {
-    const c = canaryDeployment(stable, 2) as any;
+  it('withholds one Service selector label from the canary pods, keeping the name when it can', () => {
+    assert.deepEqual(admissionLabel(labels), { key: 'app.kubernetes.io/part-of', value: 'shop' });
+    assert.deepEqual(admissionLabel({ 'app.kubernetes.io/name': 'web' }), { key: 'app.kubernetes.io/name', value: 'web' });
+    assert.throws(() => admissionLabel({}), (e: any) => e.code === 'RELEASE_NO_SELECTOR');
+  });
+
+  it('gives the canary the pod labels the Service selects except the withheld one, plus its track, in its own selector', () => {
+    const c = canaryDeployment(stable, 2, 'app.kubernetes.io/part-of') as any;
     assert.equal(c.metadata.name, 'web-canary');
     assert.equal(c.spec.replicas, 2);
     assert.deepEqual(c.spec.selector.matchLabels, { 'app.kubernetes.io/name': 'web', [TRACK_LABEL]: 'canary' });
-    assert.deepEqual(c.spec.template.metadata.labels, { 'app.kubernetes.io/name': 'web', [TRACK_LABEL]: 'canary' });
+    assert.deepEqual(c.spec.template.metadata.labels, { 'app.kubernetes.io/name': 'web', tier: 'front', [TRACK_LABEL]: 'canary' });
     assert.equal(stable.metadata.name, 'web', 'the stable object is not changed');
+    assert.equal(stable.spec.template.metadata.labels['app.kubernetes.io/part-of'], 'shop', 'nor its labels');
   });
 
   it('puts an earlier pod template back into the rendered Deployment', () => {

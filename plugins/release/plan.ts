@@ -3,10 +3,13 @@
  * Deployment from the stable one the production render made (plugins/production/render.ts).
  *
  * Canary by replicas (the pattern of the Kubernetes docs' "canary deployments"): a second
- * Deployment `<svc>-canary` runs the new image with the pod labels the Service selects, plus
- * `devloop.dev/release-track: canary` in its own selector, so the Service spreads traffic over
- * stable and canary pods in proportion to their counts, while neither Deployment's ReplicaSets
- * are adopted by the other (a ReplicaSet is owned by the Deployment that made it).
+ * Deployment `<svc>-canary` runs the new image with the pod labels the Service selects, except one
+ * (the admission label, admissionLabel()), plus `devloop.dev/release-track: canary` in its own
+ * selector. Its pods therefore start outside the Service: no user request reaches a canary pod
+ * before the gate has passed it; run.ts then adds the withheld label to each gated pod, and from
+ * then on the Service spreads traffic over stable and canary pods in proportion to their counts.
+ * Neither Deployment's ReplicaSets are adopted by the other (a ReplicaSet is owned by the
+ * Deployment that made it).
  */
 import { DevloopError } from '../../core/errors.js';
 import type { K8sObject } from '../kubernetes/manifests.js';
@@ -66,14 +69,32 @@ export function canaryReplicas(steps: number[], stableReplicas: number): number[
 
 type Deployment = K8sObject & { spec: { replicas?: number; selector: { matchLabels: Record<string, string> }; template: { metadata?: { labels?: Record<string, string> }; spec: { containers: { image: string }[] } } } };
 
-/** The canary of a rendered stable Deployment: same pod labels plus the track label, `replicas` pods. */
-export function canaryDeployment(stable: K8sObject, replicas: number): K8sObject {
+/**
+ * The Service selector label a canary pod is born without and gets once its gate passed. Not
+ * `app.kubernetes.io/name` when there is another one, so `kubectl get pods -l
+ * app.kubernetes.io/name=web` still lists the canary pods; otherwise the first key by name.
+ */
+export function admissionLabel(serviceSelector: Record<string, string>): { key: string; value: string } {
+  const keys = Object.keys(serviceSelector).filter((k) => k !== TRACK_LABEL).sort();
+  const key = keys.find((k) => k !== 'app.kubernetes.io/name') ?? keys[0];
+  if (key === undefined) {
+    throw new DevloopError('the Service has an empty selector: a canary cannot be kept out of it', { code: 'RELEASE_NO_SELECTOR', exitCode: 2, hint: 'release with --strategy rolling, or give the Service a selector' });
+  }
+  return { key, value: serviceSelector[key] };
+}
+
+/**
+ * The canary of a rendered stable Deployment: its pod labels without `withhold` (the admission
+ * label: its pods start outside the Service), plus the track label, `replicas` pods.
+ */
+export function canaryDeployment(stable: K8sObject, replicas: number, withhold: string): K8sObject {
   const d = structuredClone(stable) as Deployment;
   const track = { [TRACK_LABEL]: 'canary' };
+  const without = (l: Record<string, string> | undefined) => Object.fromEntries(Object.entries(l ?? {}).filter(([k]) => k !== withhold));
   d.metadata = { ...d.metadata, name: `${stable.metadata.name}-canary`, labels: { ...d.metadata.labels, ...track } };
   d.spec.replicas = replicas;
-  d.spec.selector = { matchLabels: { ...d.spec.selector.matchLabels, ...track } };
-  d.spec.template.metadata = { ...d.spec.template.metadata, labels: { ...d.spec.template.metadata?.labels, ...track } };
+  d.spec.selector = { matchLabels: { ...without(d.spec.selector.matchLabels), ...track } };
+  d.spec.template.metadata = { ...d.spec.template.metadata, labels: { ...without(d.spec.template.metadata?.labels), ...track } };
   return d;
 }
 

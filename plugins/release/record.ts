@@ -18,6 +18,8 @@ export interface GateResult {
   errors: number;
   ratio: number;
   path: string;
+  /** The canary pods the burst went to: admitted to the Service when the gate passed. */
+  pods?: string[];
 }
 
 export interface StepRecord {

@@ -4,7 +4,7 @@
  * | strategy | steps | on failure |
  * | --- | --- | --- |
  * | rolling | server-side apply of the rendered objects, wait for the rollout (plugins/kubernetes/readiness.ts) | re-apply the pod template the Deployment had before (recorded), as `kubectl rollout undo` would |
- * | canary | `<svc>-canary` at each step's replica count, wait Ready, gate (gate.ts); then promote: apply the rendered objects (stable gets the new image), wait, delete the canary | delete the canary; stable was never touched and keeps serving |
+ * | canary | `<svc>-canary` at each step's replica count, its new pods outside the Service (plan.ts), wait Ready, gate them (gate.ts), then admit them to the Service by adding the withheld selector label; then promote: apply the rendered objects (stable gets the new image), wait, delete the canary | delete the canary; stable was never touched and keeps serving, and no user request reached a pod that failed its gate |
  *
  * A service whose Deployment does not exist yet has no stable to compare against: it is installed
  * with `rolling` whatever the strategy, and the record says so. Services after a failed one are not
@@ -16,8 +16,8 @@ import { DevloopError } from '../../core/errors.js';
 import { apiError, applyAll } from '../kubernetes/apply.js';
 import type { K8sObject } from '../kubernetes/manifests.js';
 import { waitReady } from '../kubernetes/readiness.js';
-import { runGate } from './gate.js';
-import { TRACK_LABEL, canaryDeployment, canaryReplicas, imageOfDeployment, withTemplate, type Strategy } from './plan.js';
+import { podHealth, runGate } from './gate.js';
+import { TRACK_LABEL, admissionLabel, canaryDeployment, canaryReplicas, imageOfDeployment, withTemplate, type Strategy } from './plan.js';
 import type { Outcome, ServiceRecord, StepRecord } from './record.js';
 
 /** One service's part of the release: the rendered objects (Deployment first among workloads). */
@@ -81,35 +81,44 @@ async function canary(opts: RunOptions, plan: ServicePlan, live: Live, rec: Serv
   const counts = canaryReplicas(opts.steps, stableReplicas);
   const svc = plan.objects.find((o) => o.kind === 'Service') as Live | undefined;
   const port = svc?.spec?.ports?.[0]?.targetPort ?? svc?.spec?.ports?.[0]?.port;
-  const selector: Record<string, string> = { ...(svc?.spec?.selector ?? (plan.deployment as Live).spec.selector.matchLabels), [TRACK_LABEL]: 'canary' };
+  const admit = admissionLabel(svc?.spec?.selector ?? (plan.deployment as Live).spec.selector.matchLabels);
+  const canaryLabels = selectorText((canaryDeployment(plan.deployment, 0, admit.key) as Live).spec.selector.matchLabels);
+  const target = { namespace: plan.namespace, canary: canaryLabels, isolated: `${canaryLabels},!${admit.key}`, port, path: plan.gatePath, maxErrorRatio: opts.maxErrorRatio };
   for (const [i, percent] of opts.steps.entries()) {
     const replicas = counts[i];
-    const obj = canaryDeployment(plan.deployment, replicas);
+    const obj = canaryDeployment(plan.deployment, replicas, admit.key);
     opts.log(`${plan.name}: canary step ${percent}%: ${replicas} canary pod(s) beside ${stableReplicas} stable`);
     let gate: StepRecord['gate'];
+    let admitted: string[] = [];
     const step = await timed(percent, async () => {
       await applyAll(opts.api, [{ object: obj, source: `canary of ${plan.name}` }], plan.name, AbortSignal.timeout(opts.timeoutMs));
       await ready(opts, plan.name, [obj]);
-      if (port === undefined) return; // nothing to send requests to: readiness alone gates
-      gate = await runGate(opts.kc, opts.core, { namespace: plan.namespace, selector, port, path: plan.gatePath, maxErrorRatio: opts.maxErrorRatio }, quiet(opts));
+      if (port === undefined) {
+        // Nothing to send requests to (and no Service to keep them out of): readiness alone gates.
+        admitted = await admitPods(opts, plan, admit, (await podHealth(opts.core, plan.namespace, target.isolated)).names);
+        return;
+      }
+      gate = await runGate(opts.kc, opts.core, { ...target, port }, quiet(opts));
+      // Only a gate that passed lets its pods into the Service: until then no user request reaches them.
+      if (gate.passed) admitted = await admitPods(opts, plan, admit, gate.pods ?? []);
     });
     rec.steps.push({ ...step, replicas, ...(gate ? { gate } : {}) });
     const failed = step.error ?? (gate && !gate.passed ? gate.reason : undefined);
     if (failed) {
       rec.reason = `canary step ${percent}% failed its gate: ${failed}`;
       opts.log(`${plan.name}: ${rec.reason}; deleting the canary (stable untouched)`);
-      await deleteCanary(opts, plan);
+      await deleteCanary(opts, plan, admit.key);
       rec.outcome = 'rolled-back';
       return;
     }
-    opts.log(`${plan.name}: gate passed${gate ? ` (${gate.errors}/${gate.requests} errors on ${gate.path})` : ''}`);
+    opts.log(`${plan.name}: gate passed${gate ? ` (${gate.errors}/${gate.requests} errors on ${gate.path})` : ''}; ${admitted.length ? `pod(s) ${admitted.join(', ')} now in Service ${svc?.metadata.name ?? plan.name}` : 'no new pod to admit'}`);
   }
   const promote = await timed('promote', async () => {
     await applyAll(opts.api, plan.objects.map((object) => ({ object, source: `release of ${plan.name}` })), plan.name, AbortSignal.timeout(opts.timeoutMs));
     await ready(opts, plan.name, [plan.deployment]);
   });
   rec.steps.push(promote);
-  await deleteCanary(opts, plan);
+  await deleteCanary(opts, plan, admit.key);
   if (!promote.error) { rec.outcome = 'succeeded'; return; }
   rec.reason = `promoting ${plan.image} to ${plan.deployment.metadata.name} failed: ${promote.error}`;
   rec.outcome = await undo(opts, plan, live, rec);
@@ -128,7 +137,30 @@ async function undo(opts: RunOptions, plan: ServicePlan, live: Live | undefined,
   return step.error ? 'failed' : 'rolled-back';
 }
 
-async function deleteCanary(opts: RunOptions, plan: ServicePlan): Promise<void> {
+/**
+ * Lets gated canary pods into the Service: a JSON merge patch adding the withheld selector label to
+ * each pod (the canary Deployment's template stays without it, so pods of a later step start
+ * outside again). A pod gone since its gate is skipped: the step's readiness wait covers the rest.
+ */
+async function admitPods(opts: RunOptions, plan: ServicePlan, admit: { key: string; value: string }, pods: string[]): Promise<string[]> {
+  const { PatchStrategy } = await import('@kubernetes/client-node');
+  const done: string[] = [];
+  for (const name of pods) {
+    const patch = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: plan.namespace, labels: { [admit.key]: admit.value } } };
+    try {
+      await opts.api.patch(patch, undefined, undefined, 'devloop', undefined, PatchStrategy.MergePatch);
+      done.push(name);
+    } catch (err) {
+      if (apiError(err).code === 404) continue;
+      throw new DevloopError(`cannot admit canary pod ${name} to the Service (label ${admit.key}=${admit.value}): ${apiError(err).message}`, { code: 'RELEASE_ADMIT', service: plan.name, hint: 'devloop needs "patch" on pods in the namespace; the canary is deleted and stable keeps serving' });
+    }
+  }
+  return done;
+}
+
+const selectorText = (s: Record<string, string>) => Object.entries(s).map(([k, v]) => `${k}=${v}`).join(',');
+
+async function deleteCanary(opts: RunOptions, plan: ServicePlan, withhold: string): Promise<void> {
   const ref = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: `${plan.deployment.metadata.name}-canary`, namespace: plan.namespace } };
   try {
     const found = await opts.api.read(ref);
@@ -137,7 +169,7 @@ async function deleteCanary(opts: RunOptions, plan: ServicePlan): Promise<void> 
     // Scaled to zero first: its ReplicaSet deletes the pods at once, and a terminating pod leaves
     // the Service's endpoints, where a Background delete of the Deployment reaches the pods only
     // after the garbage collector has walked Deployment -> ReplicaSet -> pods.
-    await applyAll(opts.api, [{ object: canaryDeployment(plan.deployment, 0), source: `canary of ${plan.name}` }], plan.name, AbortSignal.timeout(opts.timeoutMs));
+    await applyAll(opts.api, [{ object: canaryDeployment(plan.deployment, 0, withhold), source: `canary of ${plan.name}` }], plan.name, AbortSignal.timeout(opts.timeoutMs));
     await opts.api.delete(ref, undefined, undefined, undefined, undefined, 'Background');
   } catch (err) {
     if (apiError(err).code === 404) return;
