@@ -283,16 +283,20 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
 
   // devloop release (issue 17 part 4b): bin/commands/release.ts, plugins/release/.
   const release = program.command('release')
-    .description('ship --env\'s GKE objects (as render --target gke makes them) to its kube context: a rolling update, or a canary by replicas with a gate (pods Ready, error ratio of a burst of requests) between steps; rolled back on failure; recorded under .devloop/releases')
+    .description('ship --env\'s rendered objects: on GKE (--target gke) to its kube context as a rolling update, a canary by replicas or a blue-green switch, each new pod gated (Ready, error ratio of a burst of requests) before it gets traffic; on Cloud Run (--target cloudrun) by revisions and traffic steps (gcloud, or --via simulator); rolled back on failure; recorded under .devloop/releases')
     .argument('[services...]', 'only these services')
-    .addOption(new Option('--strategy <strategy>', 'how the new images go out').choices(['rolling', 'canary']).default('rolling'))
+    .addOption(new Option('--strategy <strategy>', 'how the new images go out').choices(['rolling', 'canary', 'blue-green']).default('rolling'))
     .option('--steps <list>', 'canary: percentages of the stable replica count the canary runs at, in order', '25,50,100')
     .option('--max-error-ratio <ratio>', 'canary: a gate fails when more than this share of its requests fail', '0.05')
     .option('--image <service=ref>', 'the pushed image of a service, by digest (repeatable); needed for services built from source: release does not build yet', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--timeout <duration>', 'each rollout and each canary step must be ready within this', '3m')
     .option('--dry-run', 'print the plan (objects, steps, gates) and change nothing', false)
     .option('--yes', 'confirm a release to a non-local context without asking', false)
-    .action((services: string[], o, cmd) => run(async () => (await import('./commands/release.js')).release(globals(cmd), { services, strategy: o.strategy, steps: o.steps, maxErrorRatio: o.maxErrorRatio, dryRun: o.dryRun, yes: o.yes, images: o.image, timeout: o.timeout }), cmd));
+    .addOption(new Option('--target <target>', 'gke: the Deployments (as above); cloudrun: the Cloud Run YAML, by revisions and traffic steps gated through the new revision\'s tag URL').choices(['gke', 'cloudrun']).default('gke'))
+    .addOption(new Option('--via <runner>', 'cloudrun: gcloud (default when on PATH), or simulator: a running devloop cloudrun replace session stands in').choices(['gcloud', 'simulator']))
+    .option('--service-file <file>', 'cloudrun --via simulator: the YAML the session serves (default: the file of its cloudrun replace)')
+    .option('--step-wait <duration>', 'cloudrun: how long each traffic step holds (users on both revisions) before its gate', '0s')
+    .action((services: string[], o, cmd) => run(async () => (await import('./commands/release.js')).release(globals(cmd), { target: o.target, via: o.via, serviceFile: o.serviceFile, stepWait: o.stepWait, services, strategy: o.strategy, steps: o.steps, maxErrorRatio: o.maxErrorRatio, dryRun: o.dryRun, yes: o.yes, images: o.image, timeout: o.timeout }), cmd));
   release.command('history')
     .description('list the releases recorded under .devloop/releases (of --env when given), oldest first, with their outcomes')
     .action((_o, cmd) => run(async () => {

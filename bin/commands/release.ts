@@ -28,9 +28,18 @@ export interface ReleaseOptions {
   yes?: boolean;
   images: string[];
   timeout: string;
+  /** `cloudrun`: bin/commands/release-cloudrun.ts; else GKE. */
+  target?: string;
+  /** Cloud Run: `gcloud` or `simulator`. */
+  via?: string;
+  /** Cloud Run via the simulator: the YAML the session serves. */
+  serviceFile?: string;
+  /** Cloud Run: how long each traffic step holds before its gate. */
+  stepWait?: string;
 }
 
 export async function release(opts: GlobalOptions, o: ReleaseOptions): Promise<number> {
+  if (o.target === 'cloudrun') return (await import('./release-cloudrun.js')).releaseCloudRun(opts, o);
   const strategy = parseStrategy(o.strategy);
   const steps = parseSteps(o.steps);
   const maxErrorRatio = parseRatio(o.maxErrorRatio);
@@ -183,5 +192,7 @@ export async function releaseRollback(opts: GlobalOptions, service: string | und
   const images = new Map(to.services.filter((s) => !service || s.name === service).map((s) => [s.name, s.image]));
   const plans = (await planServices(opts, loaded, images, [...images.keys()]));
   process.stderr.write(`release: rolling back to the images of release ${to.id}\n`);
-  return execute(opts, loaded, plans, { strategy: 'rolling', steps: [], maxErrorRatio: 0, timeoutMs, yes: !!o.yes, rollbackOf: to.id });
+  // A blue-green release is undone blue-green: its old side is the standby at 0 replicas on those images, scaled up and switched back to.
+  const blueGreen = ok[ok.length - 1].strategy === 'blue-green';
+  return execute(opts, loaded, plans, { strategy: blueGreen ? 'blue-green' : 'rolling', steps: [], maxErrorRatio: blueGreen ? parseRatio(undefined) : 0, timeoutMs, yes: !!o.yes, rollbackOf: to.id });
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TRACK_LABEL, admissionLabel, canaryDeployment, canaryReplicas, parseImages, parseSteps, withTemplate } from './plan.js';
+import { COLOR_LABEL, TRACK_LABEL, admissionLabel, canaryDeployment, canaryReplicas, otherColor, parseImages, parseSteps, parseStrategy, sideDeployment, withTemplate } from './plan.js';
 
 const labels = { 'app.kubernetes.io/name': 'web', 'app.kubernetes.io/part-of': 'shop' };
 const stable = {
@@ -44,5 +44,20 @@ describe('release plan', () => {
     assert.throws(() => parseSteps('0,100'), /not a rising list/);
     assert.throws(() => parseImages(['web=r/web:latest'], { web: {} }, 'Devfile.ts'), (e: any) => e.code === 'RELEASE_IMAGE_NOT_DIGEST');
     assert.throws(() => parseImages(['api=r/api@sha256:' + 'a'.repeat(64)], { web: {} }, 'Devfile.ts'), (e: any) => e.code === 'UNKNOWN_SERVICE');
+  });
+
+  it('blue-green: blue is the rendered Deployment with colored pods (its selector untouched), green its own Deployment selecting its color', () => {
+    const blue = sideDeployment(stable, 'blue', stable.spec.template, 0) as unknown as typeof stable;
+    assert.equal(blue.metadata.name, 'web');
+    assert.equal(blue.spec.replicas, 0);
+    assert.deepEqual(blue.spec.selector.matchLabels, labels);
+    assert.deepEqual(blue.spec.template.metadata.labels, { ...labels, tier: 'front', [COLOR_LABEL]: 'blue' });
+    const green = sideDeployment(stable, 'green', stable.spec.template, 4) as unknown as typeof stable;
+    assert.equal(green.metadata.name, 'web-green');
+    assert.deepEqual(green.spec.selector.matchLabels, { ...labels, [COLOR_LABEL]: 'green' });
+    assert.deepEqual(green.spec.template.metadata.labels, { ...labels, tier: 'front', [COLOR_LABEL]: 'green' });
+    assert.deepEqual(stable.spec.template.metadata.labels, { ...labels, tier: 'front' }, 'the rendered object is not changed');
+    assert.deepEqual([otherColor(undefined), otherColor('blue'), otherColor('green')], ['green', 'green', 'blue']);
+    assert.equal(parseStrategy('blue-green'), 'blue-green');
   });
 });

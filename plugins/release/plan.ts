@@ -14,9 +14,12 @@
 import { DevloopError } from '../../core/errors.js';
 import type { K8sObject } from '../kubernetes/manifests.js';
 
-export type Strategy = 'rolling' | 'canary';
-export const STRATEGIES: readonly Strategy[] = ['rolling', 'canary'];
+export type Strategy = 'rolling' | 'canary' | 'blue-green';
+export const STRATEGIES: readonly Strategy[] = ['rolling', 'canary', 'blue-green'];
 export const TRACK_LABEL = 'devloop.dev/release-track';
+/** Blue-green: the pod label (and, once blue-green is used, Service selector key) that says which side serves. */
+export const COLOR_LABEL = 'devloop.dev/release-color';
+export type Color = 'blue' | 'green';
 export const DEFAULT_STEPS = [25, 50, 100];
 export const DEFAULT_MAX_ERROR_RATIO = 0.05;
 
@@ -108,3 +111,26 @@ export function withTemplate(rendered: K8sObject, template: unknown): K8sObject 
   d.spec.template = structuredClone(template) as Deployment['spec']['template'];
   return d;
 }
+
+/**
+ * One side of a blue-green service. Blue is the rendered Deployment itself (its selector is
+ * immutable, so it stays without the color; its pods carry `devloop.dev/release-color: blue`), green
+ * is `<name>-green`, whose selector includes the color. `template` is the pod template to run (the
+ * rendered one for a new release, the side's live one to scale it), `replicas` its pod count.
+ */
+export function sideDeployment(rendered: K8sObject, color: Color, template: unknown, replicas: number): K8sObject {
+  const d = structuredClone(rendered) as Deployment;
+  const mark = { [COLOR_LABEL]: color };
+  const t = structuredClone(template) as Deployment['spec']['template'];
+  d.spec.template = { ...t, metadata: { ...t.metadata, labels: { ...t.metadata?.labels, ...mark } } };
+  d.spec.replicas = replicas;
+  d.metadata = { ...d.metadata, labels: { ...d.metadata.labels, ...mark } };
+  if (color === 'green') {
+    d.metadata.name = `${rendered.metadata.name}-green`;
+    d.spec.selector = { matchLabels: { ...d.spec.selector.matchLabels, ...mark } };
+  }
+  return d;
+}
+
+export const otherColor = (c: Color | undefined): Color => (c === 'green' ? 'blue' : 'green');
+export const sideName = (rendered: K8sObject, c: Color) => (c === 'green' ? `${rendered.metadata.name}-green` : rendered.metadata.name);

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DevloopError } from '../../core/errors.js';
-import type { Strategy } from './plan.js';
+import type { Color, Strategy } from './plan.js';
 
 export interface GateResult {
   passed: boolean;
@@ -23,8 +23,8 @@ export interface GateResult {
 }
 
 export interface StepRecord {
-  /** Percent of the stable count (canary), or `rollout` / `rollback` / `promote`. */
-  step: number | 'rollout' | 'rollback' | 'promote';
+  /** Percent of the stable count (canary), `rollout` / `rollback` / `promote`, or blue-green's `prepare` / `new-side` / `switch` / `retire` (bluegreen.ts). */
+  step: number | 'rollout' | 'rollback' | 'promote' | 'prepare' | 'new-side' | 'switch' | 'retire';
   replicas?: number;
   startedAt: string;
   ms: number;
@@ -43,6 +43,12 @@ export interface ServiceRecord {
   outcome: Outcome;
   steps: StepRecord[];
   reason?: string;
+  /**
+   * Blue-green: the color that served before (absent on a first install or a Service not colored
+   * yet), the color released to, and the Deployment of each. The Service selects `to` after a
+   * success and still `from` after a failure.
+   */
+  colors?: { from?: Color; to: Color; fromDeployment?: string; toDeployment: string };
 }
 
 export type Outcome = 'succeeded' | 'rolled-back' | 'failed' | 'not-started';

@@ -6,6 +6,8 @@
  * | rolling | server-side apply of the rendered objects, wait for the rollout (plugins/kubernetes/readiness.ts) | re-apply the pod template the Deployment had before (recorded), as `kubectl rollout undo` would |
  * | canary | `<svc>-canary` at each step's replica count, its new pods outside the Service (plan.ts), wait Ready, gate them (gate.ts), then admit them to the Service by adding the withheld selector label; then promote: apply the rendered objects (stable gets the new image), wait, delete the canary | delete the canary; stable was never touched and keeps serving, and no user request reached a pod that failed its gate |
  *
+ * | blue-green | see bluegreen.ts: the new version as the side the Service does not select, gated like a canary, then the Service's selector switched to it and the old side scaled to 0 | delete (or put back at 0) the new side; the Service never pointed at it |
+ *
  * A service whose Deployment does not exist yet has no stable to compare against: it is installed
  * with `rolling` whatever the strategy, and the record says so. Services after a failed one are not
  * started: a release goes forward as a whole or stops where it failed.
@@ -16,8 +18,9 @@ import { DevloopError } from '../../core/errors.js';
 import { apiError, applyAll } from '../kubernetes/apply.js';
 import type { K8sObject } from '../kubernetes/manifests.js';
 import { waitReady } from '../kubernetes/readiness.js';
+import { blueGreen, coloredService } from './bluegreen.js';
 import { podHealth, runGate } from './gate.js';
-import { TRACK_LABEL, admissionLabel, canaryDeployment, canaryReplicas, imageOfDeployment, withTemplate, type Strategy } from './plan.js';
+import { COLOR_LABEL, TRACK_LABEL, admissionLabel, canaryDeployment, canaryReplicas, imageOfDeployment, withTemplate, type Strategy } from './plan.js';
 import type { Outcome, ServiceRecord, StepRecord } from './record.js';
 
 /** One service's part of the release: the rendered objects (Deployment first among workloads). */
@@ -55,7 +58,12 @@ export async function runRelease(opts: RunOptions, plans: ServicePlan[]): Promis
     const live = await readLive(opts.api, plan.deployment);
     rec.previousImage = imageOfDeployment(live);
     rec.previousTemplate = live?.spec?.template;
-    if (opts.strategy === 'canary' && live) await canary(opts, plan, live, rec);
+    if (opts.strategy === 'blue-green') await blueGreen(opts, plan, live, rec);
+    else if (await coloredService(opts, plan)) {
+      // A rolling update or canary of the blue Deployment would drop the color label its pods need to be selected.
+      rec.outcome = 'failed';
+      rec.reason = `Service ${plan.name} in ${plan.namespace} selects by ${COLOR_LABEL} (released blue-green before): a ${opts.strategy} release would take its pods out of it; nothing was changed`;
+    } else if (opts.strategy === 'canary' && live) await canary(opts, plan, live, rec);
     else {
       if (opts.strategy === 'canary') opts.log(`${plan.name}: no Deployment ${plan.deployment.metadata.name} in ${plan.namespace} yet: installed with a rolling update (a canary needs a stable to run beside)`);
       await rolling(opts, plan, live, rec);
@@ -65,7 +73,7 @@ export async function runRelease(opts: RunOptions, plans: ServicePlan[]): Promis
   return records;
 }
 
-async function rolling(opts: RunOptions, plan: ServicePlan, live: Live | undefined, rec: ServiceRecord): Promise<void> {
+export async function rolling(opts: RunOptions, plan: ServicePlan, live: Live | undefined, rec: ServiceRecord): Promise<void> {
   const step = await timed('rollout', async () => {
     await applyAll(opts.api, plan.objects.map((object) => ({ object, source: `release of ${plan.name}` })), plan.name, AbortSignal.timeout(opts.timeoutMs));
     await ready(opts, plan.name, [plan.deployment]);
@@ -158,7 +166,7 @@ async function admitPods(opts: RunOptions, plan: ServicePlan, admit: { key: stri
   return done;
 }
 
-const selectorText = (s: Record<string, string>) => Object.entries(s).map(([k, v]) => `${k}=${v}`).join(',');
+export const selectorText = (s: Record<string, string>) => Object.entries(s).map(([k, v]) => `${k}=${v}`).join(',');
 
 async function deleteCanary(opts: RunOptions, plan: ServicePlan, withhold: string): Promise<void> {
   const ref = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: `${plan.deployment.metadata.name}-canary`, namespace: plan.namespace } };
@@ -182,7 +190,7 @@ async function deleteCanary(opts: RunOptions, plan: ServicePlan, withhold: strin
   }
 }
 
-async function readLive(api: KubernetesObjectApi, d: K8sObject): Promise<Live | undefined> {
+export async function readLive(api: KubernetesObjectApi, d: K8sObject): Promise<Live | undefined> {
   try {
     return await api.read({ apiVersion: d.apiVersion, kind: d.kind, metadata: { name: d.metadata.name, namespace: d.metadata.namespace } }) as Live;
   } catch (err) {
@@ -191,7 +199,7 @@ async function readLive(api: KubernetesObjectApi, d: K8sObject): Promise<Live | 
   }
 }
 
-async function ready(opts: RunOptions, service: string, objects: K8sObject[]): Promise<void> {
+export async function ready(opts: RunOptions, service: string, objects: K8sObject[]): Promise<void> {
   const signal = AbortSignal.timeout(opts.timeoutMs);
   let waiting = '';
   try {
@@ -202,7 +210,7 @@ async function ready(opts: RunOptions, service: string, objects: K8sObject[]): P
   }
 }
 
-async function timed(step: StepRecord['step'], fn: () => Promise<void>): Promise<StepRecord> {
+export async function timed(step: StepRecord['step'], fn: () => Promise<void>): Promise<StepRecord> {
   const startedAt = new Date();
   try {
     await fn();
@@ -212,6 +220,6 @@ async function timed(step: StepRecord['step'], fn: () => Promise<void>): Promise
   }
 }
 
-function quiet(opts: RunOptions): Logger {
+export function quiet(opts: RunOptions): Logger {
   return { info: () => undefined, warn: (m) => opts.log(m), error: (m) => opts.log(m), output: () => undefined };
 }
