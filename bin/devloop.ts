@@ -288,7 +288,7 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .addOption(new Option('--strategy <strategy>', 'how the new images go out').choices(['rolling', 'canary', 'blue-green']).default('rolling'))
     .option('--steps <list>', 'canary: percentages of the stable replica count the canary runs at, in order', '25,50,100')
     .option('--max-error-ratio <ratio>', 'canary: a gate fails when more than this share of its requests fail', '0.05')
-    .option('--image <service=ref>', 'the pushed image of a service, by digest (repeatable); needed for services built from source: release does not build yet', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--image <service=ref>', 'the pushed image of a service, by digest (repeatable); default for a docker build: built and pushed to environments.<env>.registry', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--timeout <duration>', 'each rollout and each canary step must be ready within this', '3m')
     .option('--dry-run', 'print the plan (objects, steps, gates) and change nothing', false)
     .option('--yes', 'confirm a release to a non-local context without asking', false)

@@ -20,9 +20,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { cliPath, until } from './helpers.js';
+import { until } from './helpers.js';
+import { cli, devloop as runCli } from './release-helpers.js';
 
-const cli = process.env.DEVLOOP_CLI ? path.resolve(process.env.DEVLOOP_CLI) : cliPath;
 const digest = (c: string) => `example.com/web@sha256:${c.repeat(64)}`;
 
 const DEVFILE = `export default {
@@ -43,18 +43,8 @@ http.createServer((req, res) => {
 const SERVICE = ['apiVersion: serving.knative.dev/v1', 'kind: Service', 'metadata:', '  name: web', 'spec:', '  template:', '    spec:', '      containers:',
   '        - image: example.com/web:v1', '          env:', '            - name: APP_VERSION', '              value: v1', ''].join('\n');
 
-function devloop(args: string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`devloop ${args.join(' ')} timed out\n${stdout}\n${stderr}`)); }, timeoutMs);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, ms: Date.now() - started }); });
-  });
-}
+/** The CLI with this suite's shorter limit: the simulator answers in seconds, so a hung release fails fast. */
+const devloop = (args: string[], cwd: string, env?: Record<string, string>) => runCli(args, cwd, env, 60_000);
 
 function get(url: string): Promise<{ status: number; json?: any }> {
   return new Promise((resolve) => {

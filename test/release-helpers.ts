@@ -1,18 +1,19 @@
 // What the `devloop release` suites against the local test cluster share: running the CLI (from
-// DEVLOOP_CLI when set, a private build), steady traffic to a Service with its outcome counted, and
-// the tiny busybox httpd test images (v1 / v2 answer "hello v1" / "hello v2" on /, "bad" answers
-// 500 there through a CGI script while its TCP readiness probe passes).
-// test/release.test.ts keeps its own copies of these for now.
+// DEVLOOP_CLI when set, a private build), a suite's set-up and tear-down, steady traffic to a
+// Service with its outcome counted, and the tiny busybox httpd test images (v1 / v2 answer
+// "hello v1" / "hello v2" on /, "bad" answers 500 there through a CGI script while its TCP
+// readiness probe passes).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { cliPath, docker } from './helpers.js';
+import { cliPath, docker, ensureDockerInfra } from './helpers.js';
+import { missing, type scratch } from './k8s-helpers.js';
 
 export const cli = process.env.DEVLOOP_CLI ? path.resolve(process.env.DEVLOOP_CLI) : cliPath;
 
-export function devloop(args: string[], cwd: string, env: Record<string, string>, timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
+export function devloop(args: string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args], { cwd, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -78,4 +79,22 @@ export function buildTestImages<T extends string>(repo: string, tags: readonly T
     assert.match(out[tag], /@sha256:[0-9a-f]{64}$/);
   }
   return out;
+}
+
+const TAGS = ['v1', 'v2', 'bad'] as const;
+
+/** A suite's before(): its namespace, a project folder with `devfile` as Devfile.ts, and the v1 / v2 / bad images pushed to `repo`. */
+export function setUpRelease(s: ReturnType<typeof scratch>, repo: string, devfile: string): { dir: string; images: Record<(typeof TAGS)[number], string> } {
+  if (missing) throw new Error(missing);
+  ensureDockerInfra(() => { execFileSync('curl', ['-sf', 'http://127.0.0.1:5001/v2/']); });
+  s.create();
+  const dir = s.tmp();
+  writeFileSync(path.join(dir, 'Devfile.ts'), devfile);
+  return { dir, images: buildTestImages(repo, TAGS, () => s.tmp()) };
+}
+
+/** Its after(): the images and the namespace go. */
+export function tearDownRelease(s: ReturnType<typeof scratch>, repo: string): void {
+  try { docker('rmi', '-f', ...TAGS.map((tag) => `${repo}:${tag}`)); } catch { /* already gone */ }
+  s.cleanup();
 }

@@ -12,74 +12,13 @@
 // Needs `npm run build` (the CLI runs from dist/; DEVLOOP_CLI points at another build). Without a
 // cluster the suite is skipped; DEVLOOP_K8S_REQUIRE=1 (or an explicit KUBECONFIG) makes that a failure.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
-import { cliPath, docker, ensureDockerInfra, until } from './helpers.js';
+import { until } from './helpers.js';
 import { kubeconfig, kubectl, missing, required, scratch } from './k8s-helpers.js';
-
-const cli = process.env.DEVLOOP_CLI ? path.resolve(process.env.DEVLOOP_CLI) : cliPath;
-
-function devloop(args: string[], cwd: string, env: Record<string, string>, timeoutMs = 120_000): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd, env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`devloop ${args.join(' ')} timed out\n${stdout}\n${stderr}`)); }, timeoutMs);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, ms: Date.now() - started }); });
-  });
-}
-
-/**
- * Requests to `url` one after another until stopped: how many answered 2xx, 5xx, or not at all,
- * and the 2xx answers by body (the test images answer "hello v1" / "hello v2"), so a count says
- * which version served.
- */
-function traffic(url: string) {
-  const counts = { ok: 0, http5xx: 0, otherStatus: 0, connectionErrors: 0 };
-  const bodies: Record<string, number> = {};
-  /** When and how each connection error happened, for the message of a failed assertion. */
-  const failures: string[] = [];
-  let running = true;
-  const one = () => new Promise<void>((resolve) => {
-    const req = http.get(url, { agent: false, timeout: 3_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => {
-        const s = res.statusCode ?? 0;
-        if (s >= 200 && s < 300) { counts.ok++; bodies[body.trim()] = (bodies[body.trim()] ?? 0) + 1; } else if (s >= 500) counts.http5xx++; else counts.otherStatus++;
-        resolve();
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (err) => { counts.connectionErrors++; failures.push(`${new Date().toISOString()} ${err.message}`); resolve(); });
-  });
-  const loop = (async () => { while (running) { await one(); await new Promise((r) => setTimeout(r, 20)); } })();
-  return { counts, async stop() { running = false; await loop; return { ...counts, bodies: { ...bodies }, failures: [...failures], total: counts.ok + counts.http5xx + counts.otherStatus + counts.connectionErrors }; } };
-}
-
-/** Ten requests to the Service, one after another: their bodies (or the status / "error"). */
-async function answers(url: string): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < 10; i++) {
-    out.push(await new Promise<string>((resolve) => {
-      http.get(url, { agent: false, timeout: 3_000 }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => { body += d; });
-        res.on('end', () => resolve(res.statusCode === 200 ? body.trim() : String(res.statusCode)));
-      }).on('error', () => resolve('error'));
-    }));
-  }
-  return out;
-}
+import { answers, devloop, setUpRelease, tearDownRelease, traffic } from './release-helpers.js';
 
 const image = (ns: string) => kubectl('get', 'deployment', 'web', '-n', ns, '-o', 'jsonpath={.spec.template.spec.containers[0].image}');
 const canaryExists = (ns: string) => kubectl('get', 'deployment', 'web-canary', '-n', ns, '--ignore-not-found', '-o', 'name') !== '';
@@ -87,16 +26,12 @@ const canaryExists = (ns: string) => kubectl('get', 'deployment', 'web-canary', 
 describe('devloop release against the local test cluster', { skip: missing && !required ? missing : false, timeout: 240_000 }, () => {
   const s = scratch('devloop-rel');
   const repo = `127.0.0.1:5001/devloop-release-${s.ns}`;
-  const images: Record<'v1' | 'v2' | 'bad', string> = { v1: '', v2: '', bad: '' };
+  let images: Record<'v1' | 'v2' | 'bad', string>;
   let dir = '';
   const run = (args: string[]) => devloop(args, dir, s.env);
 
   before(() => {
-    if (missing) throw new Error(missing);
-    ensureDockerInfra(() => { execFileSync('curl', ['-sf', 'http://127.0.0.1:5001/v2/']); });
-    s.create();
-    dir = s.tmp();
-    writeFileSync(path.join(dir, 'Devfile.ts'), `import { defineDevfile } from 'devloop';
+    ({ dir, images } = setUpRelease(s, repo, `import { defineDevfile } from 'devloop';
 export default defineDevfile({
   name: 'relweb',
   simulation: { autopilot: { bursting: true } },
@@ -110,24 +45,9 @@ export default defineDevfile({
     web: { build: { type: 'docker' }, runtime: 'kubernetes', port: 8080, health: { tcp: true, intervalMs: 1000 }, extensions: { 'devloop:autopilot': { namespace: ${JSON.stringify(s.ns)} } } },
   },
 });
-`);
-    for (const tag of ['v1', 'v2', 'bad'] as const) {
-      const ctx = s.tmp();
-      mkdirSync(path.join(ctx, 'www', 'cgi-bin'), { recursive: true });
-      writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM devloop-test/busybox:latest\nCOPY www /www\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n');
-      // busybox httpd runs cgi-bin/index.cgi for "/" when there is no index.html: a server that answers 500.
-      if (tag === 'bad') writeFileSync(path.join(ctx, 'www', 'cgi-bin', 'index.cgi'), '#!/bin/sh\nprintf "HTTP/1.0 500 Internal Server Error\\r\\nContent-Type: text/plain\\r\\n\\r\\nbad\\n"\n', { mode: 0o755 });
-      else writeFileSync(path.join(ctx, 'www', 'index.html'), `hello ${tag}\n`);
-      docker('build', '-q', '-t', `${repo}:${tag}`, ctx);
-      docker('push', '-q', `${repo}:${tag}`);
-      images[tag] = docker('image', 'inspect', '--format', '{{index .RepoDigests 0}}', `${repo}:${tag}`);
-      assert.match(images[tag], /@sha256:[0-9a-f]{64}$/);
-    }
+`));
   });
-  after(() => {
-    try { docker('rmi', '-f', `${repo}:v1`, `${repo}:v2`, `${repo}:bad`); } catch { /* already gone */ }
-    s.cleanup();
-  });
+  after(() => tearDownRelease(s, repo));
 
   it('--dry-run prints the plan and changes nothing', async () => {
     const r = await run(['release', '--env', 'staging', '--strategy', 'canary', '--steps', '50,100', '--image', `web=${images.v1}`, '--dry-run']);
@@ -139,10 +59,10 @@ export default defineDevfile({
     assert.ok(!existsSync(path.join(dir, '.devloop', 'releases')), 'no record');
   });
 
-  it('a release of a service built from source without --image says how to give it', async () => {
+  it('a release of a service built from source, with no --image and no registry to push to, says how to give either', async () => {
     const r = await run(['release', '--env', 'staging']);
     assert.equal(r.code, 2, r.stdout + r.stderr);
-    assert.match(r.stderr, /web is built from source, and devloop release does not build yet/, r.stderr);
+    assert.match(r.stderr, /environment "staging" names no registry/, r.stderr);
     assert.match(r.stderr, /--image web=REGISTRY\/web@sha256:/, r.stderr);
   });
 

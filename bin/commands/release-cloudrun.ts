@@ -28,6 +28,9 @@ export async function releaseCloudRun(opts: GlobalOptions, o: ReleaseOptions): P
   const loaded = await load(opts, 'release');
   const cfg = loaded.config;
   const images = parseImages(o.images, cfg.services, loaded.file);
+  // A docker build without --image is built and pushed after the confirmation (plugins/release/build.ts).
+  const { releaseBuilds, describeBuild, buildAndPush } = await import('../../plugins/release/build.js');
+  const candidates = releaseBuilds(cfg, opts.env, Object.keys(cfg.services).sort().filter((n) => !o.services.length || o.services.includes(n)), images, loaded.file);
   const { renderProductionWithNotes } = await import('../../plugins/production/render.js');
   const { files, notes } = await renderProductionWithNotes(loaded, { env: opts.env, target: 'cloudrun', images });
   const planned: Planned[] = [];
@@ -39,8 +42,8 @@ export async function releaseCloudRun(opts: GlobalOptions, o: ReleaseOptions): P
       if (o.services.includes(name)) throw new DevloopError(`${name}: nothing to release: the production render gives it no Cloud Run service`, { code: 'RELEASE_NOTHING', exitCode: 2, hint: notes.find((n) => n.startsWith(`${name}:`)) ?? 'devloop render --env ENV --target cloudrun shows what it renders' });
       continue;
     }
-    if (svc.build && !images.has(name)) {
-      throw new DevloopError(`${name} is built from source, and devloop release does not build yet`, { code: 'RELEASE_NO_IMAGE', exitCode: 2, service: name, hint: `push the image and pass it by digest: devloop release --env ${opts.env} --target cloudrun --image ${name}=REGISTRY/${name}@sha256:...` });
+    if (svc.build && !images.has(name) && !candidates.some((b) => b.service === name)) {
+      throw new DevloopError(`${name} is built from source, and has no pushed image`, { code: 'RELEASE_NO_IMAGE', exitCode: 2, service: name, hint: `push the image and pass it by digest: devloop release --env ${opts.env} --target cloudrun --image ${name}=REGISTRY/${name}@sha256:...` });
     }
     planned.push({ name, image: images.get(name) ?? String((rendered as any).spec.template.spec.containers[0].image), rendered, gatePath: svc.health && 'http' in svc.health ? svc.health.http : '/' });
   }
@@ -51,8 +54,17 @@ export async function releaseCloudRun(opts: GlobalOptions, o: ReleaseOptions): P
   if (via === 'simulator' && planned.length > 1) throw new DevloopError(`--via simulator releases one service, and ${planned.length} are rendered (${planned.map((p) => p.name).join(', ')})`, { code: 'USAGE', exitCode: 2, hint: 'name the one the session serves: devloop release SERVICE --via simulator ...' });
   const env = cfg.environments?.[opts.env];
   const started = new Date();
+  const builds = candidates.filter((b) => planned.some((p) => p.name === b.service));
+  if (o.dryRun) for (const b of builds) (opts.output === 'json' ? process.stderr : process.stdout).write(`${describeBuild(b)}\n`);
   if (o.dryRun) return printPlan(opts, planned, { via: via ?? 'gcloud', steps, stepWaitMs, maxErrorRatio, started, region: env?.region ?? 'REGION', project: env?.project ?? 'PROJECT' });
   if (via === 'gcloud' && !o.yes) await confirm(`release environment ${opts.env} to Cloud Run project ${env?.project}, region ${env?.region}?`);
+  if (builds.length) {
+    const built = await buildAndPush(loaded.dir, cfg, opts.env, builds, (line) => process.stderr.write(`release: ${line}\n`));
+    for (const [name, ref] of built) images.set(name, ref);
+    // Rendered again with the pushed digests in place of the placeholders.
+    const again = (await renderProductionWithNotes(loaded, { env: opts.env, target: 'cloudrun', images })).files;
+    for (const p of planned) if (built.has(p.name)) Object.assign(p, { image: built.get(p.name), rendered: again.find((f) => f.path === `cloudrun/${p.name}.service.yaml`)!.objects[0] });
+  }
 
   const { assertGcloudTarget, releaseCloudRunService } = await import('../../plugins/release/cloudrun-run.js');
   const { gcloudRunner, simulatorRunner } = await import('../../plugins/release/cloudrun-runners.js');

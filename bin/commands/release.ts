@@ -5,9 +5,9 @@
  * `.devloop/releases/`. `release history` lists the records; `release rollback` re-applies the
  * images of the successful release before the current one.
  *
- * Not done yet: building. A service with a `build` is released from a pushed image given by digest
- * (`--image svc=REGISTRY/NAME@sha256:...`, as `devloop render --target gke` takes it); the engine's
- * docker build and push are not called from here yet.
+ * Images: a service with a `build` is released from a pushed image by digest: `--image
+ * svc=REGISTRY/NAME@sha256:...`, else, for a docker build, the one plugins/release/build.ts builds
+ * and pushes to `environments.<env>.registry`.
  */
 import { createInterface } from 'node:readline/promises';
 import type { LoadedDevfile } from '../../core/devfile/load.js';
@@ -46,13 +46,25 @@ export async function release(opts: GlobalOptions, o: ReleaseOptions): Promise<n
   const timeoutMs = parseDuration(o.timeout, '--timeout');
   const loaded = await load(opts, 'release');
   const images = parseImages(o.images, loaded.config.services, loaded.file);
-  const plans = await planServices(opts, loaded, images, o.services);
-  if (o.dryRun) return printPlan(opts, loaded, plans, strategy, steps, maxErrorRatio);
+  // A docker build without --image is built and pushed here (plugins/release/build.ts), for the services released only.
+  const { releaseBuilds, describeBuild, buildAndPush } = await import('../../plugins/release/build.js');
+  const names = Object.keys(loaded.config.services).sort().filter((n) => !o.services.length || o.services.includes(n));
+  const candidates = releaseBuilds(loaded.config, opts.env, names, images, loaded.file);
+  let plans = await planServices(opts, loaded, images, o.services, new Set(candidates.map((b) => b.service)));
+  const builds = candidates.filter((b) => plans.some((p) => p.name === b.service));
+  if (o.dryRun) {
+    for (const b of builds) (opts.output === 'json' ? process.stderr : process.stdout).write(`${describeBuild(b)}\n`);
+    return printPlan(opts, loaded, plans, strategy, steps, maxErrorRatio);
+  }
+  if (builds.length) {
+    for (const [name, ref] of await buildAndPush(loaded.dir, loaded.config, opts.env, builds, (line) => process.stderr.write(`release: ${line}\n`))) images.set(name, ref);
+    plans = await planServices(opts, loaded, images, o.services);
+  }
   return execute(opts, loaded, plans, { strategy, steps, maxErrorRatio, timeoutMs, yes: !!o.yes });
 }
 
 /** The rendered objects of each service to release; a service built from source needs its pushed image. */
-async function planServices(opts: GlobalOptions, loaded: LoadedDevfile, images: Map<string, string>, only: string[]): Promise<ServicePlan[]> {
+async function planServices(opts: GlobalOptions, loaded: LoadedDevfile, images: Map<string, string>, only: string[], building = new Set<string>()): Promise<ServicePlan[]> {
   const cfg = loaded.config;
   for (const name of only) {
     if (!cfg.services[name]) throw new DevloopError(`no service named "${name}" in ${loaded.file}`, { code: 'UNKNOWN_SERVICE', exitCode: 2, hint: `services are: ${Object.keys(cfg.services).join(', ') || '(none)'}` });
@@ -70,8 +82,8 @@ async function planServices(opts: GlobalOptions, loaded: LoadedDevfile, images: 
       if (only.includes(name)) throw new DevloopError(`${name}: nothing to release: the production render gives it no Deployment`, { code: 'RELEASE_NOTHING', exitCode: 2, hint: notes.find((n) => n.startsWith(`${name}:`)) ?? 'devloop render --env ENV --target gke shows what it renders' });
       continue;
     }
-    if (svc.build && !images.has(name)) {
-      throw new DevloopError(`${name} is built from source, and devloop release does not build yet`, {
+    if (svc.build && !images.has(name) && !building.has(name)) {
+      throw new DevloopError(`${name} is built from source, and has no pushed image`, {
         code: 'RELEASE_NO_IMAGE', exitCode: 2, service: name,
         hint: `push the image and pass it by digest: devloop release --env ${opts.env} --image ${name}=REGISTRY/${name}@sha256:...`,
       });
