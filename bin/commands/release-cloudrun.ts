@@ -26,6 +26,7 @@ export async function releaseCloudRun(opts: GlobalOptions, o: ReleaseOptions): P
   const stepWaitMs = parseDuration(o.stepWait ?? '0s', '--step-wait');
   if (o.via !== undefined && !(VIAS as readonly string[]).includes(o.via)) throw new DevloopError(`unknown --via "${o.via}"`, { code: 'BAD_FLAGS', exitCode: 2, hint: `--via is one of ${VIAS.join(', ')}` });
   const loaded = await load(opts, 'release');
+  (await import('../../plugins/production/render.js')).requireEnvironment(loaded, opts.env);
   const cfg = loaded.config;
   const images = parseImages(o.images, cfg.services, loaded.file);
   // A docker build without --image is built and pushed after the confirmation (plugins/release/build.ts).

@@ -45,6 +45,7 @@ export async function release(opts: GlobalOptions, o: ReleaseOptions): Promise<n
   const maxErrorRatio = parseRatio(o.maxErrorRatio);
   const timeoutMs = parseDuration(o.timeout, '--timeout');
   const loaded = await load(opts, 'release');
+  (await import('../../plugins/production/render.js')).requireEnvironment(loaded, opts.env);
   const images = parseImages(o.images, loaded.config.services, loaded.file);
   // A docker build without --image is built and pushed here (plugins/release/build.ts), for the services released only.
   const { releaseBuilds, describeBuild, buildAndPush } = await import('../../plugins/release/build.js');

@@ -67,13 +67,7 @@ export async function renderProductionWithNotes(loaded: LoadedDevfile, opts: Pro
   if (!(TARGETS as readonly string[]).includes(opts.target)) {
     throw new DevloopError(`unknown target "${opts.target}"`, { code: 'BAD_TARGET', exitCode: 2, hint: `--target is one of ${TARGETS.join(', ')}` });
   }
-  if (!cfg.environments?.[opts.env]) {
-    const known = Object.keys(cfg.environments ?? {});
-    throw new DevloopError(`no environment "${opts.env}" in ${loaded.file}`, {
-      code: 'UNKNOWN_ENVIRONMENT', exitCode: 2,
-      hint: known.length ? `environments are: ${known.join(', ')}; pick one with --env` : `add environments: { ${opts.env}: { registry, replicas, ... } } to the Devfile`,
-    });
-  }
+  requireEnvironment(loaded, opts.env);
   const images = opts.images ?? new Map<string, string>();
   const project = projectName(cfg, loaded.dir);
   const namespace = projectNamespace(cfg);
@@ -168,4 +162,15 @@ function textFile(p: string, text: string): RenderedFile {
 function projectName(cfg: DevfileConfig, dir: string): string {
   const s = cfg.name || path.basename(dir);
   return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-{2,}/g, '-').replace(/^-+|-+$/g, '').slice(0, 200).replace(/-+$/, '') || 'project';
+}
+
+/** An environment the Devfile declares, else a usage error listing those it does. */
+export function requireEnvironment(loaded: LoadedDevfile, env: string): void {
+  const cfg = loaded.config;
+  if (cfg.environments?.[env]) return;
+  const known = Object.keys(cfg.environments ?? {});
+  throw new DevloopError(`no environment "${env}" in ${loaded.file}`, {
+    code: 'UNKNOWN_ENVIRONMENT', exitCode: 2,
+    hint: known.length ? `environments are: ${known.join(', ')}; pick one with --env` : `add environments: { ${env}: { registry, replicas, ... } } to the Devfile`,
+  });
 }
