@@ -106,7 +106,14 @@ function printPlan(opts: GlobalOptions, loaded: LoadedDevfile, plans: ServicePla
     const canary = strategy === 'canary'
       ? canaryReplicas(steps, replicas).map((n, i) => ({ percent: steps[i], canaryReplicas: n, gate: `canary pods Ready with no restarts; error ratio of ${BURST_REQUESTS} requests to ${p.gatePath} <= ${maxErrorRatio}, sent to the new pods before they join the Service` }))
       : [];
-    return { service: p.name, namespace: p.namespace, image: p.image, objects: p.objects.map((x) => `${x.kind}/${x.metadata.name}`), steps: [...canary, { step: strategy === 'canary' ? 'promote' : 'rollout', what: `apply ${p.objects.length} objects, wait for deployment/${p.deployment.metadata.name}` }] };
+    const last = strategy === 'blue-green'
+      ? [
+        { step: 'new side', what: `run the new image as the other color (${p.deployment.metadata.name} or ${p.deployment.metadata.name}-green, label devloop.dev/release-color) with as many replicas, outside the Service; gate: pods Ready with no restarts; error ratio of ${BURST_REQUESTS} requests to ${p.gatePath} <= ${maxErrorRatio}` },
+        { step: 'switch', what: 'one patch of the Service\'s selector to the new color, checked through the Service (its endpoints, then 10 requests); switched back if that fails' },
+        { step: 'retire', what: 'the old side scaled to 0 and kept for release rollback' },
+      ]
+      : [{ step: strategy === 'canary' ? 'promote' : 'rollout', what: `apply ${p.objects.length} objects, wait for deployment/${p.deployment.metadata.name}` }];
+    return { service: p.name, namespace: p.namespace, image: p.image, objects: p.objects.map((x) => `${x.kind}/${x.metadata.name}`), steps: [...canary, ...last] };
   });
   if (opts.output === 'json') {
     process.stdout.write(`${JSON.stringify({ dryRun: true, env: opts.env, context, strategy, services: planned, objects: plans.flatMap((p) => p.objects) }, null, 2)}\n`);
@@ -185,7 +192,7 @@ export async function releaseHistory(opts: GlobalOptions, envFilter: string | un
   if (opts.output === 'json') { process.stdout.write(`${JSON.stringify(records, null, 2)}\n`); return EXIT.ok; }
   if (!records.length) { process.stdout.write(`no releases${envFilter ? ` of environment ${envFilter}` : ''} yet\n`); return EXIT.ok; }
   const rows = [['RELEASE', 'ENV', 'STRATEGY', 'SERVICES', 'OUTCOME', 'TOOK'], ...records.map((r) => [
-    r.id, r.env, r.rollbackOf ? `${r.strategy} (rollback)` : r.strategy,
+    r.id, r.env, `${r.strategy}${(r as { target?: string }).target === 'cloudrun' ? ' (cloudrun)' : ''}${r.rollbackOf ? ' (rollback)' : ''}`,
     r.services.map((s) => `${s.name}@${s.image.split('@sha256:')[1]?.slice(0, 12) ?? s.image}`).join(' '), r.outcome, `${(r.ms / 1000).toFixed(1)}s`,
   ])];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));

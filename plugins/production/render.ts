@@ -133,7 +133,7 @@ function imageOf(name: string, svc: ServiceConfig, registry: string | undefined,
   const given = images.get(name);
   if (given) return { ref: given, placeholder: false };
   if (!svc.build && svc.image) return { ref: svc.image, placeholder: false };
-  return { ref: `${registry ?? 'REGISTRY'}/${name}:${PLACEHOLDER_TAG}`, placeholder: true };
+  return { ref: `${registry?.replace(/\/+$/, '') ?? 'REGISTRY'}/${name}:${PLACEHOLDER_TAG}`, placeholder: true };
 }
 
 /** The rules `devloop render --monitoring` writes (plugins/monitoring/rules.ts), for the target's monitoring. */
