@@ -3,9 +3,8 @@
  * given, then runs each batch it receives and posts the outputs back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type * as Ort from 'onnxruntime-node';
 import { createSession, type Provider, type WorkerMessage } from './instances.js';
-import { fromOrt, loadOrt, signatureOf, toOrt } from './ort.js';
+import { loadOrt, runSession, signatureOf } from './ort.js';
 import type { HostTensor } from './types.js';
 
 interface Data { bytes: Uint8Array; providers: Provider[]; instances: number; projectDir?: string }
@@ -20,10 +19,8 @@ try {
     gpu: data.providers.includes('cuda'), instances: data.instances, projectDir: data.projectDir, warn: (message) => post({ kind: 'warn', message }),
   });
   port.on('message', ({ id, inputs }: { id: number; inputs: HostTensor[] }) => {
-    const feeds: Record<string, Ort.Tensor> = {};
-    for (const t of inputs) feeds[t.name] = toOrt(ort, t);
-    session.run(feeds).then(
-      (out) => post({ kind: 'result', id, outputs: Object.entries(out).map(([name, t]) => fromOrt(name, t as Ort.Tensor)) }),
+    runSession(ort, session, inputs).then(
+      (outputs) => post({ kind: 'result', id, outputs }),
       (err: Error) => post({ kind: 'error', id, message: err.message }),
     );
   });

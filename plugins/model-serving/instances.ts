@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import { cudaProviderFile, fromOrt, GPU_INSTALL_HINT, loadOrt, signatureOf, toOrt, type OrtModule } from './ort.js';
+import { cudaProviderFile, GPU_INSTALL_HINT, loadOrt, runSession, signatureOf, type OrtModule } from './ort.js';
 import type { HostTensor, ModelSignature } from './types.js';
 
 export type Provider = 'cpu' | 'cuda';
@@ -96,12 +96,7 @@ export async function loadModelFile(file: string, opts: LoadOptions): Promise<Lo
     const signature = signatureOf(session);
     return {
       signature, provider, instances, loadMs: performance.now() - started,
-      async run(inputs) {
-        const feeds: Record<string, Ort.Tensor> = {};
-        for (const t of inputs) feeds[t.name] = toOrt(ort, t);
-        const out = await session.run(feeds);
-        return Object.entries(out).map(([name, t]) => fromOrt(name, t as Ort.Tensor));
-      },
+      run: (inputs) => runSession(ort, session, inputs),
       dispose: () => session.release(),
     };
   }

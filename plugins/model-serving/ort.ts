@@ -87,3 +87,11 @@ export function fromOrt(name: string, t: Ort.Tensor): HostTensor {
   if (!datatype) throw new Error(`output "${name}" has type ${t.type}, which the Open Inference Protocol has no datatype for`);
   return { name, datatype, shape: [...t.dims], data: t.data as TensorData };
 }
+
+/** One run of a session on host tensors: what both the in-thread instance and a worker do. */
+export async function runSession(ort: OrtModule, session: Ort.InferenceSession, inputs: HostTensor[]): Promise<HostTensor[]> {
+  const feeds: Record<string, Ort.Tensor> = {};
+  for (const t of inputs) feeds[t.name] = toOrt(ort, t);
+  const out = await session.run(feeds);
+  return Object.entries(out).map(([name, t]) => fromOrt(name, t as Ort.Tensor));
+}

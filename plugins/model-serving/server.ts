@@ -187,7 +187,7 @@ export class ModelServer {
         const served = host.get(version);
         if (!served) {
           if (version !== undefined && host.ready) return done(404, errorBody(`model "${name}" has no version "${version}" loaded; loaded: ${host.versions().join(', ')}`));
-          return done(route === 'infer' ? 503 : route === 'ready' ? 503 : 503, errorBody(`model "${name}" is not ready`));
+          return done(503, errorBody(`model "${name}" is not ready`));
         }
         if (route === 'ready') return req.method === 'GET' ? done(200, '') : done(405, errorBody('use GET'), { allow: 'GET' });
         if (route === 'metadata') return req.method === 'GET' ? done(200, JSON.stringify(modelMetadata(name, host.versions(), served.model.signature))) : done(405, errorBody('use GET'), { allow: 'GET' });
@@ -330,7 +330,9 @@ export class ModelServer {
     const groups = new Map<number, number[]>();
     rows.forEach((r, i) => {
       const key = shape.mask ? 0 : r.length;
-      groups.set(key, [...(groups.get(key) ?? []), i]);
+      const group = groups.get(key);
+      if (group) group.push(i);
+      else groups.set(key, [i]);
     });
     const vectors: number[][] = new Array(rows.length);
     const runs = [...groups.values()].map(async (idx) => {

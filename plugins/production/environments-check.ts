@@ -15,7 +15,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { LoadedDevfile } from '../../core/devfile/load.js';
 import type { DevfileConfig, ServiceConfig } from '../../core/devfile/types.js';
 import { ConfigError, DevloopError } from '../../core/errors.js';
@@ -23,9 +23,9 @@ import { admit } from '../autopilot/admission.js';
 import type { ClusterSettings } from '../autopilot/settings.js';
 import { cloudRunService } from './render-cloudrun.js';
 import { gkeObjects, namespaceOf, projectNamespace } from './render-gke.js';
+import { projectName } from './render.js';
 import { productionSettings } from './render-settings.js';
 import { validateCloudRunText } from './render-validate.js';
-import { stringify } from 'yaml';
 
 export interface EnvironmentIssue {
   env: string;
@@ -145,7 +145,7 @@ export function checkEnvironments(byEnv: Map<string, LoadedDevfile>): Environmen
           }
           continue;
         }
-        const objects = gkeObjects(name, svc, ps, { project: cfg.name ?? 'devloop', namespace: namespaceOf(svc, projectNamespace(cfg)), image, settings });
+        const objects = gkeObjects(name, svc, ps, { project: projectName(cfg, loaded.dir), namespace: namespaceOf(svc, projectNamespace(cfg)), image, settings });
         for (const object of objects) {
           const r = admit(object, settings);
           const kind = String((object as { kind?: unknown }).kind);

@@ -159,7 +159,7 @@ function textFile(p: string, text: string): RenderedFile {
 }
 
 /** The project name as a Kubernetes name (DNS-1123), as render-monitoring.ts makes it. */
-function projectName(cfg: DevfileConfig, dir: string): string {
+export function projectName(cfg: DevfileConfig, dir: string): string {
   const s = cfg.name || path.basename(dir);
   return s.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-{2,}/g, '-').replace(/^-+|-+$/g, '').slice(0, 200).replace(/-+$/, '') || 'project';
 }
