@@ -62,7 +62,12 @@ export function buildProgram(run: (fn: () => Promise<number>, cmd: Command) => P
     .argument('[services...]', 'only these services (and what they depend on)')
     .option('--manual', 'start in manual trigger mode: changes wait for "devloop deploy <service>"', false)
     .option('--no-watch', 'build and deploy once, do not watch files')
-    .action((services: string[], o, cmd) => run(async () => (await import('./commands/up.js')).up(globals(cmd), { services, manual: o.manual, watch: o.watch }), cmd));
+    .option('--no-dashboard', 'do not serve the web dashboard (http://127.0.0.1:10350/ by default; "devloop dashboard" starts it later)')
+    .action((services: string[], o, cmd) => run(async () => (await import('./commands/up.js')).up(globals(cmd), { services, manual: o.manual, watch: o.watch, dashboard: o.dashboard }), cmd));
+
+  program.command('dashboard')
+    .description('print the URL of the running session\'s web dashboard, starting it if it was off (services, logs, revisions, costs, charts in a browser)')
+    .action((_o, cmd) => run(async () => (await import('./commands/dashboard.js')).dashboardCommand(globals(cmd)), cmd));
 
   program.command('ci')
     .description('build and deploy once, wait until every service is healthy, run the Devfile\'s tests, exit 0; exit 1 at the first failure')

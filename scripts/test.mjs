@@ -119,6 +119,12 @@ async function probe() {
     missing.push({ what: 'tmux', why: tmux.absent ? 'tmux is not installed' : `tmux -V failed: ${tmux.why}`,
       how: '`apt-get install tmux` (Debian/Ubuntu), `brew install tmux` (macOS), or your package manager\'s tmux' });
   }
+  // The web dashboard's browser tests drive a real Chromium (puppeteer-core, no download).
+  const chromium = run(process.env.DEVLOOP_CHROMIUM ?? 'chromium', ['--version']);
+  if (!chromium.ok) {
+    missing.push({ what: 'chromium', why: chromium.absent ? 'chromium is not installed' : `chromium --version failed: ${chromium.why}`,
+      how: '`apt-get install chromium` (Debian), or set DEVLOOP_CHROMIUM to a Chrome or Chromium binary' });
+  }
   return missing;
 }
 
@@ -132,13 +138,14 @@ function canSetUp() {
 
 function setUp(missing) {
   const what = new Set(missing.map((m) => m.what));
-  if (what.has('tmux')) {
-    console.error('[test] installing tmux (apt-get)');
+  const packages = [...(what.has('tmux') ? ['tmux'] : []), ...(what.has('chromium') ? ['chromium', 'fonts-dejavu-core'] : [])];
+  if (packages.length) {
+    console.error(`[test] installing ${packages.join(', ')} (apt-get)`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    let r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'tmux'], { stdio: 'inherit', env });
+    let r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
     if (r.status !== 0) {
       spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-      r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'tmux'], { stdio: 'inherit', env });
+      r = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { stdio: 'inherit', env });
     }
   }
   if (what.has('docker') || what.has('registry') || what.has('images')) {

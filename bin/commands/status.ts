@@ -21,13 +21,16 @@ export async function status(opts: GlobalOptions): Promise<number> {
   const session = await findSession(loaded.dir);
   const state = session ? await sessionState(session) : undefined;
   const monitoring = state?.extra?.['devloop:monitoring'] as Monitoring | undefined;
+  const dashboardUrl = state?.extra?.['devloop:dashboard']?.url;
+  const dashboard = typeof dashboardUrl === 'string' ? dashboardUrl : null;
   if (opts.output === 'json') {
-    process.stdout.write(`${JSON.stringify({ devfile: loaded.file, running: !!session, pid: session?.pid, services: state ? state.services : Object.fromEntries(Object.keys(loaded.config.services).map((n) => [n, { name: n, phase: 'not running' }])), configError: state?.config.error, ...(monitoring ? { monitoring: { ...Object.fromEntries(MONITORING_PARTS.map((k) => [k, monitoring.urls?.[k] ?? null])), alerts: monitoring.alerts ?? [], notes: monitoring.notes ?? [] } } : {}) }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ devfile: loaded.file, running: !!session, pid: session?.pid, dashboard, services: state ? state.services : Object.fromEntries(Object.keys(loaded.config.services).map((n) => [n, { name: n, phase: 'not running' }])), configError: state?.config.error, ...(monitoring ? { monitoring: { ...Object.fromEntries(MONITORING_PARTS.map((k) => [k, monitoring.urls?.[k] ?? null])), alerts: monitoring.alerts ?? [], notes: monitoring.notes ?? [] } } : {}) }, null, 2)}\n`);
     return EXIT.ok;
   }
   const out: string[] = [];
   out.push(`Devfile: ${loaded.file} (${Object.keys(loaded.config.services).length} services, loaded in ${Math.round(loaded.loadMs)} ms)`);
   out.push(session ? `Session: running, pid ${session.pid}, since ${new Date(session.startedAt).toISOString()}` : 'Session: not running (start one with "devloop up")');
+  if (dashboard) out.push(`Dashboard: ${dashboard}`);
   if (monitoring) out.push(...monitoringLines(monitoring));
   out.push('');
   out.push(...table(loaded.config.services, state));

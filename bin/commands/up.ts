@@ -15,6 +15,9 @@ import { writeLogFiles } from '../../core/session/logfiles.js';
 import { sessionPaths } from '../../core/session/paths.js';
 import { tapLogRotation } from '../../core/session/rotate.js';
 import { startSessionServer } from '../../core/session/server.js';
+import { sessionActions } from '../../core/session/actions.js';
+import type { DashboardConfig } from '../../core/devfile/types.js';
+import type { Dashboard } from '../../ui/web/server.js';
 import type { Watcher } from '../../core/watch/types.js';
 import { onOutputClosed } from '../last-resort.js';
 import { onInterrupt } from '../interrupts.js';
@@ -26,6 +29,8 @@ export interface UpOptions {
   manual?: boolean;
   /** Do not watch files (build and deploy once, keep running). */
   watch?: boolean;
+  /** False with `--no-dashboard`: no web dashboard unless `devloop dashboard` asks for one. */
+  dashboard?: boolean;
 }
 
 /**
@@ -51,12 +56,23 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
   if (upOpts.manual) loaded.config.triggerMode = 'manual';
   const engine = await createProjectEngine(loaded, opts, upOpts.services, preloaded?.command ?? 'up');
   let stop!: (reason: string, code: number) => Promise<void>;
+  // As `devloop debug <service>` in another terminal; debug.ts loads only when d is pressed.
+  const debugAnyPort = (service: string) => { void import('./debug.js').then((m) => m.debugFromTui(engine, service)); };
   const reporter = await createReporter(engine, opts, {
     onQuit: () => void stop('quit (q)', EXIT.ok),
     onForceQuit: () => { reporter.close(); process.exit(EXIT.interrupted); },
-    // As `devloop debug <service>` in another terminal; debug.ts loads only when d is pressed.
-    onDebug: (service) => { void import('./debug.js').then((m) => m.debugFromTui(engine, service)); },
+    onDebug: debugAnyPort,
   });
+  // The TUI's keys, the control socket and the dashboard's buttons act through the same actions.
+  const actions = sessionActions(engine, { debugAnyPort });
+  let dashboard: Promise<Dashboard | undefined> | undefined;
+  const startWebDashboard = (settings: DashboardConfig) => {
+    dashboard ??= import('./dashboard.js').then((m) => m.startDashboard(engine, actions, settings)).catch((err: unknown) => {
+      engine.logger().warn(`dashboard not started: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    });
+    return dashboard;
+  };
   const logs = writeLogFiles(engine.root, engine);
   tapLogRotation(engine);
   let pressure: { stop(): Promise<void> } | undefined;
@@ -70,6 +86,7 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
       await watcher?.close().catch(() => undefined);
       await pressure?.stop();
       await engine.stop(reason);
+      await (await dashboard)?.close();
       await session.close();
       await logs.close();
       reporter.close();
@@ -78,7 +95,21 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
     return stopping;
   };
 
-  const session = await startSessionServer(engine, { devfile: loaded.file, command: preloaded?.command ?? 'up', onStop: () => void stop('devloop down', EXIT.ok) });
+  const session = await startSessionServer(engine, {
+    devfile: loaded.file, command: preloaded?.command ?? 'up', onStop: () => void stop('devloop down', EXIT.ok), actions,
+    dashboard: async () => {
+      const d = await startWebDashboard((await import('./dashboard.js')).dashboardSettings(engine.devfile.dashboard) ?? {});
+      if (!d) throw new Error('it did not start (its log line says why)');
+      return d.url;
+    },
+  });
+  // Beside the first builds, not before them: the page can wait a few milliseconds, the build should not.
+  if (upOpts.dashboard !== false && engine.devfile.dashboard !== false) {
+    void import('./dashboard.js').then((m) => {
+      const settings = m.dashboardSettings(engine.devfile.dashboard);
+      if (settings && !stopping) void startWebDashboard(settings);
+    });
+  }
   onInterrupt({
     stop: (signal) => void stop(signal === 'SIGINT' ? 'interrupted (Ctrl-C)' : `received ${signal}`, EXIT.ok),
     force: () => {

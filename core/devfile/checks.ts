@@ -21,7 +21,7 @@ export function checkDevfile(value: unknown): ValidationIssue[] {
     ...Object.entries(services).flatMap(([name, svc]) => (isObj(svc) ? checkLiveUpdate(`services.${name}`, svc.liveUpdate) : [])),
     ...Object.entries(services).flatMap(([name, svc]) => (isObj(svc) ? checkCloudRunEffect(`services.${name}`, svc) : [])),
     ...Object.entries(services).flatMap(([name, svc]) => (isObj(svc) ? checkK8s(`services.${name}`, svc.k8s) : [])),
-    ...checkHostPorts(services, value.monitoring),
+    ...checkHostPorts(services, value.monitoring, value.dashboard),
     ...checkTests(named, value.tests),
   ];
 }
@@ -183,7 +183,7 @@ export function k8sObjectProblems(o: Obj): string[] {
   return out;
 }
 
-function checkHostPorts(services: Obj, monitoring: unknown): ValidationIssue[] {
+function checkHostPorts(services: Obj, monitoring: unknown, dashboard: unknown): ValidationIssue[] {
   const claims: { port: unknown; path: string }[] = [];
   for (const [name, svc] of Object.entries(services)) {
     if (!isObj(svc) || !Array.isArray(svc.ports)) continue;
@@ -196,6 +196,7 @@ function checkHostPorts(services: Obj, monitoring: unknown): ValidationIssue[] {
       if (isObj(setting) && setting.port !== undefined) claims.push({ port: setting.port, path: `monitoring.${tool}.port` });
     }
   }
+  if (isObj(dashboard) && dashboard.port !== undefined) claims.push({ port: dashboard.port, path: 'dashboard.port' });
   const owner = new Map<number, string>();
   const issues: ValidationIssue[] = [];
   for (const { port, path } of claims) {

@@ -150,6 +150,19 @@ test('a fixed host port may be claimed once', () => {
   ]);
 });
 
+test('the dashboard is on/off or { enabled, port, host }, and its port is a host port like the others', () => {
+  assert.deepEqual(problems({ services: {}, dashboard: true }), []);
+  assert.deepEqual(problems({ services: {}, dashboard: { port: 10351, host: '127.0.0.1', enabled: true } }), []);
+  assert.deepEqual(problems({
+    services: { a: { ports: [{ containerPort: 80, hostPort: 10350 }] } },
+    dashboard: { port: 10350, hots: 'x' },
+  }), [
+    'dashboard [hots]: unknown field "hots" (did you mean "host"?)',
+    'dashboard.port: host port 10350 is already used by services.a.ports.0.hostPort',
+  ]);
+  assert.deepEqual(problems({ services: {}, dashboard: { port: 70000 } }).length, 1);
+});
+
 test('plugins are inline objects with name and apply, names or paths, or [name, options]', () => {
   assert.deepEqual(problems({ services: {}, plugins: [5, { name: 'x' }, ['p', 5], '', { name: 'ok', apply: () => {} }] }), [
     'plugins.0: expected a plugin (an object, a package name or path, or [name, options]), got a number (5)',

@@ -274,6 +274,7 @@ export const devfileSchema = z.strictObject({
       coldStartRatio: z.number().gt(0).lt(1).optional(), crashLoopRestarts: positive.optional(), for: promDuration.optional(),
     }).optional(),
   }).optional(),
+  dashboard: z.union([z.boolean(), z.strictObject({ enabled: z.boolean().optional(), port: port.optional(), host: nonEmpty.optional() })]).optional(),
   ai: z.strictObject({
     modelServing: z.union([z.boolean(), z.strictObject({ models: z.array(model) })]).optional(),
     ghostbusters: z.union([z.boolean(), z.strictObject({

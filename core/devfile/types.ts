@@ -32,6 +32,12 @@ export interface DevfileConfig {
   simulation?: SimulationConfig;
   /** Monitoring services devloop starts beside the project. */
   monitoring?: MonitoringConfig;
+  /**
+   * The web dashboard `devloop up` serves beside the TUI (services, logs, revisions, costs,
+   * charts). Default: on, at http://127.0.0.1:10350/ (the next free port when that one is
+   * taken). `false` turns it off; `devloop dashboard` starts it later for a running session.
+   */
+  dashboard?: boolean | DashboardConfig;
   /** AI services: local model serving, Ghostbusters agents, GPU. */
   ai?: AiConfig;
   /** Commands `devloop ci` runs against the running services once all are healthy. */
@@ -42,6 +48,18 @@ export interface DevfileConfig {
    * and `.devloop/logs`. Each action is logged once. Default: on, with the thresholds below.
    */
   resourcePressure?: ResourcePressureConfig;
+}
+
+export interface DashboardConfig {
+  /** Off when false. Default true. */
+  enabled?: boolean;
+  /** Port on 127.0.0.1. Asked for by name, it is not moved when taken (the dashboard is then not started, with a warning). Default 10350, or the next free one. */
+  port?: number;
+  /**
+   * Address to listen on. Default 127.0.0.1. Another address exposes the session's logs and
+   * buttons to whoever reaches it (actions still need the page's token).
+   */
+  host?: string;
 }
 
 /** Thresholds of the resource-pressure watcher (`devloop up`). */

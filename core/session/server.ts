@@ -7,6 +7,7 @@
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { Engine } from '../engine/engine.js';
+import { sessionActions, type ActionResult, type SessionActions } from './actions.js';
 import { ensureSessionDir, PRIVATE_FILE_MODE, sessionPaths } from './paths.js';
 
 export interface SessionInfo {
@@ -32,12 +33,17 @@ export interface SessionOptions {
   command: string;
   /** Called on `POST /stop` (from `devloop down`). */
   onStop(): void;
+  /** The session's actions (shared with the TUI and the dashboard); default: the engine's, with no port-less debug. */
+  actions?: SessionActions;
+  /** `POST /dashboard` (`devloop dashboard`): starts the session's web dashboard if it does not run, answers its URL. */
+  dashboard?(): Promise<string>;
 }
 
 export async function startSessionServer(engine: Engine, options: SessionOptions): Promise<SessionServer> {
   const paths = sessionPaths(engine.root);
   ensureSessionDir(engine.root);
   rmSync(paths.socket, { force: true });
+  const actions = options.actions ?? sessionActions(engine);
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://devloop');
     const send = (status: number, body: unknown) => {
@@ -46,23 +52,10 @@ export async function startSessionServer(engine: Engine, options: SessionOptions
     };
     const service = url.searchParams.get('service') ?? '';
     if (req.method === 'GET' && url.pathname === '/state') return send(200, engine.getState());
-    if (req.method === 'POST' && url.pathname === '/trigger') {
-      if (!engine.getState().services[service]) return send(404, { error: `no service named "${service}"` });
-      engine.triggerManual(service);
-      return send(202, { triggered: service });
-    }
-    if (req.method === 'POST' && url.pathname === '/debug') {
-      const port = Number(url.searchParams.get('port'));
-      if (!engine.getState().services[service] || !Number.isInteger(port) || port <= 0) return send(400, { error: 'need ?service=NAME&port=N' });
-      engine.debug(service, port);
-      return send(202, { service, port });
-    }
-    if (req.method === 'POST' && url.pathname === '/trigger-mode') {
-      const mode = url.searchParams.get('mode');
-      if (!engine.getState().services[service] || (mode !== 'auto' && mode !== 'manual')) return send(400, { error: 'need ?service=NAME&mode=auto|manual' });
-      engine.setTriggerMode(service, mode);
-      return send(200, { service, mode });
-    }
+    const reply = (r: ActionResult) => send(r.status, r.body);
+    if (req.method === 'POST' && url.pathname === '/trigger') return reply(actions.rebuild(service));
+    if (req.method === 'POST' && url.pathname === '/debug') return reply(actions.debug(service, url.searchParams.get('port') ?? ''));
+    if (req.method === 'POST' && url.pathname === '/trigger-mode') return reply(actions.setTriggerMode(service, url.searchParams.get('mode')));
     // A plugin's own command (`devloop cloudrun update-traffic`): the JSON body becomes a
     // `plugin/custom` action; the plugin answers through the store.
     if (req.method === 'POST' && url.pathname === '/plugin') {
@@ -97,6 +90,11 @@ export async function startSessionServer(engine: Engine, options: SessionOptions
       });
       return;
     }
+    if (req.method === 'POST' && url.pathname === '/dashboard') {
+      if (!options.dashboard) return send(404, { error: 'this session serves no dashboard' });
+      options.dashboard().then((dashboardUrl) => send(200, { url: dashboardUrl }), (err: Error) => send(500, { error: err.message }));
+      return;
+    }
     if (req.method === 'POST' && url.pathname === '/stop') {
       send(202, { stopping: true });
       options.onStop();
@@ -121,3 +119,4 @@ export async function startSessionServer(engine: Engine, options: SessionOptions
     },
   };
 }
+

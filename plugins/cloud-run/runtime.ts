@@ -182,12 +182,19 @@ export class CloudRunRuntime {
 const DEFAULT_METRICS_PORT = 9464;
 
 async function startMetrics(engine: Engine, metrics: CloudRunMetrics, asked: number | undefined) {
+  // The session's sources are read in-process too (the dashboard's charts), so the series join
+  // them whether or not a plugin serves them.
+  const remove = engine.metrics.add({ name: 'devloop:cloud-run', collect: () => metrics.metrics() });
   // With devloop:monitoring serving the session's /metrics, the series go there instead.
   if (engine.metrics.claimedBy) {
-    const remove = engine.metrics.add({ name: 'devloop:cloud-run', collect: () => metrics.metrics() });
     if (asked !== undefined) engine.logger().info(`simulation.cloudRun.metricsPort is not used: the Cloud Run series are served with the session's, at ${engine.metrics.url ?? 'the monitoring endpoint'}`);
     return { url: engine.metrics.url ?? '', close: async () => remove() };
   }
+  const server = await serveOwnMetrics(engine, metrics, asked);
+  return server ? { url: server.url, close: async () => { remove(); await server.close(); } } : { url: '', close: async () => remove() };
+}
+
+async function serveOwnMetrics(engine: Engine, metrics: CloudRunMetrics, asked: number | undefined) {
   try {
     // An asked-for port is not swapped for another: a scraper set up for it would read whatever holds it.
     if (asked !== undefined && !(await isPortFree(asked))) {

@@ -27,6 +27,9 @@ export function Header({ state, quitting, window }: HeaderProps) {
   const [label, colour] = quitting && state.status === 'running' ? (['stopping…', 'yellow'] as const) : STATUS[state.status];
   const n = state.order.length;
   const alerts = firingAlerts(state).length;
+  // The web dashboard's URL (bin/commands/dashboard.ts), for a terminal that makes it a link.
+  const url = state.extra['devloop:dashboard']?.url;
+  const dashboard = typeof url === 'string' ? url : undefined;
   return (
     <Text wrap="truncate-end">
       <Text bold>devloop</Text>
@@ -39,6 +42,7 @@ export function Header({ state, quitting, window }: HeaderProps) {
       {state.config.file ? <Text dimColor>  {path.basename(state.config.file)} v{state.config.version}</Text> : null}
       {state.config.error ? <Text color="red" bold>  ✖ Devfile error</Text> : null}
       {alerts ? <Text color="red" bold>  ⚠ {alerts} alert{alerts === 1 ? '' : 's'} firing</Text> : null}
+      {dashboard ? <Text color="blue">  {dashboard}</Text> : null}
       <Text dimColor>  ? keys</Text>
     </Text>
   );
