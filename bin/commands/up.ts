@@ -103,12 +103,23 @@ export async function up(opts: GlobalOptions, upOpts: UpOptions, preloaded?: Pre
       return d.url;
     },
   });
-  // Beside the first builds, not before them: the page can wait a few milliseconds, the build should not.
+  // After the first build has started, not before it (loading the dashboard's modules would delay
+  // it): the page can wait a few milliseconds, the build should not. At the latest after 300 ms
+  // (a project whose services build nothing).
   if (upOpts.dashboard !== false && engine.devfile.dashboard !== false) {
-    void import('./dashboard.js').then((m) => {
-      const settings = m.dashboardSettings(engine.devfile.dashboard);
-      if (settings && !stopping) void startWebDashboard(settings);
-    });
+    let begun = false;
+    const begin = () => {
+      if (begun) return;
+      begun = true;
+      off();
+      clearTimeout(timer);
+      void import('./dashboard.js').then((m) => {
+        const settings = m.dashboardSettings(engine.devfile.dashboard);
+        if (settings && !stopping) void startWebDashboard(settings);
+      });
+    };
+    const off = engine.subscribe((_s, action) => { if (action.type === 'build/started' || action.type === 'deploy/finished') setImmediate(begin); });
+    const timer = setTimeout(begin, 300);
   }
   onInterrupt({
     stop: (signal) => void stop(signal === 'SIGINT' ? 'interrupted (Ctrl-C)' : `received ${signal}`, EXIT.ok),

@@ -106,6 +106,8 @@ export class Charts {
       else {
         if (c.plot.width !== width) c.plot.setSize({ width, height: HEIGHT });
         c.plot.setData(aligned);
+        // The legend shows the latest values when the cursor is away: refresh it with the data.
+        if (c.plot.cursor.idx === null || c.plot.cursor.idx === undefined) c.plot.setLegend({ idx: null as unknown as number });
       }
     }
     return true;
@@ -120,6 +122,18 @@ function options(def: ChartDef, width: number): uPlot.Options {
     legend: { show: true, live: true },
     scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), max !== null && max > 0 ? max * 1.15 : 1] } },
     axes: [{ ...axis, space: 60 }, { ...axis, size: 42 }],
-    series: [{}, ...def.series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.5, dash: s.dash, spanGaps: false, points: { show: false } }))],
+    series: [{}, ...def.series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.5, dash: s.dash, spanGaps: false, points: { show: false }, value: latest }))],
   };
+}
+
+/** The legend's value: under the cursor when it is on the chart, else the latest one (not "--"). */
+function latest(u: uPlot, value: number | null, seriesIdx: number, idx: number | null): string {
+  let v = value;
+  if (idx === null || idx === undefined) {
+    const col = u.data[seriesIdx] ?? [];
+    v = null;
+    for (let i = col.length - 1; i >= 0 && v === null; i--) v = col[i] ?? null;
+  }
+  if (v === null || v === undefined) return '–';
+  return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : String(Math.round(v * 100) / 100);
 }
