@@ -11,7 +11,7 @@
  */
 import type { LogLine } from '../../core/store/state.js';
 import { keepSgr } from './ansi.js';
-import { Ring } from './ring.js';
+import { Ring, ServiceRings } from './ring.js';
 
 export interface TuiLogLine {
   /** Position in the whole stream, increasing; a scrolled view anchors on it. */
@@ -33,18 +33,13 @@ const MIN_PER_SERVICE = 100;
 
 export class LogBuffer {
   readonly all: Ring<TuiLogLine>;
-  private readonly services = new Map<string, Ring<TuiLogLine>>();
-  private readonly maxPerService: number;
-  private readonly serviceBudget: number;
-  private perService: number;
+  private readonly services: ServiceRings<TuiLogLine>;
   /** Lines ingested so far, after splitting multi-line messages. */
   seq = 0;
 
   constructor(options: LogBufferOptions = {}) {
     this.all = new Ring(options.maxLines ?? 5000);
-    this.maxPerService = options.maxLinesPerService ?? 1000;
-    this.serviceBudget = options.maxServiceLines ?? 20_000;
-    this.perService = this.maxPerService;
+    this.services = new ServiceRings(options.maxLinesPerService ?? 1000, options.maxServiceLines ?? 20_000, MIN_PER_SERVICE);
   }
 
   push(line: LogLine): void {
@@ -53,7 +48,7 @@ export class LogBuffer {
     for (const part of message.split('\n')) {
       const entry: TuiLogLine = { seq: this.seq++, time: line.time, service: line.service, level: line.level, text: cleanLine(part) };
       this.all.push(entry);
-      if (line.service) this.ringOf(line.service).push(entry);
+      if (line.service) this.services.of(line.service).push(entry);
     }
   }
 
@@ -64,7 +59,7 @@ export class LogBuffer {
 
   /** Forgets a removed service's lines (they stay in the interleaved ring until pushed out). */
   drop(name: string): void {
-    if (this.services.delete(name)) this.rebalance();
+    this.services.delete(name);
   }
 
   /** Distinct lines held, for tests and the bench. */
@@ -73,24 +68,6 @@ export class LogBuffer {
     for (let i = 0; i < this.all.size; i++) seen.add(this.all.at(i).seq);
     for (const ring of this.services.values()) for (let i = 0; i < ring.size; i++) seen.add(ring.at(i).seq);
     return seen.size;
-  }
-
-  private ringOf(name: string): Ring<TuiLogLine> {
-    let ring = this.services.get(name);
-    if (!ring) {
-      ring = new Ring(this.perService);
-      this.services.set(name, ring);
-      this.rebalance();
-    }
-    return ring;
-  }
-
-  private rebalance(): void {
-    const fair = Math.floor(this.serviceBudget / Math.max(1, this.services.size));
-    const next = Math.max(MIN_PER_SERVICE, Math.min(this.maxPerService, fair));
-    if (next === this.perService) return;
-    this.perService = next;
-    for (const ring of this.services.values()) ring.resize(next);
   }
 }
 

@@ -13,7 +13,10 @@ export class Header {
   private extras = h('span', { class: 'extras' });
   readonly connection = h('span', { id: 'connection', class: 'conn down' }, 'connecting');
 
+  private readonly project: string;
+
   constructor(boot: Boot) {
+    this.project = boot.project;
     this.el = h('header', null,
       h('span', { class: 'brand' }, 'devloop'),
       h('span', { class: 'project', title: `devloop ${boot.version}, pid ${boot.pid}` }, boot.project),
@@ -44,6 +47,9 @@ export class Header {
       updating ? h('span', { class: 'c-yellow' }, ` ${updating} updating`) : null,
       waiting ? h('span', { class: 'c-gray' }, ` ${waiting} waiting`) : null,
       failing ? h('span', { class: 'c-red' }, ` ${failing} failing`) : null);
+    // The tab's title says what is wrong, for a tab in the background.
+    const trouble = hasDevfileError(session) ? 'Devfile error' : failing ? `${failing} failing` : updating ? `${updating} updating` : '';
+    document.title = `${trouble ? `${trouble} · ` : ''}${this.project} · devloop`;
     const cfg = session.config;
     const base = cfg.file ? cfg.file.split(/[\\/]/).pop() : 'Devfile';
     fill(this.devfile, h('span', { title: cfg.file ?? '' }, `${base} v${cfg.version}`),
@@ -56,3 +62,5 @@ export class Header {
       ...Object.entries(urls).filter(([, u]) => typeof u === 'string').map(([name, u]) => { const a = link(u as string, name); a.classList.add('mon'); a.title = u as string; return a; }));
   }
 }
+
+const hasDevfileError = (session: SessionView) => !!session.config.error;

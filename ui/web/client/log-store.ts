@@ -7,7 +7,7 @@
  */
 import type { WebLogLine } from '../protocol.js';
 import { cleanLine } from '../../tui/log-buffer.js';
-import { Ring } from '../../tui/ring.js';
+import { Ring, ServiceRings } from '../../tui/ring.js';
 
 const MAX_LINES = 5000;
 const MAX_PER_SERVICE = 1000;
@@ -16,15 +16,14 @@ const MIN_PER_SERVICE = 100;
 
 export class LogStore {
   all = new Ring<WebLogLine>(MAX_LINES);
-  private services = new Map<string, Ring<WebLogLine>>();
-  private perService = MAX_PER_SERVICE;
+  private services = new ServiceRings<WebLogLine>(MAX_PER_SERVICE, SERVICE_BUDGET, MIN_PER_SERVICE);
   /** Bumped on every change, so views know when to recompute. */
   version = 0;
 
   push(line: WebLogLine): void {
     const entry: WebLogLine = { ...line, text: cleanLine(line.text) };
     this.all.push(entry);
-    if (entry.service) this.ringOf(entry.service).push(entry);
+    if (entry.service) this.services.of(entry.service).push(entry);
     this.version++;
   }
 
@@ -33,35 +32,16 @@ export class LogStore {
   }
 
   names(): string[] {
-    return [...this.services.keys()];
+    return this.services.names();
   }
 
   drop(name: string): void {
-    if (this.services.delete(name)) { this.rebalance(); this.version++; }
+    if (this.services.delete(name)) this.version++;
   }
 
   clear(): void {
     this.all = new Ring(MAX_LINES);
-    this.services.clear();
-    this.perService = MAX_PER_SERVICE;
+    this.services = new ServiceRings(MAX_PER_SERVICE, SERVICE_BUDGET, MIN_PER_SERVICE);
     this.version++;
-  }
-
-  private ringOf(name: string): Ring<WebLogLine> {
-    let ring = this.services.get(name);
-    if (!ring) {
-      ring = new Ring(this.perService);
-      this.services.set(name, ring);
-      this.rebalance();
-    }
-    return ring;
-  }
-
-  private rebalance(): void {
-    const fair = Math.floor(SERVICE_BUDGET / Math.max(1, this.services.size));
-    const next = Math.max(MIN_PER_SERVICE, Math.min(MAX_PER_SERVICE, fair));
-    if (next === this.perService) return;
-    this.perService = next;
-    for (const ring of this.services.values()) ring.resize(next);
   }
 }

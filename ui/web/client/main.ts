@@ -80,6 +80,9 @@ function paint(): void {
 
 function select(name: string | undefined): void {
   selected = name;
+  // A link to the page with the service selected (`#service=api`), as Tilt's /r/<resource> URLs.
+  const hash = name ? `#service=${encodeURIComponent(name)}` : '';
+  if (location.hash !== hash) history.replaceState(null, '', `${location.pathname}${location.search}${hash}`);
   table.select(name);
   charts.select(name);
   if (name) logPane.follows(name);
@@ -97,6 +100,8 @@ function onHello(hello: Hello): void {
   for (const line of hello.logs) logs.push(line);
   counters.logLines += hello.logs.length;
   series.reset(hello.series);
+  const linked = /^#service=(.+)$/.exec(location.hash)?.[1];
+  if (!selected && linked && services.has(decodeURIComponent(linked))) selected = decodeURIComponent(linked);
   if (!selected || !services.has(selected)) {
     // The first failing service is the one to look at; else the first.
     selected = session.order.find((n) => services.get(n)?.phase === 'failed') ?? session.order[0];
