@@ -121,7 +121,7 @@ function options(def: ChartDef, width: number): uPlot.Options {
     cursor: { sync: { key: 'devloop' }, drag: { x: false, y: false } },
     legend: { show: true, live: true },
     scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), max !== null && max > 0 ? max * 1.15 : 1] } },
-    axes: [{ ...axis, space: 60 }, { ...axis, size: 42 }],
+    axes: [{ ...axis, space: 60 }, { ...axis, size: 40, values: (_u, splits) => splits.map(compact) }],
     series: [{}, ...def.series.map((s) => ({ label: s.label, stroke: s.colour, width: 1.5, dash: s.dash, spanGaps: false, points: { show: false }, value: latest }))],
   };
 }
@@ -136,4 +136,13 @@ function latest(u: uPlot, value: number | null, seriesIdx: number, idx: number |
   }
   if (v === null || v === undefined) return '–';
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : String(Math.round(v * 100) / 100);
+}
+
+/** Axis labels that fit the axis: 2000 → 2k, 1500000 → 1.5M. */
+function compact(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 1e6) return `${+(v / 1e6).toFixed(1)}M`;
+  if (a >= 1e4) return `${+(v / 1e3).toFixed(0)}k`;
+  if (a >= 1e3) return `${+(v / 1e3).toFixed(1)}k`;
+  return String(+v.toFixed(2));
 }

@@ -52,6 +52,9 @@ app.replaceChildren(
   toast.el,
 );
 
+/** The error panel's text when last drawn: a different one scrolls the side panel to it. */
+let shownError = '';
+
 // What the next frame must redraw.
 let tableDirty = false;
 let sideDirty = false;
@@ -70,8 +73,12 @@ function paint(): void {
     sideDirty = false;
     const s = selected ? services.get(selected) : undefined;
     const scroll = side.scrollTop;
-    side.replaceChildren(...[errorPanel(session, s, services), s ? detailsPanel(s, now) : h('div', { class: 'placeholder' }, 'select a service')].filter((x): x is HTMLElement => !!x));
-    side.scrollTop = scroll;
+    const errors = errorPanel(session, s, services);
+    side.replaceChildren(...[errors, s ? detailsPanel(s, now) : h('div', { class: 'placeholder' }, 'select a service')].filter((x): x is HTMLElement => !!x));
+    // A new error is scrolled into view (it sits at the top); otherwise the reader's place is kept.
+    const errorText = errors?.textContent ?? '';
+    side.scrollTop = errorText && errorText !== shownError ? 0 : scroll;
+    shownError = errorText;
   }
   charts.paint();
   logPane.paint();
