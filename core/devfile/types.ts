@@ -57,7 +57,9 @@ export interface DashboardConfig {
   port?: number;
   /**
    * Address to listen on. Default 127.0.0.1. Another address exposes the session's logs and
-   * buttons to whoever reaches it (actions still need the page's token).
+   * buttons to whoever reaches it (actions still need the page's token). Requests must name the
+   * address itself (for `0.0.0.0`, any of this machine's addresses) or a loopback name, never
+   * another name: that is what keeps DNS rebinding out.
    */
   host?: string;
 }

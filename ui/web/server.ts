@@ -12,6 +12,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { checkLoopbackHost, isLoopbackHost } from '../../plugins/shared/loopback-host.js';
 import type { ActionResult, SessionActions } from '../../core/session/actions.js';
@@ -75,8 +76,10 @@ export async function startDashboardServer(options: DashboardOptions): Promise<D
     sampler.sample().then((tick) => hub.series(tick), () => undefined).finally(() => { sampling = false; });
   }, sampler.intervalMs);
   ticker.unref();
-  // A non-loopback host was asked for on purpose (dashboard.host): requests naming it are let in.
-  const extraHosts = isLoopbackHost(host) ? [] : [host];
+  // A non-loopback host was asked for on purpose (dashboard.host): requests naming that address
+  // are let in; for a wildcard, any of this machine's addresses. Addresses, never names: a name
+  // is what DNS rebinding controls.
+  const extraHosts = isLoopbackHost(host) ? [] : wildcard(host) ? machineAddresses() : [host];
   const boot = (): Boot => ({ token, project: options.project, version: options.version, pid: process.pid, startedAt });
   const startedAt = Date.now();
 
@@ -116,7 +119,7 @@ export async function startDashboardServer(options: DashboardOptions): Promise<D
     server.listen({ host, port: options.port, exclusive: true }, () => { server.off('error', reject); resolve(); });
   });
   const port = (server.address() as AddressInfo).port;
-  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const shown = wildcard(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shown}:${port}/`,
     token,
@@ -211,4 +214,11 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
     }
   }
   return out;
+}
+
+const wildcard = (host: string) => host === '0.0.0.0' || host === '::';
+
+/** Every address of this machine's interfaces, as a Host header names them (IPv6 in brackets). */
+function machineAddresses(): string[] {
+  return Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((a) => (a.family === 'IPv6' ? `[${a.address}]` : a.address)));
 }
