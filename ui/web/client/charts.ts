@@ -45,7 +45,8 @@ export class Charts {
   private selected: string | undefined;
   private dirty = true;
 
-  constructor(private store: SeriesStore, private requestPaint: () => void) {
+  /** `targetOf` names a service's runtime: a Cloud Run service with no figures yet has had no requests, it does report them. */
+  constructor(private store: SeriesStore, private requestPaint: () => void, private targetOf: (service: string) => string | undefined = () => undefined) {
     this.scope = h('select', { id: 'chart-scope', title: 'whose figures' },
       h('option', { value: '' }, 'selected service'), h('option', { value: ALL_SERVICES }, 'all services (sum; max latency)'));
     this.scope.addEventListener('change', () => this.invalidate());
@@ -76,6 +77,11 @@ export class Charts {
     this.invalidate();
   }
 
+  private why(service: string, def: ChartDef): string {
+    if (this.targetOf(service) === 'cloud-run' && def.why.startsWith('only Cloud Run')) return def.id === 'instances' ? 'none sampled yet' : 'no requests yet';
+    return def.why;
+  }
+
   invalidate(): void {
     this.dirty = true;
     this.requestPaint();
@@ -100,7 +106,7 @@ export class Charts {
       const columns = c.def.series.map((s) => data?.[s.key] ?? []);
       const hasData = columns.some((col) => col.some((v) => v !== null && v !== undefined));
       c.el.classList.toggle('empty', !hasData);
-      c.empty.textContent = hasData ? '' : `no data (${name ? (all ? 'no service reports this' : c.def.why) : 'select a service'})`;
+      c.empty.textContent = hasData ? '' : `no data (${name ? (all ? 'no service reports this' : this.why(name, c.def)) : 'select a service'})`;
       const aligned = [this.store.t, ...columns.map((col) => (col.length === this.store.t.length ? col : new Array(this.store.t.length).fill(null)))] as uPlot.AlignedData;
       if (!c.plot) c.plot = new uPlot(options(c.def, width), aligned, c.plotEl);
       else {

@@ -39,7 +39,7 @@ const header = new Header(boot);
 const table = new ServicesTable((name) => select(name));
 const toast = new Toast();
 const side = h('div', { id: 'side', class: 'panel' });
-const charts = new Charts(series, requestPaint);
+const charts = new Charts(series, requestPaint, (name) => services.get(name)?.target);
 const logPane = new LogPane(logs, requestPaint);
 const empty = h('div', { class: 'placeholder' }, 'waiting for devloop…');
 

@@ -100,7 +100,7 @@ function cloudRun(s: ServiceState): HTMLElement | null {
   for (const r of revisions) { cold += num(r.coldStarts) ?? 0; lastCold = num(r.lastColdStartMs) ?? lastCold; }
   const traffic = arr(cr.traffic).map(obj);
   const revTable = h('table', { id: 'revisions', class: 'grid' },
-    h('thead', null, h('tr', null, ...['revision', 'traffic', 'tag', 'ready', 'busy', 'starting', 'idle', 'in flight', 'queue', 'cold starts', 'errors', ''].map((t, i) => h('th', { class: i > 0 && i !== 2 && i < 10 ? 'r' : undefined }, t)))),
+    h('thead', null, h('tr', null, ...['revision', 'traffic', 'tag', 'ready', 'busy', 'starting', 'idle', 'in flight', 'queue', 'cold starts', 'simulator errors', ''].map((t, i) => h('th', { class: i > 0 && i !== 2 && i < 10 ? 'r' : undefined }, t)))),
     h('tbody', null, ...revisions.map((r) => {
       const name = str(r.name) ?? '?';
       const inst = obj(r.instances);
