@@ -141,13 +141,18 @@ function autopilot(s: ServiceState): HTMLElement | null {
   const a = obj(ap);
   const v = obj(view);
   const stats: HTMLElement[] = [];
+  // With pods in a cluster (devloop:autopilot), those are the truth: their manifests may ask for
+  // other resources than the Devfile's, which is all the deploy-time estimate (autopilot) saw.
+  const estimate: HTMLElement[] = [];
   if (ap) {
-    stats.push(stat('cpu', value(a.cpu)), stat('memory', value(a.memory)), stat('class', str(a.computeClass) ?? 'general-purpose'), stat('spot', a.spot ? 'yes' : 'no'));
-    if (num(a.vcpu) !== undefined) stats.push(stat('billed', `${value(a.vcpu)} vCPU · ${value(a.memoryGiB)} GiB`));
+    estimate.push(stat('cpu', value(a.cpu)), stat('memory', value(a.memory)), stat('class', str(a.computeClass) ?? 'general-purpose'), stat('spot', a.spot ? 'yes' : 'no'));
+    if (num(a.vcpu) !== undefined) estimate.push(stat('billed', `${value(a.vcpu)} vCPU · ${value(a.memoryGiB)} GiB`));
+    if (!view && num(a.usdPerHour) !== undefined) estimate.push(stat('cost', `${usd(num(a.usdPerHour)!)}/h`));
   }
-  const cost = num(v.usdPerHour) ?? num(a.usdPerHour);
-  if (cost !== undefined) stats.push(stat('cost', `${usd(cost)}/h`));
-  if (view) stats.push(stat('pods', `${value(num(v.running) ?? 0)}/${value(num(v.pods) ?? 0)} running`));
+  if (view) {
+    stats.push(stat('pods', `${value(num(v.running) ?? 0)}/${value(num(v.pods) ?? 0)} running`), stat('spot', v.spot ? 'yes' : 'no'));
+    if (num(v.usdPerHour) !== undefined) stats.push(stat('cost', `${usd(num(v.usdPerHour)!)}/h`));
+  } else stats.push(...estimate);
   const nodes = arr(v.nodes).filter((x): x is string => typeof x === 'string');
   const planned = arr(v.plannedNodes).filter((x): x is string => typeof x === 'string');
   const warnings = arr(a.warnings).filter((x): x is string => typeof x === 'string');
@@ -156,6 +161,7 @@ function autopilot(s: ServiceState): HTMLElement | null {
   return h('section', { id: 'autopilot', class: 'sub' },
     h('h4', null, 'Autopilot'),
     h('div', { class: 'stats' }, ...stats),
+    view && estimate.length ? h('div', { class: 'stats dim', title: 'deploy-time admission of a pod made from the Devfile\'s resources, before the manifests\' own' }, h('span', { class: 'dim' }, 'Devfile estimate: '), ...estimate) : null,
     nodes.length ? h('div', null, h('span', { class: 'dim' }, 'nodes: '), nodes.join(', ')) : null,
     planned.length ? h('div', null, h('span', { class: 'dim' }, 'node plan (GKE): '), planned.join(', ')) : null,
     ...warnings.map((w) => h('div', { class: 'c-yellow' }, `▲ ${w}`)),

@@ -67,7 +67,8 @@ const COLUMNS: Column[] = [
   },
   { id: 'ap-vcpu', header: 'VCPU', align: 'right', present: has('autopilot', 'vcpu'), cell: (td, s) => text(td, value(extra(s, 'autopilot', 'vcpu')), 'r') },
   { id: 'ap-mem', header: 'MEM', align: 'right', present: has('autopilot', 'memoryGiB'), cell: (td, s) => text(td, gib(extra(s, 'autopilot', 'memoryGiB')), 'r') },
-  { id: 'ap-cost', header: '$/HOUR', align: 'right', present: has('autopilot', 'usdPerHour'), cell: (td, s) => text(td, usd(extra(s, 'autopilot', 'usdPerHour')), 'r') },
+  // The pods actually running (devloop:autopilot, a cluster service) over the Devfile's estimate, as the header sums it.
+  { id: 'ap-cost', header: '$/HOUR', align: 'right', present: (s) => has('autopilot', 'usdPerHour')(s) || has('devloop:autopilot', 'usdPerHour')(s), cell: (td, s) => text(td, usd(extra(s, 'devloop:autopilot', 'usdPerHour') ?? extra(s, 'autopilot', 'usdPerHour')), 'r') },
   { id: 'actions', header: '', cell: actionsCell },
 ];
 

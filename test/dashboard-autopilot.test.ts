@@ -1,0 +1,70 @@
+/**
+ * The dashboard's Autopilot view against the real test cluster (fixture k8s-provision: a Spot
+ * Deployment that no node can hold, so devloop's Autopilot node provisioner makes a kwok Spot
+ * node for it): the page shows the pod running on that node, what admission changed and why, and
+ * the Spot price, as the TUI's details view and `devloop status` do. In a real Chromium.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { launchBrowser, type DashboardBrowser } from './browser.js';
+import { copyFixture, repoRoot, runCli, startCli, until, type RunningCli } from './helpers.js';
+import { kubeconfig, kubectl, missing, required } from './k8s-helpers.js';
+
+const SHOTS = path.join(repoRoot, 'test-results', 'dashboard');
+
+describe('the dashboard\'s Autopilot view on the test cluster', { skip: missing && !required ? missing : false, timeout: 180_000 }, () => {
+  const ns = `devloop-dashap-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
+  const env = { KUBECONFIG: kubeconfig, DEVLOOP_TEST_NS: ns };
+  let dir = '';
+  let up: RunningCli | undefined;
+  let browser: DashboardBrowser | undefined;
+
+  before(() => {
+    if (missing) throw new Error(missing);
+    kubectl('create', 'namespace', ns);
+    dir = copyFixture('k8s-provision');
+    mkdirSync(SHOTS, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    if (up && up.child.exitCode === null) {
+      up.child.kill('SIGINT');
+      const done = await Promise.race([up.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))]);
+      if (!done) { up.child.kill('SIGKILL'); await runCli(['down'], { cwd: dir, env, timeoutMs: 60_000 }).catch(() => undefined); }
+    }
+    try { kubectl('delete', 'namespace', ns, '--ignore-not-found', '--wait=false'); } catch { /* best effort */ }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows the provisioned Spot node, the admitted resources with the reason, and the price', async () => {
+    up = startCli(['up', '--output', 'json'], { cwd: dir, env });
+    await up.waitFor((e) => e.type === 'service/health' && e.service === 'batch' && e.health === 'healthy', 90_000, 'batch healthy');
+    const extra = await up.waitFor((e) => e.type === 'service/extra' && e.service === 'batch' && e.plugin === 'devloop:autopilot' && e.data.nodes?.length === 1, 30_000, 'the node batch runs on');
+    const node = extra.data.nodes[0] as string;
+    const url = await until(async () => {
+      const r = await runCli(['status', '-o', 'json'], { cwd: dir, env, timeoutMs: 20_000 });
+      return JSON.parse(r.stdout).dashboard as string | null;
+    }, 20_000, 'the dashboard URL');
+
+    browser = await launchBrowser();
+    const { page, problems } = await browser.open(`${url}#service=batch`, { width: 1400, height: 1000 });
+    const section = await until(async () => {
+      const t = await page.$eval('#autopilot', (el) => el.textContent ?? '').catch(() => '');
+      return t.includes(node) ? t : undefined;
+    }, 20_000, `#autopilot naming ${node}`);
+    assert.match(section, /pods\s*1\/1 running/);
+    assert.match(section, new RegExp(`nodes: ${node}`));
+    // What the webhook added, with the reason from the admission engine (as autopilot-provisioner.test.ts checks in the store).
+    assert.match(section, /admitted c cpu=250m memory=512Mi ephemeral-storage=1Gi/);
+    assert.match(section, /adjusted: c requests\.ephemeral-storage unset → 1Gi/);
+    assert.match(section, new RegExp(`pod batch-[a-z0-9-]+ on ${node} \\([^)]*Spot\\) · \\$`));
+    const cost = /cost\s*\$([0-9.]+)\/h/.exec(section);
+    assert.ok(cost && Number(cost[1]) > 0, section);
+    assert.match(await page.$eval('header', (el) => el.textContent ?? ''), new RegExp(`\\$${cost[1].replace('.', '\\.')}/h`), 'the header sums it');
+    await page.$eval('#autopilot', (el) => el.scrollIntoView());
+    await page.screenshot({ path: path.join(SHOTS, 'autopilot-cluster.png') });
+    assert.deepEqual(problems.all(), []);
+  });
+});
