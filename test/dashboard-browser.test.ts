@@ -190,6 +190,39 @@ describe('the web dashboard in a real browser', { concurrency: false, timeout: 1
     assert.equal((await status()).services.web.triggerMode, 'auto');
   });
 
+  it('answers the TUI\'s keys: j/k select, t toggles the trigger mode, / and esc filter, a scopes the logs, ? helps', { timeout: 30_000 }, async () => {
+    const selectedRow = () => page.$eval('#services tr.selected', (el) => (el as HTMLElement).dataset.service).catch(() => undefined);
+    await page.click('#services tr[data-service="web"] td[data-col="name"]');
+    await page.$eval('#logs', (el) => (el as HTMLElement).focus());
+    await page.keyboard.press('j');
+    await until(async () => (await selectedRow()) === 'worker', 5_000, 'j to select worker');
+    await page.keyboard.press('t');
+    await until(async () => (await cell('worker', 'trigger')) === 'manual', 5_000, 't to make worker manual');
+    assert.equal((await status()).services.worker.triggerMode, 'manual');
+    await page.keyboard.press('t');
+    await until(async () => (await cell('worker', 'trigger')) === 'auto', 5_000, 't again: auto');
+    await page.keyboard.press('k');
+    await until(async () => (await selectedRow()) === 'web', 5_000, 'k to select web');
+    // A typed key in the filter box is text, not a command; esc clears it and gives the keys back.
+    await page.keyboard.press('/');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'log-filter');
+    await page.keyboard.type('zebra-quokka t');
+    assert.equal(await page.$eval('#log-filter', (el) => (el as HTMLInputElement).value), 'zebra-quokka t');
+    assert.equal(await cell('web', 'trigger'), 'auto', 'the t typed into the filter toggled nothing');
+    await page.keyboard.press('Escape');
+    assert.equal(await page.$eval('#log-filter', (el) => (el as HTMLInputElement).value), '');
+    await page.keyboard.press('a');
+    await until(async () => (await page.$eval('#log-scope', (el) => (el as HTMLSelectElement).value)) === 'web', 5_000, 'a: the selected service\'s logs');
+    assert.ok((await rows()).every((r) => r.service === 'web'));
+    await page.keyboard.press('a');
+    await until(async () => (await page.$eval('#log-scope', (el) => (el as HTMLSelectElement).value)) === '__all__', 5_000, 'a again: all services');
+    await page.keyboard.press('?');
+    assert.equal(await page.$eval('#help', (el) => (el as HTMLElement).hidden), false);
+    assert.match((await text('#help')) ?? '', /rebuild the selected service now/);
+    await page.keyboard.press('Escape');
+    assert.equal(await page.$eval('#help', (el) => (el as HTMLElement).hidden), true);
+  });
+
   it('pauses following the log when scrolled up, and resumes it from the checkbox', { timeout: 20_000 }, async () => {
     const atEnd = () => page.$eval('#logs', (el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 1);
     assert.ok(await page.$eval('#logs', (el) => el.scrollHeight > el.clientHeight + 18), 'enough lines to scroll (the builds above logged them)');

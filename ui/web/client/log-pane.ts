@@ -183,6 +183,32 @@ export class LogPane {
     this.requestPaint();
   }
 
+  /** `a`: all services' lines, or the selected service's. */
+  toggleScope(selected: string | undefined): void {
+    const next = this.scope.value === ALL ? selected : ALL;
+    if (!next || ![...this.scope.options].some((o) => o.value === next)) return;
+    this.scope.value = next;
+    this.jumpToEnd();
+  }
+
+  /** `/`: into the filter box. */
+  focusFilter(): void {
+    this.filterBox.focus();
+    this.filterBox.select();
+  }
+
+  /** Esc in the filter box: cleared, and the keys go back to the page. */
+  clearFilter(): void {
+    this.filterBox.value = '';
+    this.filterBox.blur();
+    this.jumpToEnd();
+  }
+
+  /** `G` / End: follow the newest lines again. */
+  followNewest(): void {
+    this.jumpToEnd();
+  }
+
   private jumpToEnd(): void {
     this.follow = true;
     this.followBox.checked = true;

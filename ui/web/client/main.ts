@@ -11,6 +11,7 @@ import { postAction, Toast } from './actions.js';
 import { Charts } from './charts.js';
 import { h } from './dom.js';
 import { Header } from './header.js';
+import { installKeys } from './keys.js';
 import { LogPane } from './log-pane.js';
 import { LogStore } from './log-store.js';
 import { detailsPanel, errorPanel } from './panels.js';
@@ -170,20 +171,36 @@ function connect(): void {
   if (source.readyState === EventSource.OPEN) header.setConnection('live');
 }
 
-document.addEventListener('click', (e) => {
-  const button = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-action]');
-  if (!button) return;
-  const service = button.dataset.service!;
-  const action = button.dataset.action;
+/** What a button and its key (r, t, d) do for a service: the session's action, its answer in the toast. */
+function act(action: string | undefined, service: string, button?: HTMLButtonElement): void {
   const req = action === 'rebuild' ? { name: 'rebuild' as const, service }
     : action === 'debug' ? { name: 'debug' as const, service }
     : { name: 'trigger-mode' as const, service, mode: (services.get(service)?.triggerMode === 'manual' ? 'auto' : 'manual') as 'auto' | 'manual' };
-  button.disabled = true;
+  if (button) button.disabled = true;
   void postAction(boot.token, req).then((r) => {
-    button.disabled = false;
+    if (button) button.disabled = false;
     toast.show(r.text, r.ok);
   });
+}
+
+document.addEventListener('click', (e) => {
+  const button = (e.target as HTMLElement).closest<HTMLButtonElement>('button[data-action]');
+  if (button) act(button.dataset.action, button.dataset.service!, button);
 });
+
+app.append(installKeys({
+  move(step) {
+    const order = session?.order ?? [];
+    if (!order.length) return;
+    const at = selected ? order.indexOf(selected) : -1;
+    select(order[Math.min(order.length - 1, Math.max(0, at + step))]);
+  },
+  act(action) { if (selected) act(action, selected); },
+  toggleLogScope: () => logPane.toggleScope(selected),
+  focusFilter: () => logPane.focusFilter(),
+  clearFilter: () => logPane.clearFilter(),
+  followNewest: () => logPane.followNewest(),
+}));
 
 // The running clock of builds in progress.
 setInterval(() => { if (session) { table.tick(Date.now()); } }, 1000);
