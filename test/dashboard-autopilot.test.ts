@@ -68,3 +68,54 @@ describe('the dashboard\'s Autopilot view on the test cluster', { skip: missing 
     assert.deepEqual(problems.all(), []);
   });
 });
+
+// `run` mode (fixture k8s-autopilot-run: a Docker-built Spot worker): the pod runs on the
+// cluster's own node and the Spot node GKE would make is planned, not made: the page's
+// "node plan (GKE)" line names it.
+describe('the dashboard\'s Autopilot node plan on the test cluster (run mode)', { skip: missing && !required ? missing : false, timeout: 240_000 }, () => {
+  const ns = `devloop-dashrun-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
+  const env = { KUBECONFIG: kubeconfig, DEVLOOP_TEST_NS: ns };
+  let dir = '';
+  let up: RunningCli | undefined;
+  let browser: DashboardBrowser | undefined;
+
+  before(() => {
+    if (missing) throw new Error(missing);
+    kubectl('create', 'namespace', ns);
+    dir = copyFixture('k8s-autopilot-run');
+    mkdirSync(SHOTS, { recursive: true });
+  });
+  after(async () => {
+    await browser?.close();
+    if (up && up.child.exitCode === null) {
+      up.child.kill('SIGINT');
+      const done = await Promise.race([up.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))]);
+      if (!done) { up.child.kill('SIGKILL'); await runCli(['down'], { cwd: dir, env, timeoutMs: 60_000 }).catch(() => undefined); }
+    }
+    try { kubectl('delete', 'namespace', ns, '--ignore-not-found', '--wait=false'); } catch { /* best effort */ }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows the pod on the cluster\'s node and the Spot node GKE would run it on', async () => {
+    up = startCli(['up', '--output', 'json'], { cwd: dir, env });
+    await up.waitFor((e) => e.type === 'service/health' && e.service === 'worker' && e.health === 'healthy', 120_000, 'worker healthy');
+    const extra = await up.waitFor((e) => e.type === 'service/extra' && e.service === 'worker' && e.plugin === 'devloop:autopilot' && e.data.plannedNodes?.length === 1 && e.data.running === 1, 30_000, 'the planned node');
+    const planned = extra.data.plannedNodes[0] as string;
+    const url = await until(async () => {
+      const r = await runCli(['status', '-o', 'json'], { cwd: dir, env, timeoutMs: 20_000 });
+      return JSON.parse(r.stdout).dashboard as string | null;
+    }, 20_000, 'the dashboard URL');
+    browser = await launchBrowser();
+    const { page, problems } = await browser.open(`${url}#service=worker`, { width: 1400, height: 1000 });
+    const section = await until(async () => {
+      const t = await page.$eval('#autopilot', (el) => el.textContent ?? '').catch(() => '');
+      return t.includes(planned) ? t : undefined;
+    }, 20_000, `#autopilot naming ${planned}`);
+    assert.match(section, new RegExp(`node plan \\(GKE\\): ${planned}`));
+    assert.match(section, new RegExp(`on GKE: ${planned} \\([^)]*Spot`), 'the pod line says where GKE would run it');
+    assert.match(section, /admitted \S+ cpu=250m memory=512Mi/);
+    await page.$eval('#autopilot', (el) => el.scrollIntoView());
+    await page.screenshot({ path: path.join(SHOTS, 'autopilot-node-plan.png') });
+    assert.deepEqual(problems.all(), []);
+  });
+});

@@ -213,7 +213,8 @@ describe('the web dashboard in a real browser', { concurrency: false, timeout: 1
     assert.equal(await page.$eval('#log-filter', (el) => (el as HTMLInputElement).value), '');
     await page.keyboard.press('a');
     await until(async () => (await page.$eval('#log-scope', (el) => (el as HTMLSelectElement).value)) === 'web', 5_000, 'a: the selected service\'s logs');
-    assert.ok((await rows()).every((r) => r.service === 'web'));
+    // The rows are drawn in the next animation frame.
+    await until(async () => { const r = await rows(); return r.length > 0 && r.every((x) => x.service === 'web'); }, 5_000, 'only web\'s lines on screen');
     await page.keyboard.press('a');
     await until(async () => (await page.$eval('#log-scope', (el) => (el as HTMLSelectElement).value)) === '__all__', 5_000, 'a again: all services');
     await page.keyboard.press('?');

@@ -164,7 +164,8 @@ function autopilot(s: ServiceState): HTMLElement | null {
     view && estimate.length ? h('div', { class: 'stats dim', title: 'deploy-time admission of a pod made from the Devfile\'s resources, before the manifests\' own' }, h('span', { class: 'dim' }, 'Devfile estimate: '), ...estimate) : null,
     nodes.length ? h('div', null, h('span', { class: 'dim' }, 'nodes: '), nodes.join(', ')) : null,
     planned.length ? h('div', null, h('span', { class: 'dim' }, 'node plan (GKE): '), planned.join(', ')) : null,
-    ...warnings.map((w) => h('div', { class: 'c-yellow' }, `▲ ${w}`)),
+    // The estimate's own warnings are about the Devfile's pod; with real pods their adjustments (details) say it.
+    ...(view ? [] : warnings).map((w) => h('div', { class: 'c-yellow' }, `▲ ${w}`)),
     ...pending.map((p) => h('div', { class: 'c-yellow' }, `pending ${p}`)),
     details.length ? h('pre', { class: 'lines' }, details.join('\n')) : null);
 }
