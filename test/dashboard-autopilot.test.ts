@@ -14,42 +14,53 @@ import { kubeconfig, kubectl, missing, required } from './k8s-helpers.js';
 
 const SHOTS = path.join(repoRoot, 'test-results', 'dashboard');
 
-describe('the dashboard\'s Autopilot view on the test cluster', { skip: missing && !required ? missing : false, timeout: 180_000 }, () => {
-  const ns = `devloop-dashap-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
-  const env = { KUBECONFIG: kubeconfig, DEVLOOP_TEST_NS: ns };
-  let dir = '';
-  let up: RunningCli | undefined;
-  let browser: DashboardBrowser | undefined;
-
+/**
+ * One `devloop up` of `fixture` in a namespace of its own, and a browser: made in `before`,
+ * stopped and removed in `after` (even when a test fails).
+ */
+function clusterSession(fixture: string, prefix: string) {
+  const ns = `${prefix}-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
+  const s = { env: { KUBECONFIG: kubeconfig, DEVLOOP_TEST_NS: ns }, dir: '', up: undefined as RunningCli | undefined, browser: undefined as DashboardBrowser | undefined };
   before(() => {
     if (missing) throw new Error(missing);
     kubectl('create', 'namespace', ns);
-    dir = copyFixture('k8s-provision');
+    s.dir = copyFixture(fixture);
     mkdirSync(SHOTS, { recursive: true });
   });
   after(async () => {
-    await browser?.close();
+    await s.browser?.close();
+    const up = s.up;
     if (up && up.child.exitCode === null) {
       up.child.kill('SIGINT');
       const done = await Promise.race([up.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))]);
-      if (!done) { up.child.kill('SIGKILL'); await runCli(['down'], { cwd: dir, env, timeoutMs: 60_000 }).catch(() => undefined); }
+      if (!done) { up.child.kill('SIGKILL'); await runCli(['down'], { cwd: s.dir, env: s.env, timeoutMs: 60_000 }).catch(() => undefined); }
     }
     try { kubectl('delete', 'namespace', ns, '--ignore-not-found', '--wait=false'); } catch { /* best effort */ }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (s.dir) rmSync(s.dir, { recursive: true, force: true });
   });
+  return s;
+}
+
+/** The session's dashboard URL, from `devloop status -o json`. */
+async function dashboardUrl(s: ReturnType<typeof clusterSession>): Promise<string> {
+  return until(async () => {
+    const r = await runCli(['status', '-o', 'json'], { cwd: s.dir, env: s.env, timeoutMs: 20_000 });
+    return JSON.parse(r.stdout).dashboard as string | null;
+  }, 20_000, 'the dashboard URL');
+}
+
+describe('the dashboard\'s Autopilot view on the test cluster', { skip: missing && !required ? missing : false, timeout: 180_000 }, () => {
+  const s = clusterSession('k8s-provision', 'devloop-dashap');
 
   it('shows the provisioned Spot node, the admitted resources with the reason, and the price', async () => {
-    up = startCli(['up', '--output', 'json'], { cwd: dir, env });
+    const up = s.up = startCli(['up', '--output', 'json'], { cwd: s.dir, env: s.env });
     await up.waitFor((e) => e.type === 'service/health' && e.service === 'batch' && e.health === 'healthy', 90_000, 'batch healthy');
     const extra = await up.waitFor((e) => e.type === 'service/extra' && e.service === 'batch' && e.plugin === 'devloop:autopilot' && e.data.nodes?.length === 1, 30_000, 'the node batch runs on');
     const node = extra.data.nodes[0] as string;
-    const url = await until(async () => {
-      const r = await runCli(['status', '-o', 'json'], { cwd: dir, env, timeoutMs: 20_000 });
-      return JSON.parse(r.stdout).dashboard as string | null;
-    }, 20_000, 'the dashboard URL');
+    const url = await dashboardUrl(s);
 
-    browser = await launchBrowser();
-    const { page, problems } = await browser.open(`${url}#service=batch`, { width: 1400, height: 1000 });
+    s.browser = await launchBrowser();
+    const { page, problems } = await s.browser.open(`${url}#service=batch`, { width: 1400, height: 1000 });
     const section = await until(async () => {
       const t = await page.$eval('#autopilot', (el) => el.textContent ?? '').catch(() => '');
       return t.includes(node) ? t : undefined;
@@ -73,40 +84,16 @@ describe('the dashboard\'s Autopilot view on the test cluster', { skip: missing 
 // cluster's own node and the Spot node GKE would make is planned, not made: the page's
 // "node plan (GKE)" line names it.
 describe('the dashboard\'s Autopilot node plan on the test cluster (run mode)', { skip: missing && !required ? missing : false, timeout: 240_000 }, () => {
-  const ns = `devloop-dashrun-${process.pid}-${Math.random().toString(36).slice(2, 7)}`;
-  const env = { KUBECONFIG: kubeconfig, DEVLOOP_TEST_NS: ns };
-  let dir = '';
-  let up: RunningCli | undefined;
-  let browser: DashboardBrowser | undefined;
-
-  before(() => {
-    if (missing) throw new Error(missing);
-    kubectl('create', 'namespace', ns);
-    dir = copyFixture('k8s-autopilot-run');
-    mkdirSync(SHOTS, { recursive: true });
-  });
-  after(async () => {
-    await browser?.close();
-    if (up && up.child.exitCode === null) {
-      up.child.kill('SIGINT');
-      const done = await Promise.race([up.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))]);
-      if (!done) { up.child.kill('SIGKILL'); await runCli(['down'], { cwd: dir, env, timeoutMs: 60_000 }).catch(() => undefined); }
-    }
-    try { kubectl('delete', 'namespace', ns, '--ignore-not-found', '--wait=false'); } catch { /* best effort */ }
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const s = clusterSession('k8s-autopilot-run', 'devloop-dashrun');
 
   it('shows the pod on the cluster\'s node and the Spot node GKE would run it on', async () => {
-    up = startCli(['up', '--output', 'json'], { cwd: dir, env });
+    const up = s.up = startCli(['up', '--output', 'json'], { cwd: s.dir, env: s.env });
     await up.waitFor((e) => e.type === 'service/health' && e.service === 'worker' && e.health === 'healthy', 120_000, 'worker healthy');
     const extra = await up.waitFor((e) => e.type === 'service/extra' && e.service === 'worker' && e.plugin === 'devloop:autopilot' && e.data.plannedNodes?.length === 1 && e.data.running === 1, 30_000, 'the planned node');
     const planned = extra.data.plannedNodes[0] as string;
-    const url = await until(async () => {
-      const r = await runCli(['status', '-o', 'json'], { cwd: dir, env, timeoutMs: 20_000 });
-      return JSON.parse(r.stdout).dashboard as string | null;
-    }, 20_000, 'the dashboard URL');
-    browser = await launchBrowser();
-    const { page, problems } = await browser.open(`${url}#service=worker`, { width: 1400, height: 1000 });
+    const url = await dashboardUrl(s);
+    s.browser = await launchBrowser();
+    const { page, problems } = await s.browser.open(`${url}#service=worker`, { width: 1400, height: 1000 });
     const section = await until(async () => {
       const t = await page.$eval('#autopilot', (el) => el.textContent ?? '').catch(() => '');
       return t.includes(planned) ? t : undefined;
