@@ -48,10 +48,11 @@ function describe(err: ErrorJSON): Line[] {
   return lines;
 }
 
-export interface FiringAlert { name: string; service?: string; severity?: string; summary: string }
+/** `since`: when it started firing (ISO 8601, from Alertmanager). */
+export interface FiringAlert { name: string; service?: string; severity?: string; summary: string; since?: string }
 
 /** What devloop:monitoring publishes as firing (plugins/monitoring/runtime.ts), read defensively: plugin data is untyped. */
-export function firingAlerts(state: EngineState): FiringAlert[] {
+export function firingAlerts(state: Pick<EngineState, 'extra'>): FiringAlert[] {
   const alerts = state.extra?.['devloop:monitoring']?.alerts;
   return Array.isArray(alerts) ? alerts.filter((a): a is FiringAlert => !!a && typeof a.name === 'string' && typeof a.summary === 'string') : [];
 }

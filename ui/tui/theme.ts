@@ -19,7 +19,7 @@ export const PHASE_COLOUR: Record<Phase, Colour | undefined> = {
   stopped: 'gray',
 };
 
-const PHASE_GLYPH: Partial<Record<Phase, string>> = {
+export const PHASE_GLYPH: Partial<Record<Phase, string>> = {
   pending: '○', queued: '◌', healthy: '●', unhealthy: '▲', failed: '✖', stopped: '■',
 };
 

@@ -32,7 +32,7 @@ const CHARTS: ChartDef[] = [
 ];
 
 const HEIGHT = 104;
-export const ALL_SERVICES = '__all__';
+const ALL_SERVICES = '__all__';
 
 interface Chart { def: ChartDef; el: HTMLElement; plotEl: HTMLElement; empty: HTMLElement; plot?: uPlot; visible: boolean; drawn: string }
 

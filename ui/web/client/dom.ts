@@ -32,3 +32,11 @@ export const num = (v: unknown): number | undefined => (typeof v === 'number' &&
 export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 export const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+/**
+ * A service's Autopilot price per hour: the pods actually running (devloop:autopilot, a cluster
+ * service) over the deploy-time estimate made from the Devfile's resources (autopilot).
+ */
+export function autopilotUsdPerHour(s: { extra?: Record<string, Record<string, unknown>> }): number | undefined {
+  return num(s.extra?.['devloop:autopilot']?.usdPerHour) ?? num(s.extra?.autopilot?.usdPerHour);
+}

@@ -3,8 +3,8 @@ import type { ServiceState } from '../../../core/store/state.js';
 import type { Boot, SessionView } from '../protocol.js';
 import { BUSY_PHASES } from '../../tui/theme.js';
 import { usd } from '../../tui/format.js';
-import { firingAlerts } from './panels.js';
-import { fill, h, link, num, obj } from './dom.js';
+import { firingAlerts } from '../../tui/error-lines.js';
+import { autopilotUsdPerHour, fill, h, link, obj } from './dom.js';
 
 export class Header {
   readonly el: HTMLElement;
@@ -36,8 +36,7 @@ export class Header {
       else if (BUSY_PHASES.has(s.phase)) updating++;
       else if (s.phase === 'failed' || s.phase === 'unhealthy') failing++;
       else if (s.phase === 'pending' || s.phase === 'queued') waiting++;
-      // devloop:autopilot (pods actually running) is the better figure; autopilot's estimate otherwise.
-      const c = num(s.extra?.['devloop:autopilot']?.usdPerHour) ?? num(s.extra?.autopilot?.usdPerHour);
+      const c = autopilotUsdPerHour(s);
       if (c !== undefined) { cost += c; costed++; }
     }
     fill(this.summary,
@@ -54,7 +53,7 @@ export class Header {
     const base = cfg.file ? cfg.file.split(/[\\/]/).pop() : 'Devfile';
     fill(this.devfile, h('span', { title: cfg.file ?? '' }, `${base} v${cfg.version}`),
       cfg.error ? h('span', { class: 'badge err', title: cfg.error.message }, 'Devfile error') : null);
-    const alerts = firingAlerts(session.extra).length;
+    const alerts = firingAlerts(session).length;
     const urls = obj(obj(session.extra?.['devloop:monitoring']).urls);
     fill(this.extras,
       alerts ? h('span', { class: 'badge err' }, `${alerts} alert${alerts > 1 ? 's' : ''} firing`) : null,

@@ -8,25 +8,18 @@ import type { ServiceState, UpdateRecord } from '../../../core/store/state.js';
 import { seconds, triggerPhrase } from '../../../core/engine/trigger.js';
 import { clock, duration, usd, value } from '../../tui/format.js';
 import { HEALTH, PHASE_COLOUR } from '../../tui/theme.js';
+import { firingAlerts } from '../../tui/error-lines.js';
 import type { SessionView } from '../protocol.js';
 import { arr, h, link, num, obj, str } from './dom.js';
-
-export interface FiringAlert { name: string; service?: string; severity?: string; summary: string; since?: number }
-
-/** What devloop:monitoring publishes as firing, read defensively (plugin data is untyped). */
-export function firingAlerts(extra: SessionView['extra'] | undefined): FiringAlert[] {
-  return arr(obj(extra?.['devloop:monitoring']).alerts)
-    .filter((a): a is FiringAlert => !!a && typeof (a as FiringAlert).name === 'string' && typeof (a as FiringAlert).summary === 'string');
-}
 
 /** The error panel's content, or null when there is nothing to show (the panel is then absent). */
 export function errorPanel(session: SessionView, s: ServiceState | undefined, services: Map<string, ServiceState>): HTMLElement | null {
   const parts: HTMLElement[] = [];
   if (session.config.error) parts.push(h('div', { class: 'err-block' }, h('div', { class: 'err-title' }, 'Devfile error: still running the last good version'), ...describe(session.config.error)));
   if (s?.error) parts.push(h('div', { class: 'err-block' }, h('div', { class: 'err-title' }, `${s.name} ${s.phase === 'failed' ? 'failed' : 'error'}`), ...describe(s.error)));
-  for (const a of firingAlerts(session.extra)) {
+  for (const a of firingAlerts(session)) {
     parts.push(h('div', { class: 'err-block' },
-      h('div', { class: 'err-title' }, `alert ${a.name}${a.service ? ` [${a.service}]` : ''}${a.severity ? ` (${a.severity})` : ''} firing${num(a.since) !== undefined ? ` since ${clock(a.since!)}` : ''}`),
+      h('div', { class: 'err-title' }, `alert ${a.name}${a.service ? ` [${a.service}]` : ''}${a.severity ? ` (${a.severity})` : ''} firing${a.since && !Number.isNaN(Date.parse(a.since)) ? ` since ${clock(Date.parse(a.since))}` : ''}`),
       h('div', { class: 'err-msg' }, a.summary)));
   }
   if (!parts.length) return null;

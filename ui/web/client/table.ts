@@ -7,8 +7,8 @@
  */
 import type { ServiceState } from '../../../core/store/state.js';
 import { duration, gib, triggerText, usd, value } from '../../tui/format.js';
-import { BUSY_PHASES, HEALTH, PHASE_COLOUR } from '../../tui/theme.js';
-import { fill, h, link, num } from './dom.js';
+import { BUSY_PHASES, HEALTH, PHASE_COLOUR, PHASE_GLYPH } from '../../tui/theme.js';
+import { autopilotUsdPerHour, fill, h, link, num } from './dom.js';
 
 interface Column {
   id: string;
@@ -22,9 +22,8 @@ const extra = (s: ServiceState, plugin: string, key: string): unknown => s.extra
 const has = (plugin: string, key: string) => (s: ServiceState) => extra(s, plugin, key) !== undefined && extra(s, plugin, key) !== null;
 const text = (td: HTMLElement, t: string, cls = '') => { td.textContent = t; td.className = cls; };
 
-const PHASE_GLYPH: Record<string, string> = { pending: '○', queued: '◌', healthy: '●', unhealthy: '▲', failed: '✖', stopped: '■' };
-
-export function phaseGlyph(phase: ServiceState['phase']): string {
+/** The TUI's glyphs; a busy phase gets one glyph that CSS turns (the TUI's spinner steps with its frames). */
+function phaseGlyph(phase: ServiceState['phase']): string {
   return BUSY_PHASES.has(phase) ? '◐' : PHASE_GLYPH[phase] ?? '·';
 }
 
@@ -68,7 +67,7 @@ const COLUMNS: Column[] = [
   { id: 'ap-vcpu', header: 'VCPU', align: 'right', present: has('autopilot', 'vcpu'), cell: (td, s) => text(td, value(extra(s, 'autopilot', 'vcpu')), 'r') },
   { id: 'ap-mem', header: 'MEM', align: 'right', present: has('autopilot', 'memoryGiB'), cell: (td, s) => text(td, gib(extra(s, 'autopilot', 'memoryGiB')), 'r') },
   // The pods actually running (devloop:autopilot, a cluster service) over the Devfile's estimate, as the header sums it.
-  { id: 'ap-cost', header: '$/HOUR', align: 'right', present: (s) => has('autopilot', 'usdPerHour')(s) || has('devloop:autopilot', 'usdPerHour')(s), cell: (td, s) => text(td, usd(extra(s, 'devloop:autopilot', 'usdPerHour') ?? extra(s, 'autopilot', 'usdPerHour')), 'r') },
+  { id: 'ap-cost', header: '$/HOUR', align: 'right', present: (s) => autopilotUsdPerHour(s) !== undefined, cell: (td, s) => text(td, usd(autopilotUsdPerHour(s)), 'r') },
   { id: 'actions', header: '', cell: actionsCell },
 ];
 
@@ -78,7 +77,7 @@ function actionsCell(td: HTMLTableCellElement, s: ServiceState): void {
   fill(td,
     h('button', { 'data-action': 'rebuild', 'data-service': s.name, title: `rebuild ${s.name} now${s.pendingFiles.length ? ` (${s.pendingFiles.length} changed files waiting)` : ''}`, class: s.pendingFiles.length ? 'pending' : undefined }, s.pendingFiles.length ? `rebuild (${s.pendingFiles.length})` : 'rebuild'),
     h('button', { 'data-action': 'trigger-mode', 'data-service': s.name, 'data-mode': other, title: `switch ${s.name} to ${other} builds` }, `→ ${other}`),
-    h('button', { 'data-action': 'debug', 'data-service': s.name, title: port !== undefined ? `debugger on port ${port}; click to stop` : `restart ${s.name} with a debugger attached`, class: port !== undefined ? 'on' : undefined }, port !== undefined ? `debug :${port}` : 'debug'),
+    h('button', { 'data-action': 'debug', 'data-service': s.name, title: port !== undefined ? `debugger on port ${port}` : `restart ${s.name} with a debugger attached`, class: port !== undefined ? 'on' : undefined }, port !== undefined ? `debug :${port}` : 'debug'),
   );
   td.className = 'actions';
 }
